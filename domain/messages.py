@@ -1,0 +1,113 @@
+"""Inputs and outputs of activities: the workflow decides, activities talk to the world.
+
+Activity names live here so the workflow (sandboxed, imports no activity code) and the worker agree.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from domain.models import Actor, Department, Locale, ObligationName, Role
+
+ACTIVITY_NOTIFY = "notify"
+ACTIVITY_RECORD = "record_ledger"
+ACTIVITY_TRACKING = "lookup_tracking"
+
+
+class Audience(StrEnum):
+    CUSTOMER = "customer"
+    STAFF = "staff"
+
+
+class TemplateKey(StrEnum):
+    # to the customer
+    CONFIRMATION = "confirmation"  # complaint number, status link, promised times
+    ACKNOWLEDGED = "acknowledged"
+    CUSTOMER_UPDATE = "customer_update"
+    ANSWER = "answer"
+    PLAN = "plan"
+    RESULT = "result"  # cause, solution, compensation
+    RATING_REQUEST = "rating_request"
+    REOPENED = "reopened"
+    DUPLICATE_JOINED = "duplicate_joined"
+    WAITING_ON_CUSTOMER = "waiting_on_customer"
+    CLOSED = "closed"
+    # to staff
+    NEW_COMPLAINT = "new_complaint"  # supervisor / department heads alerted at intake (important, urgent)
+    ASSIGNMENT = "assignment"
+    WARNING = "warning"
+    BREACH = "breach"
+    ESCALATION = "escalation"
+    PROGRESS_REPORT = "progress_report"  # periodic report to the supervisor
+    APPROVAL_NEEDED = "approval_needed"
+
+
+class Notification(BaseModel):
+    """One message to one audience. `idempotency_key` is unique per complaint and obligation occurrence,
+    so a retried activity never sends twice."""
+
+    idempotency_key: str
+    complaint_id: str
+    template: TemplateKey
+    audience: Audience
+    locale: Locale = Locale.ZH_CN
+    roles: list[Role] = Field(default_factory=list)  # staff audience: who gets it
+    departments: list[Department] = Field(default_factory=list)
+    staff_ids: list[str] = Field(default_factory=list)
+    context: dict[str, Any] = Field(default_factory=dict)  # template variables, JSON-safe values only
+
+
+class NotificationResult(BaseModel):
+    idempotency_key: str
+    delivered: list[str] = Field(default_factory=list)  # channels that took it
+    rejected: list[str] = Field(default_factory=list)  # channels that refused it for good (bad number …)
+    duplicate: bool = False  # already sent before (retry after crash)
+
+
+class TimelineEvent(BaseModel):
+    """One step in the complaint's record: who did what, when, for which obligation."""
+
+    event_id: str  # deterministic (workflow.uuid4 or key) so ledger writes are idempotent
+    complaint_id: str
+    at: datetime
+    kind: str  # e.g. received, acknowledged, assigned, warning, breach, escalated, rated, reopened …
+    actor: Actor
+    text: str = ""
+    obligation: ObligationName | None = None
+    due_at: datetime | None = None
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class LedgerWrite(BaseModel):
+    """A batch for the ledger: the complaint's current row plus the new timeline events."""
+
+    complaint: dict[str, Any]  # ComplaintView.model_dump(mode="json")
+    events: list[TimelineEvent] = Field(default_factory=list)
+
+
+class TrackingRequest(BaseModel):
+    complaint_id: str
+    waybill: str
+
+
+class TrackingEvent(BaseModel):
+    at: datetime
+    place: str
+    status: str
+    handler: str | None = None
+
+
+class TrackingSnapshot(BaseModel):
+    waybill: str
+    found: bool
+    carrier: str | None = None
+    status: str | None = None
+    events: list[TrackingEvent] = Field(default_factory=list)
+    last_position: tuple[float, float] | None = None  # lat, lon
+    courier: dict[str, str] | None = None  # name, phone, station
+    anomalies: list[str] = Field(default_factory=list)  # long_stop, missed_scan, route_deviation
+    fetched_at: datetime | None = None

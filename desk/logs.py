@@ -11,8 +11,11 @@ import structlog
 def configure_logging(level: str = "INFO", json: bool | None = None) -> None:
     if json is None:
         json = not sys.stderr.isatty()
+    from desk.telemetry import add_temporal_context, add_trace_context
+
     shared = [
         structlog.contextvars.merge_contextvars,
+        add_trace_context,  # trace_id / span_id and the complaint number of the active context
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
@@ -26,7 +29,10 @@ def configure_logging(level: str = "INFO", json: bool | None = None) -> None:
     # Route stdlib logging (temporalio, uvicorn, asyncpg) through the same renderer.
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
-        structlog.stdlib.ProcessorFormatter(processors=[*shared, renderer], foreign_pre_chain=shared)
+        structlog.stdlib.ProcessorFormatter(
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+            foreign_pre_chain=[*shared, add_temporal_context],  # ids from Temporal's workflow/activity loggers
+        )
     )
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
+from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -16,6 +18,11 @@ class Settings(BaseSettings):
     temporal_namespace: str = "default"
     task_queue: str = "complaints"
     temporal_ui_url: str = "http://127.0.0.1:8233"
+    # Temporal's own environment configuration (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY,
+    # TEMPORAL_TLS_*, profiles in temporal.toml) wins over the two DESK_ values above, which are the fallback.
+    temporal_envconfig: bool = True  # False: ignore TEMPORAL_* and the TOML file (the embedded dev stack)
+    temporal_profile: str | None = None  # TOML profile; None: TEMPORAL_PROFILE, else "default"
+    temporal_config_file: Path | None = None  # None: TEMPORAL_CONFIG_FILE, else ~/.config/temporalio/temporal.toml
 
     # PostgreSQL ledger; empty means the embedded server under data_dir (desk up)
     database_url: str = ""
@@ -40,6 +47,43 @@ class Settings(BaseSettings):
     wecom_webhook_url: str = ""
     dingtalk_webhook_url: str = ""
     tracking_api_url: str = ""  # carrier API; empty: the bundled simulator at <web>/carrier-sim
+    # Provider details (activities/registry.py); the stand-ins need none of them
+    sms_provider: str = "json"  # json (generic JSON API at sms_url) | twilio (sms_url = Twilio API base)
+    sms_api_key: str = ""
+    sms_sender: str = "ComplaintDesk"  # sender id, or the Twilio "From" number
+    twilio_account_sid: str = "AC-local"
+    twilio_auth_token: str = ""
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_tls: str = "none"  # none | starttls | tls
+    mail_from: str = "Complaint Desk <desk@desk.local>"
+    push_api_key: str = ""
+    dingtalk_secret: str = ""  # signs DingTalk robot calls when set
+    tracking_api_key: str = ""
+    notify_routing: str = ""  # JSON overrides of activities.notifications.routing.RoutingConfig
+    display_timezone: str = "Asia/Shanghai"  # times in messages, unless the context names another zone
+
+    # Observability (desk/telemetry.py, desk/metrics.py)
+    service_name: str = "complaint-desk"  # OpenTelemetry resource service.name
+    tracing_exporter: Literal["none", "console", "otlp"] = "none"
+    otlp_endpoint: str = ""  # e.g. http://otel-collector:4318/v1/traces; empty: OTEL_EXPORTER_OTLP_* or default
+    metrics_port: int = 0  # business metrics (prometheus_client) HTTP port of the worker; 0: off
+    sdk_metrics_bind: str = ""  # Temporal SDK metrics Prometheus endpoint, e.g. 0.0.0.0:9464; empty: off
+    open_complaints_interval: float = 60.0  # seconds between refreshes of the open-complaints gauge
+
+    # Customer-data protection (desk/codec.py, desk/codec_server.py)
+    codec_keys: SecretStr = SecretStr("")  # "k2:BASE64,k1:BASE64": first seals, all open; empty: no encryption
+    codec_auth_token: SecretStr = SecretStr("")  # bearer token the codec server accepts; empty: sessions only
+    codec_cors_origins: str = ""  # comma list of extra Web UI origins; temporal_ui_url's origin is always allowed
+    codec_host: str = "127.0.0.1"  # desk codec-server
+    codec_port: int = 8089
+
+    # Retention of ledger records (workflows/retention.py), run by a Temporal Schedule
+    retention_years: int = 3
+    retention_mode: Literal["archive", "purge"] = "archive"
+    retention_dry_run: bool = False  # only count what would go
+    retention_cron: str = "30 3 * * *"  # in retention_timezone
+    retention_timezone: str = "Asia/Shanghai"
 
     log_level: str = "INFO"
     log_json: bool | None = None  # None: JSON when stdout is not a terminal

@@ -1,0 +1,532 @@
+"""Message texts for every `TemplateKey`, in zh-CN and en, chosen by the recipient's locale.
+
+Times are shown in the recipient's zone (`context["timezone"]`, default Asia/Shanghai). Values come from
+`Notification.context` (JSON-safe); the notifier adds `complaint_id`, `status_url`, `staff_url` and the
+customer's name. Context keys each template uses (all optional except where the text would be empty):
+
+customer: confirmation(promised: {obligation: iso} or [{obligation, due_at}], subject, order_number) ·
+acknowledged(holder_name, message) · customer_update(message, next_update_at) · answer(answer) ·
+plan(plan, compensation, expected_at) · result(cause, solution, compensation, compensation_note,
+rating_due_at) · rating_request(rating_due_at) · reopened(demand, holder_name, due_at) ·
+duplicate_joined(report_channel) · waiting_on_customer(reason) · closed(reason: rated|no_rating|cancelled|
+merged, score)
+staff: new_complaint(tier, category, channel, summary, due_at, order_number) · assignment(departments,
+assignees, obligation, due_at, note) · warning / breach(obligation, due_at, holder_name, escalated_to) ·
+escalation(escalated_to, reason, obligation, level) · progress_report(state, summary, next_due, next_due_at,
+breach_count, occurrence) · approval_needed(plan, compensation, proposed_by)
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from jinja2 import ChainableUndefined
+from jinja2.sandbox import SandboxedEnvironment
+
+from domain.messages import TemplateKey
+from domain.models import Locale
+
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+
+# Words people read instead of enum values.
+LABELS: dict[Locale, dict[str, str]] = {
+    Locale.ZH_CN: {
+        # obligations
+        "first_response": "首次响应",
+        "supervisor_ack": "主管确认",
+        "direct_answer": "答复",
+        "assignment": "分派部门",
+        "preliminary_plan": "初步处理方案",
+        "handling_start": "开始处理",
+        "progress_report": "进度汇报",
+        "customer_update": "进展通报",
+        "result_feedback": "结果反馈",
+        "resolution": "解决",
+        "department_report": "部门调查报告",
+        "rating": "满意度评价",
+        # tiers
+        "general": "一般",
+        "important": "重要",
+        "urgent": "紧急",
+        # roles
+        "specialist": "客服专员",
+        "engineer": "技术支持工程师",
+        "logistics": "物流",  # also the department
+        "supervisor": "主管",
+        "senior_supervisor": "资深主管",
+        "department_head": "部门负责人",
+        "admin": "管理员",
+        # departments
+        "customer_service": "客服部",
+        "sales": "销售部",
+        "rnd": "研发部",
+        "warehouse": "仓储部",
+        "transport": "运输部",
+        "delivery": "配送部",
+        "technical": "技术部",
+        "finance": "财务部",
+        # categories
+        "lost": "货物丢失",
+        "damaged": "货物破损",
+        "delayed": "延误",
+        "spoiled": "货物变质",
+        "misdelivered": "错发/误投",
+        "quality": "质量问题",
+        "attitude": "服务态度",
+        "invoice": "发票",
+        "policy": "政策咨询",
+        "other": "其他",
+        # states
+        "received": "已受理",
+        "acknowledged": "已响应",
+        "answered": "已答复",
+        "assigned": "已分派",
+        "in_progress": "处理中",
+        "waiting_on_customer": "等待客户配合",
+        "work_done": "处理完成",
+        "resolved": "已解决",
+        "awaiting_rating": "待评价",
+        "closed": "已结案",
+        "merged": "已合并",
+        "cancelled": "已取消",
+        # channels
+        "web": "网站",
+        "hotline": "热线",
+        "email": "邮件",
+        "social": "社交媒体",
+        "app": "App",
+        "ecommerce": "电商平台",
+        "counter": "网点柜台",
+        "api": "接口",
+    },
+    Locale.EN: {
+        "first_response": "first response",
+        "supervisor_ack": "supervisor acknowledgement",
+        "direct_answer": "answer",
+        "assignment": "assignment to a department",
+        "preliminary_plan": "preliminary plan",
+        "handling_start": "start of handling",
+        "progress_report": "progress report",
+        "customer_update": "progress update",
+        "result_feedback": "result feedback",
+        "resolution": "resolution",
+        "department_report": "department report",
+        "rating": "satisfaction rating",
+        "general": "general",
+        "important": "important",
+        "urgent": "urgent",
+        "specialist": "specialist",
+        "engineer": "technical engineer",
+        "logistics": "logistics",
+        "supervisor": "supervisor",
+        "senior_supervisor": "senior supervisor",
+        "department_head": "department head",
+        "admin": "administrator",
+        "customer_service": "customer service",
+        "sales": "sales",
+        "rnd": "R&D",
+        "warehouse": "warehouse",
+        "transport": "transport",
+        "delivery": "delivery",
+        "technical": "technical support",
+        "finance": "finance",
+        "lost": "lost goods",
+        "damaged": "damaged goods",
+        "delayed": "delay",
+        "spoiled": "spoiled goods",
+        "misdelivered": "misdelivery",
+        "quality": "quality problem",
+        "attitude": "staff attitude",
+        "invoice": "invoice",
+        "policy": "policy question",
+        "other": "other",
+        "received": "received",
+        "acknowledged": "acknowledged",
+        "answered": "answered",
+        "assigned": "assigned",
+        "in_progress": "in progress",
+        "waiting_on_customer": "waiting for the customer",
+        "work_done": "work done",
+        "resolved": "resolved",
+        "awaiting_rating": "awaiting rating",
+        "closed": "closed",
+        "merged": "merged",
+        "cancelled": "cancelled",
+        "web": "web site",
+        "hotline": "hotline",
+        "email": "e-mail",
+        "social": "social media",
+        "app": "app",
+        "ecommerce": "e-commerce platform",
+        "counter": "branch counter",
+        "api": "API",
+    },
+}
+
+_ZONE_NAMES = {
+    Locale.ZH_CN: {"Asia/Shanghai": "北京时间"},
+    Locale.EN: {"Asia/Shanghai": "China Standard Time"},
+}
+
+# (subject, body) per template and locale. Bodies are plain text, one statement per line; a line holding only
+# a URL becomes a link in markdown.
+_ZH: dict[TemplateKey, tuple[str, str]] = {
+    TemplateKey.CONFIRMATION: (
+        "您的投诉已受理（编号 {{ complaint_id }}）",
+        """{{ customer_name or '客户' }}您好，您的投诉已受理，编号 {{ complaint_id }}。
+{% if subject %}事由：{{ subject }}
+{% endif %}{% if order_number %}订单/运单号：{{ order_number }}
+{% endif %}{% for p in promised %}我们承诺在 {{ p.when }}前完成{{ p.label }}。
+{% endfor %}您可随时查看处理进度：
+{{ status_url }}""",
+    ),
+    TemplateKey.ACKNOWLEDGED: (
+        "您的投诉 {{ complaint_id }} 已有专人处理",
+        """{{ customer_name or '客户' }}您好，{{ holder_name or '客服专员' }}已接手您的投诉 {{ complaint_id }}。
+{% if message %}{{ message }}
+{% endif %}查看进度：
+{{ status_url }}""",
+    ),
+    TemplateKey.CUSTOMER_UPDATE: (
+        "投诉 {{ complaint_id }} 处理进展",
+        """{{ customer_name or '客户' }}您好，您的投诉 {{ complaint_id }} 最新进展：
+{{ message or '我们正在全力处理中。' }}
+{% if next_update_at %}下次进展通报不晚于 {{ when(next_update_at) }}。
+{% endif %}查看进度：
+{{ status_url }}""",
+    ),
+    TemplateKey.ANSWER: (
+        "关于您的咨询 {{ complaint_id }} 的答复",
+        """{{ customer_name or '客户' }}您好，关于您的咨询 {{ complaint_id }}，答复如下：
+{{ answer }}
+如仍有疑问，请通过以下链接告诉我们：
+{{ status_url }}""",
+    ),
+    TemplateKey.PLAN: (
+        "投诉 {{ complaint_id }} 的处理方案",
+        """{{ customer_name or '客户' }}您好，针对您的投诉 {{ complaint_id }}，我们的初步处理方案是：
+{{ plan }}
+{% if compensation %}拟补偿金额：{{ money(compensation) }}
+{% endif %}{% if expected_at %}预计在 {{ when(expected_at) }}前处理完毕。
+{% endif %}查看进度：
+{{ status_url }}""",
+    ),
+    TemplateKey.RESULT: (
+        "投诉 {{ complaint_id }} 处理结果",
+        """{{ customer_name or '客户' }}您好，您的投诉 {{ complaint_id }} 已处理完毕。
+原因：{{ cause }}
+解决方案：{{ solution }}
+{% if compensation %}补偿：{{ money(compensation) }}{% if compensation_note %}（{{ compensation_note }}）{% endif %}
+{% elif compensation_note %}补偿：{{ compensation_note }}
+{% endif %}请为本次处理评分（1–5 分）{% if rating_due_at %}，评价截止 {{ when(rating_due_at) }}{% endif %}：
+{{ status_url }}""",
+    ),
+    TemplateKey.RATING_REQUEST: (
+        "请评价投诉 {{ complaint_id }} 的处理",
+        """{{ customer_name or '客户' }}您好，您对投诉 {{ complaint_id }} 的处理满意吗？请打 1–5 分{% if rating_due_at %}（{{ when(rating_due_at) }}前）{% endif %}，不满意请告诉我们您的诉求：
+{{ status_url }}""",
+    ),
+    TemplateKey.REOPENED: (
+        "投诉 {{ complaint_id }} 已重新处理",
+        """{{ customer_name or '客户' }}您好，很抱歉结果未能令您满意。您的投诉 {{ complaint_id }} 已重新打开，由{{ holder_name or '资深主管' }}亲自跟进。
+{% if demand %}您的诉求：{{ demand }}
+{% endif %}{% if due_at %}我们将在 {{ when(due_at) }}前给您答复。
+{% endif %}查看进度：
+{{ status_url }}""",
+    ),
+    TemplateKey.DUPLICATE_JOINED: (
+        "您的反馈已并入投诉 {{ complaint_id }}",
+        """{{ customer_name or '客户' }}您好，您{% if report_channel %}通过{{ label(report_channel) }}{% endif %}再次反馈的问题已并入正在处理的投诉 {{ complaint_id }}，无需重复投诉，我们会一并处理。
+查看进度：
+{{ status_url }}""",
+    ),
+    TemplateKey.WAITING_ON_CUSTOMER: (
+        "投诉 {{ complaint_id }} 需要您的配合",
+        """{{ customer_name or '客户' }}您好，处理您的投诉 {{ complaint_id }} 需要您的配合：
+{{ reason }}
+收到您的回复后我们将立即继续处理：
+{{ status_url }}""",
+    ),
+    TemplateKey.CLOSED: (
+        "投诉 {{ complaint_id }} 已结案",
+        """{{ customer_name or '客户' }}您好，您的投诉 {{ complaint_id }} 已结案{% if reason == 'rated' and score %}，感谢您给出的 {{ score }} 分评价{% elif reason == 'no_rating' %}（评价期已过）{% elif reason == 'merged' %}，已并入其他投诉一并处理{% elif reason %}：{{ reason }}{% endif %}。
+感谢您的耐心与支持。
+{{ status_url }}""",
+    ),
+    TemplateKey.NEW_COMPLAINT: (
+        "【{{ label(tier) }}】新投诉 {{ complaint_id }}",
+        """新{{ label(tier) }}投诉 {{ complaint_id }}{% if category %}（{{ label(category) }}{% if channel %}，来自{{ label(channel) }}{% endif %}）{% endif %}
+{% if order_number %}订单/运单号：{{ order_number }}
+{% endif %}{% if summary %}内容：{{ summary }}
+{% endif %}{% if due_at %}请在 {{ when(due_at) }}前确认{% if tier == 'urgent' %}并组建应急小组{% endif %}。
+{% endif %}{{ staff_url }}""",
+    ),
+    TemplateKey.ASSIGNMENT: (
+        "投诉 {{ complaint_id }} 已分派给您",
+        """投诉 {{ complaint_id }}{% if tier %}（{{ label(tier) }}）{% endif %}已分派{% if departments %}给{{ labels(departments) }}{% endif %}{% if assignees %}，处理人：{{ assignees | join('、') }}{% endif %}。
+{% if obligation and due_at %}请在 {{ when(due_at) }}前完成{{ label(obligation) }}。
+{% endif %}{% if note %}备注：{{ note }}
+{% endif %}{{ staff_url }}""",
+    ),
+    TemplateKey.WARNING: (
+        "【即将超时】投诉 {{ complaint_id }} {{ label(obligation) }}",
+        """投诉 {{ complaint_id }} 的{{ label(obligation) }}将于 {{ when(due_at) }}到期{% if holder_name %}，当前处理人：{{ holder_name }}{% endif %}。请尽快处理。
+{{ staff_url }}""",
+    ),
+    TemplateKey.BREACH: (
+        "【已超时】投诉 {{ complaint_id }} {{ label(obligation) }}",
+        """投诉 {{ complaint_id }} 的{{ label(obligation) }}已超时（期限 {{ when(due_at) }}）{% if holder_name %}，当前处理人：{{ holder_name }}{% endif %}。
+{% if escalated_to %}已升级至{{ label(escalated_to) }}。
+{% endif %}{{ staff_url }}""",
+    ),
+    TemplateKey.ESCALATION: (
+        "【升级】投诉 {{ complaint_id }} 已升级至{{ label(escalated_to) }}",
+        """投诉 {{ complaint_id }}{% if tier %}（{{ label(tier) }}）{% endif %}已升级至{{ label(escalated_to) }}{% if level %}（第 {{ level }} 级）{% endif %}，请您接手。
+{% if obligation %}相关时限：{{ label(obligation) }}{% if due_at %}，期限 {{ when(due_at) }}{% endif %}
+{% endif %}{% if reason %}原因：{{ reason }}
+{% endif %}{{ staff_url }}""",
+    ),
+    TemplateKey.PROGRESS_REPORT: (
+        "【进度汇报】投诉 {{ complaint_id }}",
+        """投诉 {{ complaint_id }}{% if tier %}（{{ label(tier) }}）{% endif %}进度汇报{% if occurrence %}（第 {{ occurrence }} 次）{% endif %}：
+{% if state %}当前状态：{{ label(state) }}
+{% endif %}{% if summary %}进展：{{ summary }}
+{% endif %}{% if next_due %}下一时限：{{ label(next_due) }}，{{ when(next_due_at) }}
+{% endif %}{% if breach_count %}已超时 {{ breach_count }} 次
+{% endif %}{{ staff_url }}""",
+    ),
+    TemplateKey.APPROVAL_NEEDED: (
+        "【待审批】投诉 {{ complaint_id }} 的处理方案",
+        """投诉 {{ complaint_id }} 的处理方案待您审批{% if proposed_by %}（提出人：{{ proposed_by }}）{% endif %}：
+{{ plan }}
+{% if compensation %}补偿金额：{{ money(compensation) }}
+{% endif %}{{ staff_url }}""",
+    ),
+}
+
+_EN: dict[TemplateKey, tuple[str, str]] = {
+    TemplateKey.CONFIRMATION: (
+        "We have received your complaint {{ complaint_id }}",
+        """Dear {{ customer_name or 'customer' }}, we have received your complaint. Its number is {{ complaint_id }}.
+{% if subject %}Subject: {{ subject }}
+{% endif %}{% if order_number %}Order / waybill: {{ order_number }}
+{% endif %}{% for p in promised %}We promise the {{ p.label }} by {{ p.when }}.
+{% endfor %}Follow its progress at any time:
+{{ status_url }}""",
+    ),
+    TemplateKey.ACKNOWLEDGED: (
+        "Your complaint {{ complaint_id }} is being handled",
+        """Dear {{ customer_name or 'customer' }}, {{ holder_name or 'a specialist' }} has taken charge of your complaint {{ complaint_id }}.
+{% if message %}{{ message }}
+{% endif %}Progress:
+{{ status_url }}""",
+    ),
+    TemplateKey.CUSTOMER_UPDATE: (
+        "Progress on your complaint {{ complaint_id }}",
+        """Dear {{ customer_name or 'customer' }}, here is the latest on your complaint {{ complaint_id }}:
+{{ message or 'We are working on it.' }}
+{% if next_update_at %}You will hear from us again by {{ when(next_update_at) }}.
+{% endif %}Progress:
+{{ status_url }}""",
+    ),
+    TemplateKey.ANSWER: (
+        "Our answer to your enquiry {{ complaint_id }}",
+        """Dear {{ customer_name or 'customer' }}, here is our answer to your enquiry {{ complaint_id }}:
+{{ answer }}
+If anything is still unclear, tell us here:
+{{ status_url }}""",
+    ),
+    TemplateKey.PLAN: (
+        "Our plan for your complaint {{ complaint_id }}",
+        """Dear {{ customer_name or 'customer' }}, this is our preliminary plan for your complaint {{ complaint_id }}:
+{{ plan }}
+{% if compensation %}Proposed compensation: {{ money(compensation) }}
+{% endif %}{% if expected_at %}We expect to finish by {{ when(expected_at) }}.
+{% endif %}Progress:
+{{ status_url }}""",
+    ),
+    TemplateKey.RESULT: (
+        "The result of your complaint {{ complaint_id }}",
+        """Dear {{ customer_name or 'customer' }}, we have finished handling your complaint {{ complaint_id }}.
+Cause: {{ cause }}
+Solution: {{ solution }}
+{% if compensation %}Compensation: {{ money(compensation) }}{% if compensation_note %} ({{ compensation_note }}){% endif %}
+{% elif compensation_note %}Compensation: {{ compensation_note }}
+{% endif %}Please rate how we handled it (1–5){% if rating_due_at %} by {{ when(rating_due_at) }}{% endif %}:
+{{ status_url }}""",
+    ),
+    TemplateKey.RATING_REQUEST: (
+        "How did we do with complaint {{ complaint_id }}?",
+        """Dear {{ customer_name or 'customer' }}, are you satisfied with how we handled complaint {{ complaint_id }}? Please rate it from 1 to 5{% if rating_due_at %} by {{ when(rating_due_at) }}{% endif %}, and tell us what you still need if you are not:
+{{ status_url }}""",
+    ),
+    TemplateKey.REOPENED: (
+        "Your complaint {{ complaint_id }} has been reopened",
+        """Dear {{ customer_name or 'customer' }}, we are sorry the result did not satisfy you. Complaint {{ complaint_id }} is open again and {{ holder_name or 'a senior supervisor' }} now handles it personally.
+{% if demand %}Your request: {{ demand }}
+{% endif %}{% if due_at %}You will have our answer by {{ when(due_at) }}.
+{% endif %}Progress:
+{{ status_url }}""",
+    ),
+    TemplateKey.DUPLICATE_JOINED: (
+        "Your report was added to complaint {{ complaint_id }}",
+        """Dear {{ customer_name or 'customer' }}, the issue you reported again{% if report_channel %} via {{ label(report_channel) }}{% endif %} has been added to your open complaint {{ complaint_id }}. There is no need to file it twice; we handle it together.
+Progress:
+{{ status_url }}""",
+    ),
+    TemplateKey.WAITING_ON_CUSTOMER: (
+        "We need your help with complaint {{ complaint_id }}",
+        """Dear {{ customer_name or 'customer' }}, to go on with your complaint {{ complaint_id }} we need the following from you:
+{{ reason }}
+We continue as soon as we hear from you:
+{{ status_url }}""",
+    ),
+    TemplateKey.CLOSED: (
+        "Your complaint {{ complaint_id }} is closed",
+        """Dear {{ customer_name or 'customer' }}, your complaint {{ complaint_id }} is closed{% if reason == 'rated' and score %}. Thank you for your rating of {{ score }}{% elif reason == 'no_rating' %} (the rating period has ended){% elif reason == 'merged' %}; it is handled together with another complaint{% elif reason %}: {{ reason }}{% endif %}.
+Thank you for your patience.
+{{ status_url }}""",
+    ),
+    TemplateKey.NEW_COMPLAINT: (
+        "[{{ label(tier) | upper }}] New complaint {{ complaint_id }}",
+        """New {{ label(tier) }} complaint {{ complaint_id }}{% if category %} ({{ label(category) }}{% if channel %}, via {{ label(channel) }}{% endif %}){% endif %}
+{% if order_number %}Order / waybill: {{ order_number }}
+{% endif %}{% if summary %}Report: {{ summary }}
+{% endif %}{% if due_at %}Acknowledge by {{ when(due_at) }}{% if tier == 'urgent' %} and form the emergency team{% endif %}.
+{% endif %}{{ staff_url }}""",
+    ),
+    TemplateKey.ASSIGNMENT: (
+        "Complaint {{ complaint_id }} assigned to you",
+        """Complaint {{ complaint_id }}{% if tier %} ({{ label(tier) }}){% endif %} is assigned{% if departments %} to {{ labels(departments) }}{% endif %}{% if assignees %}, handled by {{ assignees | join(', ') }}{% endif %}.
+{% if obligation and due_at %}The {{ label(obligation) }} is due by {{ when(due_at) }}.
+{% endif %}{% if note %}Note: {{ note }}
+{% endif %}{{ staff_url }}""",
+    ),
+    TemplateKey.WARNING: (
+        "[DUE SOON] Complaint {{ complaint_id }}: {{ label(obligation) }}",
+        """The {{ label(obligation) }} of complaint {{ complaint_id }} is due at {{ when(due_at) }}{% if holder_name %}; held by {{ holder_name }}{% endif %}. Please act now.
+{{ staff_url }}""",
+    ),
+    TemplateKey.BREACH: (
+        "[OVERDUE] Complaint {{ complaint_id }}: {{ label(obligation) }}",
+        """The {{ label(obligation) }} of complaint {{ complaint_id }} is overdue (it was due at {{ when(due_at) }}){% if holder_name %}; held by {{ holder_name }}{% endif %}.
+{% if escalated_to %}Escalated to the {{ label(escalated_to) }}.
+{% endif %}{{ staff_url }}""",
+    ),
+    TemplateKey.ESCALATION: (
+        "[ESCALATED] Complaint {{ complaint_id }} to the {{ label(escalated_to) }}",
+        """Complaint {{ complaint_id }}{% if tier %} ({{ label(tier) }}){% endif %} is escalated to the {{ label(escalated_to) }}{% if level %} (level {{ level }}){% endif %}; please take it over.
+{% if obligation %}Deadline concerned: {{ label(obligation) }}{% if due_at %}, due at {{ when(due_at) }}{% endif %}
+{% endif %}{% if reason %}Reason: {{ reason }}
+{% endif %}{{ staff_url }}""",
+    ),
+    TemplateKey.PROGRESS_REPORT: (
+        "[PROGRESS] Complaint {{ complaint_id }}",
+        """Progress report{% if occurrence %} #{{ occurrence }}{% endif %} on complaint {{ complaint_id }}{% if tier %} ({{ label(tier) }}){% endif %}:
+{% if state %}State: {{ label(state) }}
+{% endif %}{% if summary %}Progress: {{ summary }}
+{% endif %}{% if next_due %}Next deadline: {{ label(next_due) }}, {{ when(next_due_at) }}
+{% endif %}{% if breach_count %}Deadlines missed so far: {{ breach_count }}
+{% endif %}{{ staff_url }}""",
+    ),
+    TemplateKey.APPROVAL_NEEDED: (
+        "[APPROVAL] Plan for complaint {{ complaint_id }}",
+        """The plan for complaint {{ complaint_id }} awaits your approval{% if proposed_by %} (proposed by {{ proposed_by }}){% endif %}:
+{{ plan }}
+{% if compensation %}Compensation: {{ money(compensation) }}
+{% endif %}{{ staff_url }}""",
+    ),
+}
+
+TEMPLATES: dict[Locale, dict[TemplateKey, tuple[str, str]]] = {Locale.ZH_CN: _ZH, Locale.EN: _EN}
+
+_env = SandboxedEnvironment(autoescape=False, undefined=ChainableUndefined, keep_trailing_newline=False)
+_compiled = {
+    (locale, key): (_env.from_string(subject), _env.from_string(body))
+    for locale, table in TEMPLATES.items()
+    for key, (subject, body) in table.items()
+}
+_URL_LINE = re.compile(r"^https?://\S+$")
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str  # plain text: e-mail body, SMS, push body
+
+    @property
+    def markdown(self) -> str:
+        """For WeCom / DingTalk group robots: a heading, one paragraph per line, URLs as links."""
+        lines = [
+            f"[{ln}]({ln})" if _URL_LINE.match(ln) else ln for ln in self.text.splitlines() if ln.strip()
+        ]
+        return f"### {self.subject}\n\n" + "\n\n".join(lines)
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, str) and value:
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    else:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def format_time(value: Any, locale: Locale, zone: str = DEFAULT_TIMEZONE) -> str:
+    """`2026-03-02 09:05（北京时间）` — the moment in the reader's zone, with the zone named."""
+    moment = _parse_time(value)
+    if moment is None:
+        return str(value or "")
+    local = moment.astimezone(ZoneInfo(zone))
+    zone_name = _ZONE_NAMES[locale].get(zone) or local.strftime("%Z") or zone
+    if locale == Locale.ZH_CN:
+        return f"{local:%Y-%m-%d %H:%M}（{zone_name}）"
+    return f"{local:%Y-%m-%d %H:%M} ({zone_name})"
+
+
+def _promised(value: Any, locale: Locale, zone: str) -> list[dict[str, str]]:
+    """The confirmation's promised times, given as {obligation: time} or [{obligation, due_at}], soonest first."""
+    if isinstance(value, Mapping):
+        items = list(value.items())
+    elif isinstance(value, list):
+        items = [(p.get("obligation"), p.get("due_at")) for p in value if isinstance(p, Mapping)]
+    else:
+        return []
+    items = [(name, _parse_time(due)) for name, due in items if name]
+    items.sort(key=lambda item: item[1] or datetime.max.replace(tzinfo=UTC))
+    return [
+        {"label": LABELS[locale].get(str(name), str(name)), "when": format_time(due, locale, zone)}
+        for name, due in items
+        if due is not None
+    ]
+
+
+def render(key: TemplateKey, locale: Locale | str, context: Mapping[str, Any]) -> Rendered:
+    locale = Locale(locale) if str(locale) in {lc.value for lc in Locale} else Locale.ZH_CN
+    zone = str(context.get("timezone") or DEFAULT_TIMEZONE)
+    try:
+        ZoneInfo(zone)
+    except (KeyError, ValueError):
+        zone = DEFAULT_TIMEZONE
+    labels = LABELS[locale]
+    separator = "、" if locale == Locale.ZH_CN else ", "
+    helpers = {
+        "when": lambda v: format_time(v, locale, zone),
+        "label": lambda v: labels.get(str(v), str(v)) if v else "",
+        "labels": lambda vs: separator.join(labels.get(str(v), str(v)) for v in (vs or [])),
+        "money": lambda v: f"¥{float(v):,.2f}" if isinstance(v, int | float) else str(v),
+    }
+    variables = {**context, **helpers, "promised": _promised(context.get("promised"), locale, zone)}
+    subject_t, body_t = _compiled[(locale, TemplateKey(key))]
+    subject = " ".join(subject_t.render(variables).split())
+    body = "\n".join(line.rstrip() for line in body_t.render(variables).strip().splitlines())
+    return Rendered(subject=subject, text=body)

@@ -1,0 +1,89 @@
+"""The worker's activities, built from settings: `build_activities(settings, pool)`.
+
+Every outside system is configured by a `DESK_` setting; an empty URL means the local stand-in the web app
+serves (`standins/http.py`: `/sink/...`, `/carrier-sim`), and the SMTP sink `desk up` starts. The activities
+share one pool and one HTTP client (connection reuse); both live as long as the worker process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import asyncpg
+import httpx
+
+from activities.ledger import LedgerWriter
+from activities.notifications.channels import (
+    Channel,
+    DingTalkRobotChannel,
+    JsonSmsChannel,
+    PushChannel,
+    SmtpChannel,
+    TwilioSmsChannel,
+    WeComRobotChannel,
+)
+from activities.notifications.notifier import Notifier
+from activities.notifications.routing import RoutingConfig
+from activities.tracking import Tracker
+from desk.settings import Settings
+
+
+def standin_base_url(settings: Settings) -> str:
+    """Where this machine reaches the web app that serves the stand-ins."""
+    host = settings.web_host if settings.web_host not in ("", "0.0.0.0", "::") else "127.0.0.1"
+    return f"http://{host}:{settings.web_port}"
+
+
+def build_channels(settings: Settings, http: httpx.AsyncClient) -> dict[str, Channel]:
+    local = standin_base_url(settings)
+    if settings.sms_provider == "twilio":
+        sms: Channel = TwilioSmsChannel(
+            http,
+            base_url=settings.sms_url or f"{local}/sink/twilio",
+            account_sid=settings.twilio_account_sid,
+            auth_token=settings.twilio_auth_token,
+            from_number=settings.sms_sender,
+        )
+    else:
+        sms = JsonSmsChannel(
+            http, settings.sms_url or f"{local}/sink/sms", settings.sms_api_key, settings.sms_sender
+        )
+    channels: list[Channel] = [
+        sms,
+        SmtpChannel(
+            settings.smtp_host,
+            settings.smtp_port,
+            settings.mail_from,
+            username=settings.smtp_username,
+            password=settings.smtp_password,
+            tls=settings.smtp_tls,
+        ),
+        PushChannel(http, settings.push_url or f"{local}/sink/push", settings.push_api_key),
+        WeComRobotChannel(
+            http, settings.wecom_webhook_url or f"{local}/sink/wecom/cgi-bin/webhook/send?key=local"
+        ),
+        DingTalkRobotChannel(
+            http,
+            settings.dingtalk_webhook_url or f"{local}/sink/dingtalk/robot/send?access_token=local",
+            secret=settings.dingtalk_secret,
+        ),
+    ]
+    return {c.name: c for c in channels}
+
+
+def build_activities(settings: Settings, pool: asyncpg.Pool) -> list[Callable]:
+    http = httpx.AsyncClient(timeout=httpx.Timeout(15.0, connect=5.0), follow_redirects=False)
+    notifier = Notifier(
+        pool,
+        build_channels(settings, http),
+        RoutingConfig.from_json(settings.notify_routing),
+        public_base_url=settings.public_base_url,
+        timezone=settings.display_timezone,
+    )
+    tracker = Tracker(
+        http,
+        settings.tracking_api_url or f"{standin_base_url(settings)}/carrier-sim",
+        pool,
+        api_key=settings.tracking_api_key,
+    )
+    return [LedgerWriter(pool).record_ledger, notifier.notify, tracker.lookup_tracking]

@@ -1,0 +1,147 @@
+"""`desk bench`: run the benchmarks, save JSON results, write the Markdown report with plots.
+
+    desk bench                                  # everything, N = 1,000 and 10,000
+    desk bench --n 1000 --what floor,lateness   # a subset
+    desk bench --report-only bench/results/latest.json
+
+Each measurement starts its own dev server (SQLite, WAL) and embedded PostgreSQL on free ports with
+temporary data, so a run never touches `desk up`'s data folder. A measurement that cannot run (a part of
+the product not there yet, a failure) is recorded as skipped with the reason, and the others still run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import shutil
+import sys
+import tempfile
+import time
+import traceback
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench import machine
+from bench.processes import REPO
+from bench.progress import Progress
+
+WHAT = ("floor", "lateness", "memory", "intake", "cost")
+RESULTS_DIR = REPO / "bench" / "results"
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="desk bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--n", type=int, nargs="+", default=[1000, 10000], help="open complaints per wave (default: 1000 10000)")
+    p.add_argument("--what", default=",".join(WHAT), help=f"comma list of {', '.join(WHAT)} (default: all)")
+    p.add_argument("--out", type=Path, default=REPO / "docs" / "benchmarks.md", help="Markdown report")
+    p.add_argument("--results", type=Path, default=None, help="JSON results file (default: bench/results/<time>.json)")
+    p.add_argument("--intake-count", type=int, default=1000, help="complaints filed through the HTTP API")
+    p.add_argument("--intake-concurrency", type=int, default=16, help="HTTP requests in flight")
+    p.add_argument("--max-cached-workflows", type=int, default=None, help="worker sticky cache (default: the worker's)")
+    p.add_argument("--workdir", type=Path, default=None, help="keep servers' data and logs here (default: a temp folder, deleted)")
+    p.add_argument("--report-only", type=Path, default=None, help="rewrite the report from a results file, run nothing")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar (CI logs)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from bench import report
+
+    if args.report_only:
+        results = json.loads(args.report_only.read_text(encoding="utf-8"))
+        report.write(results, args.out)
+        print(f"report written: {args.out}")
+        return 0
+
+    what = [w.strip() for w in args.what.split(",") if w.strip()]
+    unknown = sorted(set(what) - set(WHAT))
+    if unknown:
+        print(f"--what: unknown measurement(s) {', '.join(unknown)}; choose from {', '.join(WHAT)}", file=sys.stderr)
+        return 2
+    if any(n < 1 for n in args.n):
+        print("--n: every N must be at least 1", file=sys.stderr)
+        return 2
+
+    keep = args.workdir is not None
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="desk-bench-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    started = datetime.now(UTC)
+    results: dict = {
+        "started_at": started.isoformat(),
+        "command": "desk bench " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "machine": machine.describe(),
+        "what": what,
+        "n": sorted(args.n),
+        "skipped": {},
+    }
+    results_path = args.results or RESULTS_DIR / f"{started.strftime('%Y%m%dT%H%M%SZ')}.json"
+    results_path.parent.mkdir(parents=True, exist_ok=True)
+
+    def save() -> None:
+        results["finished_at"] = datetime.now(UTC).isoformat()
+        text = json.dumps(results, indent=1, ensure_ascii=False, default=str)
+        results_path.write_text(text, encoding="utf-8")
+        (RESULTS_DIR / "latest.json").write_text(text, encoding="utf-8")
+
+    try:
+        with Progress(enabled=not args.no_progress) as progress:
+            asyncio.run(_run_all(what, args, workdir, results, progress, save))
+    except KeyboardInterrupt:
+        results["skipped"]["rest"] = "interrupted (Ctrl-C)"
+    finally:
+        save()
+        if not keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+    report.write(results, args.out)
+    print(f"results: {results_path}\nreport:  {args.out}")
+    return 0
+
+
+async def _run_all(what: list[str], args, workdir: Path, results: dict, progress: Progress, save) -> None:
+    from bench import cost, floor, intake, lateness
+
+    async def guarded(key: str, coro_factory) -> None:
+        t0 = time.monotonic()
+        try:
+            await coro_factory()
+        except lateness.NotReady as e:
+            results["skipped"][key] = f"not run: {e}"
+            progress.log(f"[yellow]{key}: not run: {e}")
+        except Exception as e:  # noqa: BLE001 - one failed measurement must not lose the others
+            results["skipped"][key] = f"failed: {e!r}"
+            progress.log(f"[red]{key} failed: {e!r}\n{traceback.format_exc()}")
+        finally:
+            results.setdefault("durations_s", {})[key] = round(time.monotonic() - t0, 1)
+            save()
+
+    for n in sorted(args.n):
+        if "floor" in what:
+            async def do_floor(n=n) -> None:
+                r = await floor.run(n, workdir / f"floor-{n}", progress)
+                results.setdefault("floor", {})[str(n)] = r.to_json()
+
+            await guarded(f"floor N={n}", do_floor)
+        if "lateness" in what or "memory" in what:
+            async def do_lateness(n=n) -> None:
+                r = await lateness.run(n, workdir / f"lateness-{n}", progress, max_cached=args.max_cached_workflows)
+                results.setdefault("lateness", {})[str(n)] = r
+
+            await guarded(f"lateness N={n}", do_lateness)
+    if "intake" in what:
+        async def do_intake() -> None:
+            results["intake"] = await intake.run(
+                args.intake_count, args.intake_concurrency, workdir / "intake", progress
+            )
+
+        await guarded("intake", do_intake)
+    if "cost" in what:
+        async def do_cost() -> None:
+            results["cost"] = await cost.run(workdir / "cost", progress)
+
+        await guarded("cost", do_cost)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,215 @@
+"""Reading real workflow histories: when each timer was meant to fire, when it fired, when the work it
+triggered ran, and what the history costs (events, billable actions).
+
+The due moment of a timer is taken from the history itself, so no knowledge of the workflow is needed:
+the workflow computed `start_to_fire_timeout = due - workflow.now()`, and `workflow.now()` is the time of
+the WorkflowTaskStarted event of the task that started the timer. So
+
+    due = time(WorkflowTaskStarted of that task) + start_to_fire_timeout
+
+exactly (the bare benchmark workflow checks this against the due moment it was given).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from temporalio.api.enums.v1 import EventType
+from temporalio.api.history.v1 import HistoryEvent
+from temporalio.client import Client
+
+E = EventType
+
+
+def _t(ev: HistoryEvent) -> datetime:
+    return ev.event_time.ToDatetime().replace(tzinfo=UTC)
+
+
+@dataclass
+class WakeUp:
+    """One timer that fired, and the work the workflow did in answer."""
+
+    workflow_id: str
+    timer_id: str
+    due: datetime
+    fired: datetime
+    action_types: list[str] = field(default_factory=list)
+    first_action_started: datetime | None = None  # the worker began the first activity
+    actions_done: datetime | None = None  # the last of those activities completed
+
+    @property
+    def fired_late_s(self) -> float:
+        return (self.fired - self.due).total_seconds()
+
+    @property
+    def started_late_s(self) -> float | None:
+        return None if self.first_action_started is None else (self.first_action_started - self.due).total_seconds()
+
+    @property
+    def done_late_s(self) -> float | None:
+        return None if self.actions_done is None else (self.actions_done - self.due).total_seconds()
+
+
+def wake_ups(workflow_id: str, events: list[HistoryEvent]) -> list[WakeUp]:
+    by_id = {ev.event_id: ev for ev in events}
+    # WFT completed event id -> time of its WFT started event (= workflow.now() during that task)
+    wft_now: dict[int, datetime] = {}
+    completed_after: list[tuple[int, int]] = []  # (started_event_id, completed_event_id)
+    for ev in events:
+        if ev.event_type == E.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+            a = ev.workflow_task_completed_event_attributes
+            started = by_id.get(a.started_event_id)
+            if started is not None:
+                wft_now[ev.event_id] = _t(started)
+            completed_after.append((a.started_event_id, ev.event_id))
+
+    scheduled_by_wft: dict[int, list[HistoryEvent]] = {}
+    started_of: dict[int, HistoryEvent] = {}
+    completed_of: dict[int, HistoryEvent] = {}
+    for ev in events:
+        if ev.event_type == E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            wft = ev.activity_task_scheduled_event_attributes.workflow_task_completed_event_id
+            scheduled_by_wft.setdefault(wft, []).append(ev)
+        elif ev.event_type == E.EVENT_TYPE_ACTIVITY_TASK_STARTED:
+            started_of[ev.activity_task_started_event_attributes.scheduled_event_id] = ev
+        elif ev.event_type == E.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+            completed_of[ev.activity_task_completed_event_attributes.scheduled_event_id] = ev
+
+    out: list[WakeUp] = []
+    for ev in events:
+        if ev.event_type != E.EVENT_TYPE_TIMER_FIRED:
+            continue
+        started_ev = by_id.get(ev.timer_fired_event_attributes.started_event_id)
+        if started_ev is None:
+            continue
+        sa = started_ev.timer_started_event_attributes
+        now = wft_now.get(sa.workflow_task_completed_event_id)
+        if now is None:
+            continue
+        due = now + sa.start_to_fire_timeout.ToTimedelta()
+        w = WakeUp(workflow_id=workflow_id, timer_id=sa.timer_id, due=due, fired=_t(ev))
+        # The first completed workflow task after the firing is the one that answered it.
+        answer = next((c for s, c in completed_after if s > ev.event_id), None)
+        if answer is not None:
+            sched = scheduled_by_wft.get(answer, [])
+            w.action_types = [s.activity_task_scheduled_event_attributes.activity_type.name for s in sched]
+            starts = [_t(started_of[s.event_id]) for s in sched if s.event_id in started_of]
+            dones = [_t(completed_of[s.event_id]) for s in sched if s.event_id in completed_of]
+            w.first_action_started = min(starts) if starts else None
+            w.actions_done = max(dones) if len(dones) == len(sched) and dones else None
+        out.append(w)
+    return out
+
+
+async def fetch_all(
+    client: Client,
+    workflow_ids: Iterable[str],
+    *,
+    concurrency: int = 32,
+    on_done: Callable[[], None] | None = None,
+) -> dict[str, list[HistoryEvent]]:
+    """Histories of many workflows (latest run of each), a bounded number of calls at a time."""
+    sem = asyncio.Semaphore(concurrency)
+    out: dict[str, list[HistoryEvent]] = {}
+
+    async def one(wid: str) -> None:
+        async with sem:
+            hist = await client.get_workflow_handle(wid).fetch_history()
+            out[wid] = list(hist.events)
+        if on_done:
+            on_done()
+
+    await asyncio.gather(*(one(w) for w in workflow_ids))
+    return out
+
+
+async def fetch_chain(client: Client, workflow_id: str) -> list[list[HistoryEvent]]:
+    """Every run of a workflow id, oldest first, following continue-as-new."""
+    runs: list[list[HistoryEvent]] = []
+    handle = client.get_workflow_handle(workflow_id)
+    hist = await handle.fetch_history()
+    runs.append(list(hist.events))
+    first = runs[0][0].workflow_execution_started_event_attributes
+    prev = first.continued_execution_run_id
+    while prev:
+        h = await client.get_workflow_handle(workflow_id, run_id=prev).fetch_history()
+        evs = list(h.events)
+        runs.insert(0, evs)
+        prev = evs[0].workflow_execution_started_event_attributes.continued_execution_run_id
+    return runs
+
+
+# --- cost: billable actions per Temporal Cloud's published rules --------------------------------------------
+# Source: docs.temporal.io/cloud/actions (temporalio/documentation docs/evaluate/cloud/actions.mdx): the
+# history event type behind each Action. Rejected Updates and Queries are billed but never in history; the
+# caller counts those it sent.
+ACTION_RULES: dict[str, str] = {
+    "WORKFLOW_EXECUTION_STARTED": "Start Workflow (client start, continue-as-new's new run, child): 1",
+    "START_CHILD_WORKFLOW_EXECUTION_INITIATED": "Start Child Workflow: 2 (intent + attempt)",
+    "TIMER_STARTED": "Start Timer, explicit or a wait_condition timeout: 1",
+    "ACTIVITY_TASK_SCHEDULED": "Schedule Activity: 1",
+    "ACTIVITY_TASK_STARTED": "Retry Activity: attempt - 1",
+    "MARKER_RECORDED": "Local activities: 1 per workflow task that records markers",
+    "WORKFLOW_EXECUTION_SIGNALED": "Signal: 1",
+    "WORKFLOW_EXECUTION_UPDATE_ACCEPTED": "Accept Workflow Update: 1",
+    "UPSERT_WORKFLOW_SEARCH_ATTRIBUTES": "Upsert Search Attributes: 1 per command",
+    "WORKFLOW_EXECUTION_OPTIONS_UPDATED": "Update Workflow Options: 1",
+}
+
+
+@dataclass
+class Cost:
+    events: int = 0
+    actions: int = 0
+    events_by_type: Counter = field(default_factory=Counter)
+    actions_by_type: Counter = field(default_factory=Counter)
+
+    def add(self, other: Cost) -> None:
+        self.events += other.events
+        self.actions += other.actions
+        self.events_by_type.update(other.events_by_type)
+        self.actions_by_type.update(other.actions_by_type)
+
+
+def _name(ev: HistoryEvent) -> str:
+    return E.Name(ev.event_type).removeprefix("EVENT_TYPE_")
+
+
+def cost_of(events: list[HistoryEvent]) -> Cost:
+    c = Cost(events=len(events))
+    marker_tasks: set[int] = set()
+    for ev in events:
+        name = _name(ev)
+        c.events_by_type[name] += 1
+        n = 0
+        if name in ("WORKFLOW_EXECUTION_STARTED", "TIMER_STARTED", "ACTIVITY_TASK_SCHEDULED", "WORKFLOW_EXECUTION_SIGNALED",
+                    "WORKFLOW_EXECUTION_UPDATE_ACCEPTED", "UPSERT_WORKFLOW_SEARCH_ATTRIBUTES",
+                    "WORKFLOW_EXECUTION_OPTIONS_UPDATED"):
+            n = 1
+        elif name == "START_CHILD_WORKFLOW_EXECUTION_INITIATED":
+            n = 2
+        elif name == "ACTIVITY_TASK_STARTED":
+            n = max(0, ev.activity_task_started_event_attributes.attempt - 1)
+        elif name == "MARKER_RECORDED":
+            wft = ev.marker_recorded_event_attributes.workflow_task_completed_event_id
+            if wft not in marker_tasks:
+                marker_tasks.add(wft)
+                n = 1
+        if n:
+            c.actions += n
+            c.actions_by_type[name] += n
+    return c
+
+
+async def gather_bounded(coros: Iterable[Awaitable], limit: int) -> list:
+    sem = asyncio.Semaphore(limit)
+
+    async def run(c: Awaitable):
+        async with sem:
+            return await c
+
+    return await asyncio.gather(*(run(c) for c in coros))

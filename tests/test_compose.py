@@ -1,0 +1,161 @@
+"""docker-compose.yml and .env.example, checked without Docker (none on these machines): pinned official
+images, health checks, start order, worker replicas, and DESK_ variables that the code really reads."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from desk.settings import Settings
+from domain import search_attributes
+
+ROOT = Path(__file__).resolve().parents[1]
+COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+SERVICES: dict[str, dict] = COMPOSE["services"]
+ONE_SHOT = {"ledger-setup", "temporal-admin-tools", "temporal-setup", "migrate"}  # run to completion
+LONG_RUNNING = set(SERVICES) - ONE_SHOT
+OUR_IMAGES = {spec.get("image") for spec in SERVICES.values() if "build" in spec}
+SETTINGS_ENV = {f"DESK_{name.upper()}" for name in Settings.model_fields}
+_TYPE_NAMES = {
+    "KEYWORD": "Keyword",
+    "KEYWORD_LIST": "KeywordList",
+    "INT": "Int",
+    "DATETIME": "Datetime",
+    "TEXT": "Text",
+    "FLOAT": "Double",
+    "BOOL": "Bool",
+}
+
+
+def _image(service: str) -> str:
+    return SERVICES[service].get("image", "")
+
+
+def _env(service: str) -> dict[str, str]:
+    env = SERVICES[service].get("environment") or {}
+    if isinstance(env, list):
+        env = dict(item.split("=", 1) for item in env)
+    return {str(k): str(v) for k, v in env.items()}
+
+
+def _command(service: str) -> str:
+    cmd = SERVICES[service].get("command", "")
+    return "\n".join(cmd) if isinstance(cmd, list) else str(cmd)
+
+
+def test_stack_has_every_part_of_the_production_like_setup():
+    assert {"postgresql", "temporal", "temporal-ui", "worker", "web"} <= set(SERVICES)
+    assert _image("temporal").startswith("temporalio/server:")
+    assert _image("temporal-ui").startswith("temporalio/ui:")
+    assert _image("temporal-admin-tools").startswith("temporalio/admin-tools:")
+    assert _image("postgresql").startswith("postgres:")
+    assert all("auto-setup" not in _image(s) for s in SERVICES), "temporalio/auto-setup is deprecated"
+
+
+@pytest.mark.parametrize("service", sorted(SERVICES))
+def test_images_are_pinned_to_a_version(service):
+    image = _image(service)
+    if image in OUR_IMAGES:  # our own image, built from the Dockerfile (its base is checked below)
+        return
+    assert image, f"{service} has neither image nor build"
+    name, _, tag = image.rpartition(":")
+    assert name and re.fullmatch(r"\d+(\.\d+)+(-[\w.]+)?", tag), (
+        f"{service}: {image} is not pinned to a version"
+    )
+
+
+def test_our_image_is_built_once_and_shared():
+    built = [s for s, spec in SERVICES.items() if "build" in spec]
+    assert built, "one service builds the Dockerfile"
+    ours = {_image(s) for s in built}
+    assert len(ours) == 1
+    for service in ("worker", "web", "migrate"):
+        assert _image(service) in ours
+    from_line = next(
+        line for line in (ROOT / "Dockerfile").read_text().splitlines() if line.startswith("FROM")
+    )
+    assert re.search(r":\d+\.\d+\.\d+", from_line), f"Dockerfile base image not pinned: {from_line}"
+
+
+@pytest.mark.parametrize("service", sorted(LONG_RUNNING))
+def test_long_running_services_have_health_checks(service):
+    check = SERVICES[service].get("healthcheck")
+    assert check and check.get("test"), f"{service} has no health check"
+    assert not check.get("disable")
+
+
+def test_temporal_uses_the_postgresql_service():
+    env = _env("temporal")
+    assert env["DB"] == "postgres12"
+    assert env["POSTGRES_SEEDS"] == "postgresql"
+    assert "--plugin postgres12 --ep postgresql" in _command("temporal-admin-tools")
+    for db in ("temporal", "temporal_visibility"):
+        assert f"--db {db} setup-schema" in _command("temporal-admin-tools")
+        assert f"--db {db} update-schema" in _command("temporal-admin-tools")
+
+
+def test_start_order_waits_on_health_and_on_setup_jobs():
+    def condition(service: str, dependency: str) -> str:
+        deps = SERVICES[service].get("depends_on") or {}
+        assert isinstance(deps, dict), f"{service}: depends_on needs conditions, not a bare list"
+        return deps[dependency]["condition"]
+
+    assert condition("temporal-admin-tools", "postgresql") == "service_healthy"
+    assert condition("temporal", "temporal-admin-tools") == "service_completed_successfully"
+    assert condition("temporal-setup", "temporal") == "service_healthy"
+    assert condition("temporal-ui", "temporal") == "service_healthy"
+    for app in ("worker", "web"):
+        assert condition(app, "temporal-setup") == "service_completed_successfully"
+        assert condition(app, "migrate") == "service_completed_successfully"
+    assert condition("migrate", "ledger-setup") == "service_completed_successfully"
+    assert condition("ledger-setup", "postgresql") == "service_healthy"
+
+
+def test_every_search_attribute_is_created_with_its_type():
+    setup = _command("temporal-setup")
+    for key in search_attributes.ALL:
+        kind = _TYPE_NAMES[key.indexed_value_type.name]
+        lines = [line for line in setup.splitlines() if f"--name {key.name} " in line + " "]
+        assert lines, f"{key.name} is not created"
+        assert all(f"--type {kind} " in line for line in lines), f"{key.name} must be created as {kind}"
+        assert re.search(rf"\b{key.name}\b", setup.split("for name in", 1)[1]), f"{key.name} is not verified"
+
+
+def test_workers_scale_out_and_drain_on_stop():
+    worker = SERVICES["worker"]
+    assert worker["deploy"]["replicas"] >= 2
+    assert "ports" not in worker, "replicas cannot share a published port"
+    assert worker["command"][:2] == ["desk", "worker"]
+    from workers.main import GRACEFUL_SHUTDOWN
+
+    grace = worker["stop_grace_period"]
+    assert grace.endswith("s") and int(grace[:-1]) > GRACEFUL_SHUTDOWN.total_seconds()
+
+
+def test_web_app_is_published_and_checked_through_the_cli():
+    web = SERVICES["web"]
+    assert web["command"][:2] == ["desk", "web"]
+    assert any(str(p).endswith(":8000") for p in web["ports"])
+    assert web["healthcheck"]["test"] == ["CMD", "desk", "healthcheck", "web"]
+    assert SERVICES["worker"]["healthcheck"]["test"] == ["CMD", "desk", "healthcheck", "worker"]
+
+
+@pytest.mark.parametrize("service", ["worker", "web", "migrate"])
+def test_desk_variables_are_real_settings(service):
+    env = _env(service)
+    desk_vars = {k for k in env if k.startswith("DESK_")}
+    assert {"DESK_TEMPORAL_ADDRESS", "DESK_DATABASE_URL", "DESK_SECRET_KEY"} <= desk_vars
+    unknown = desk_vars - SETTINGS_ENV
+    assert not unknown, f"{service}: {sorted(unknown)} are not fields of desk/settings.py"
+    assert env["DESK_TEMPORAL_ADDRESS"] == "temporal:7233"
+    assert "@postgresql:5432/" in env["DESK_DATABASE_URL"]
+
+
+def test_env_example_documents_every_setting():
+    text = (ROOT / ".env.example").read_text()
+    documented = set(re.findall(r"^#?\s*(DESK_[A-Z_]+)=", text, flags=re.M))
+    assert SETTINGS_ENV - documented == set(), "add these to .env.example"
+    assert documented - SETTINGS_ENV == set(), "these are not settings (any more)"

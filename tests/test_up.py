@@ -1,0 +1,311 @@
+"""The real `desk up` in a subprocess, on a temporary data folder and free ports.
+
+It must: bring up the Temporal Web UI and the web app; take a complaint; stop on SIGINT leaving no process
+behind (dev server and PostgreSQL included); come back on the same data folder with the complaint still
+there (in Temporal and, when the ledger is wired, in PostgreSQL); refuse a second start on a folder in use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import asyncpg
+import httpx
+import psutil
+import pytest
+from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+from temporalio.client import Client, WorkflowExecutionStatus
+
+from desk.temporal import DATA_CONVERTER, workflow_id_for
+
+pytestmark = pytest.mark.slow
+
+UP_BANNER = "Complaint desk is up"
+START_LIMIT_S = 180  # generous bound for a loaded CI machine; the first start includes initdb
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class UpProcess:
+    """One `desk up` run: start, wait for its banner, stop with a signal, and clean up whatever is left."""
+
+    def __init__(self, data_dir: Path, ports: dict[str, int], log_path: Path):
+        self.data_dir, self.ports, self.log_path = data_dir, ports, log_path
+        self.proc: subprocess.Popen | None = None
+        self.seen: list[psutil.Process] = []  # every process of the stack, for the "nothing left" check
+
+    @property
+    def argv(self) -> list[str]:
+        return [
+            sys.executable, "-m", "desk", "up",
+            "--data-dir", str(self.data_dir),
+            "--temporal-port", str(self.ports["temporal"]),
+            "--ui-port", str(self.ports["ui"]),
+            "--web-port", str(self.ports["web"]),
+            "--smtp-port", str(self.ports["smtp"]),
+        ]  # fmt: skip
+
+    @staticmethod
+    def env() -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("DESK_", "TEMPORAL_"))}
+        env["DESK_LOG_JSON"] = "true"
+        return env
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    async def start(self) -> None:
+        log = self.log_path.open("ab")
+        # cwd: the temp folder, so a developer's .env in the repo cannot change what is tested.
+        self.proc = subprocess.Popen(
+            self.argv, cwd=self.data_dir.parent, env=self.env(), stdout=log, stderr=subprocess.STDOUT
+        )
+        log.close()
+        deadline = time.monotonic() + START_LIMIT_S
+        while UP_BANNER not in self.output():
+            if self.proc.poll() is not None:
+                pytest.fail(
+                    f"desk up exited with {self.proc.returncode} before it was up:\n{self.output()[-4000:]}"
+                )
+            if time.monotonic() > deadline:
+                pytest.fail(f"desk up not up after {START_LIMIT_S}s:\n{self.output()[-4000:]}")
+            await asyncio.sleep(0.25)
+        self._remember_processes()
+
+    def info(self) -> dict:
+        return json.loads((self.data_dir / "desk.json").read_text())
+
+    def _remember_processes(self) -> None:
+        assert self.proc is not None
+        me = psutil.Process(self.proc.pid)
+        procs = [me, *me.children(recursive=True)]
+        postmaster = self.info()["pids"]["postgres"]
+        if postmaster:  # daemonised by pg_ctl: not our child, so found through postmaster.pid
+            pg = psutil.Process(postmaster)
+            procs += [pg, *pg.children(recursive=True)]
+        self.seen += procs
+
+    async def stop(self, sig: signal.Signals = signal.SIGINT) -> int:
+        assert self.proc is not None
+        self.proc.send_signal(sig)
+        deadline = time.monotonic() + 90
+        while self.proc.poll() is None:
+            if time.monotonic() > deadline:
+                pytest.fail(f"desk up did not stop within 90 s of {sig.name}:\n{self.output()[-3000:]}")
+            await asyncio.sleep(0.2)
+        return self.proc.returncode
+
+    def left_behind(self) -> list[str]:
+        """Processes of the stack still alive; a bounded grace for init to reap daemonised postgres."""
+        _, alive = psutil.wait_procs(self.seen, timeout=15)
+        return [f"{p.pid} {p.name()}" for p in alive if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+
+    def kill_everything(self) -> None:
+        """Test teardown after a failure: never leave servers running on the machine."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        for p in self.seen:
+            try:
+                p.kill()
+            except psutil.Error:
+                pass
+
+
+@pytest.fixture
+def stack_paths(tmp_path: Path):
+    ports = {name: _free_port() for name in ("temporal", "ui", "web", "smtp")}
+    runs: list[UpProcess] = []
+
+    def make(label: str) -> UpProcess:
+        run = UpProcess(tmp_path / "data", ports, tmp_path / f"{label}.log")
+        runs.append(run)
+        return run
+
+    yield make
+    for run in runs:
+        run.kill_everything()
+
+
+async def _answers(url: str) -> int:
+    async with httpx.AsyncClient(timeout=10) as http:
+        return (await http.get(url)).status_code
+
+
+async def _worker_polls(client: Client, task_queue: str, worker_pid: int) -> bool:
+    resp = await client.workflow_service.describe_task_queue(
+        DescribeTaskQueueRequest(
+            namespace=client.namespace,
+            task_queue=TaskQueue(name=task_queue),
+            task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+        )
+    )
+    return any(p.identity.startswith(f"{worker_pid}@") for p in resp.pollers)
+
+
+async def _intake_route(web_url: str) -> bool:
+    async with httpx.AsyncClient(timeout=10) as http:
+        spec = (await http.get(f"{web_url}/openapi.json")).json()
+    return "post" in spec.get("paths", {}).get("/api/v1/complaints", {})
+
+
+async def _file_complaint(client: Client, info: dict, worker_runs: bool) -> tuple[str, str]:
+    """(complaint id, workflow id): through the intake API when a worker runs the workflow, else by
+    starting ComplaintWorkflow directly (the worker's registries are written by others, in parallel)."""
+    if worker_runs and info.get("dev_api_key") and await _intake_route(info["web_url"]):
+        async with httpx.AsyncClient(timeout=60) as http:
+            resp = await http.post(
+                f"{info['web_url']}/api/v1/complaints",
+                headers={"X-API-Key": info["dev_api_key"], "Idempotency-Key": uuid.uuid4().hex},
+                json={
+                    "channel": "app",
+                    "customer": {"name": "张三", "phone": "+86 138 0000 0000", "locale": "zh-CN"},
+                    "order_number": "SF" + uuid.uuid4().hex[:10].upper(),
+                    "description": "生鲜水果到货时已经腐烂变质 — restart test",
+                },
+            )
+        assert resp.status_code == 201, resp.text
+        complaint_id = resp.json()["complaint_id"]
+        pool = await asyncpg.connect(info["database_url"])
+        try:
+            workflow_id = await pool.fetchval(
+                "SELECT workflow_id FROM intake_receipts WHERE complaint_id = $1 ORDER BY id LIMIT 1",
+                complaint_id,
+            )
+        finally:
+            await pool.close()
+        return complaint_id, workflow_id or workflow_id_for(complaint_id)
+
+    from domain.models import Channel, ComplaintInput, Customer
+
+    complaint_id = "C-UPTEST-" + uuid.uuid4().hex[:6].upper()
+    complaint = ComplaintInput(
+        complaint_id=complaint_id,
+        channel=Channel.API,
+        customer=Customer(name="张三"),
+        description="生鲜水果到货时已经腐烂变质 — restart test",
+        received_at=datetime.now(UTC),
+        status_token=uuid.uuid4().hex,
+    )
+    handle = await client.start_workflow(
+        "ComplaintWorkflow", complaint, id=workflow_id_for(complaint_id), task_queue=info["task_queue"]
+    )
+    return complaint_id, handle.id
+
+
+async def _has_ledger(database_url: str) -> bool:
+    conn = await asyncpg.connect(database_url)
+    try:
+        return bool(await conn.fetchval("SELECT to_regclass('complaints') IS NOT NULL"))
+    finally:
+        await conn.close()
+
+
+async def _ledger_row(database_url: str, complaint_id: str) -> bool:
+    conn = await asyncpg.connect(database_url)
+    try:
+        return bool(await conn.fetchval("SELECT 1 FROM complaints WHERE complaint_id = $1", complaint_id))
+    finally:
+        await conn.close()
+
+
+async def _eventually(check, what: str, limit_s: float = 60) -> None:
+    deadline = time.monotonic() + limit_s
+    while not await check():
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what}: not within {limit_s:.0f}s")
+        await asyncio.sleep(0.25)
+
+
+async def test_up_runs_everything_and_a_restart_keeps_the_complaint(stack_paths):
+    first = stack_paths("first")
+    await first.start()
+    info = first.info()
+    assert Path(info["data_dir"]) == first.data_dir.resolve()
+
+    # The parts answer where the banner says.
+    assert await _answers(info["temporal_ui_url"]) == 200
+    assert await _answers(f"{info['web_url']}/healthz") == 200
+    assert await _answers(f"{info['web_url']}/docs") == 200
+    banner = first.output()
+    for where in (info["temporal_ui_url"], info["web_url"], f"{info['web_url']}/docs"):
+        assert where in banner
+
+    # A second `desk up` on the same folder says so and leaves the running stack alone.
+    second = subprocess.run(
+        first.argv, cwd=first.data_dir.parent, env=first.env(), capture_output=True, text=True, timeout=120
+    )
+    assert second.returncode == 3
+    assert "already running" in second.stdout and str(info["pid"]) in second.stdout
+    assert await _answers(f"{info['web_url']}/healthz") == 200
+
+    client = await Client.connect(info["temporal_address"], data_converter=DATA_CONVERTER)
+    worker_runs = await _worker_polls(client, info["task_queue"], info["pids"]["worker"])
+    complaint_id, workflow_id = await _file_complaint(client, info, worker_runs)
+    before = await client.get_workflow_handle(workflow_id).describe()
+    assert before.status == WorkflowExecutionStatus.RUNNING
+    ledger_wired = worker_runs and await _has_ledger(info["database_url"])  # activities write the row
+    if ledger_wired:
+        await _eventually(lambda: _ledger_row(info["database_url"], complaint_id), "ledger row written")
+
+    # Ctrl-C: everything stops, nothing is left running.
+    assert await first.stop(signal.SIGINT) == 0, first.output()[-3000:]
+    assert first.left_behind() == []
+    assert not (first.data_dir / "desk.json").exists()
+    assert not (first.data_dir / "pg" / "postmaster.pid").exists()
+
+    # Same folder again: the complaint is still there.
+    again = stack_paths("again")
+    await again.start()
+    info2 = again.info()
+    client = await Client.connect(info2["temporal_address"], data_converter=DATA_CONVERTER)
+    after = await client.get_workflow_handle(workflow_id).describe()
+    assert after.run_id == before.run_id
+    assert after.status == WorkflowExecutionStatus.RUNNING
+    if worker_runs:
+        await _eventually(
+            lambda: _worker_polls(client, info2["task_queue"], info2["pids"]["worker"]), "worker polls"
+        )
+        state = await client.get_workflow_handle(workflow_id).query("state")
+        assert (state["complaint_id"] if isinstance(state, dict) else state.complaint_id) == complaint_id
+    if ledger_wired:
+        assert await _ledger_row(info2["database_url"], complaint_id)
+
+    # SIGTERM (what a service manager sends) stops it just as cleanly.
+    assert await again.stop(signal.SIGTERM) == 0, again.output()[-3000:]
+    assert again.left_behind() == []
+
+
+async def test_up_refuses_a_taken_port_naming_the_flag(stack_paths):
+    run = stack_paths("taken")
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", run.ports["web"]))
+        blocker.listen()
+        run.data_dir.mkdir(parents=True)
+        done = subprocess.run(
+            run.argv, cwd=run.data_dir.parent, env=run.env(), capture_output=True, text=True, timeout=120
+        )
+    assert done.returncode == 1
+    assert f"port {run.ports['web']} (web app) is already in use" in done.stdout
+    assert "--web-port" in done.stdout
+    assert not (run.data_dir / "temporal.db").exists(), "nothing may start when a port is taken"
+    assert not (run.data_dir / "desk.json").exists()

@@ -1,0 +1,169 @@
+"""Staff queue, complaint page, supervisor inbox, status page and dashboard over real HTTP, from ledger rows
+written by the ledger's own writer (no workflow needed for reading)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import UTC, datetime, timedelta
+
+import httpx
+
+from domain.models import Locale, ObligationName, ObligationStatus, State, Tier
+from tests.ui import ledger_seed as seed
+from tests.ui.conftest import signed_in
+from ui.i18n import EN, ZH
+
+NOW = datetime.now(UTC)
+
+
+def _order(html: str) -> list[str]:
+    return re.findall(r'data-complaint="([^"]+)"', html)
+
+
+async def test_the_queue_lists_open_complaints_by_next_deadline(web):
+    await seed.write(web.pool, seed.view("C-LATER", received_at=NOW - timedelta(minutes=1)))  # due in 4 min
+    await seed.write(web.pool, seed.view("C-SOONER", received_at=NOW - timedelta(minutes=4)))  # due in 1 min
+    await seed.write(web.pool, seed.view("C-DONE", received_at=NOW - timedelta(hours=9), state=State.CLOSED))
+    async with signed_in(web.base_url, "zhang") as http:
+        r = await http.get("/staff")
+        assert r.status_code == 200
+        assert _order(r.text) == ["C-SOONER", "C-LATER"]
+        # the fragment the page polls has the same rows, each with a live countdown to its deadline
+        rows = await http.get("/staff/queue/rows")
+        assert _order(rows.text) == ["C-SOONER", "C-LATER"]
+        assert rows.text.count('class="countdown"') == 2
+
+
+async def test_queue_filters_mine_unassigned_breached_and_tier(web):
+    await seed.write(web.pool, seed.view("C-MINE", received_at=NOW, holder=seed.ZHANG))
+    await seed.write(web.pool, seed.view("C-FREE", received_at=NOW))
+    await seed.write(
+        web.pool,
+        seed.view(
+            "C-LATE",
+            received_at=NOW - timedelta(minutes=20),
+            tier=Tier.URGENT,
+            holder=seed.LI,
+            outcomes={ObligationName.FIRST_RESPONSE: ObligationStatus.BREACHED},
+        ),
+    )
+    async with signed_in(web.base_url, "zhang") as http:
+        assert _order((await http.get("/staff?scope=mine")).text) == ["C-MINE"]
+        assert _order((await http.get("/staff?scope=unassigned")).text) == ["C-FREE"]
+        breached = await http.get("/staff?scope=breached&lang=en")
+        assert _order(breached.text) == ["C-LATE"]
+        assert 'data-testid="badge-breach"' in breached.text
+        assert _order((await http.get("/staff?tier=urgent")).text) == ["C-LATE"]
+        assert set(_order((await http.get("/staff?scope=team")).text)) == {"C-MINE", "C-LATE"}  # customer service
+
+
+async def test_the_complaint_page_shows_obligations_and_report_from_the_ledger(web):
+    await seed.write(
+        web.pool,
+        seed.view(
+            "C-PAGE",
+            received_at=NOW - timedelta(minutes=3),
+            tier=Tier.IMPORTANT,
+            outcomes={ObligationName.FIRST_RESPONSE: ObligationStatus.MET},
+            description="冷链生鲜到货变质",
+        ),
+    )
+    async with signed_in(web.base_url, "zhang") as http:
+        r = await http.get("/staff/complaints/C-PAGE?lang=en")
+        assert r.status_code == 200
+        assert "冷链生鲜到货变质" in r.text
+        assert 'data-testid="next-countdown"' in r.text
+        assert 'data-obligation="supervisor_ack"' in r.text and "Supervisor ack" in r.text
+        # a specialist sees no approve form; the Temporal link is for engineers and supervisors
+        assert 'data-action="approve"' not in r.text
+        assert 'data-testid="temporal-link"' not in r.text
+        assert (await http.get("/staff/complaints/C-NONE")).status_code == 404
+    async with signed_in(web.base_url, "chen") as http:
+        r = await http.get("/staff/complaints/C-PAGE")
+        assert "http://127.0.0.1:8233/namespaces/default/workflows/complaint-C-PAGE" in r.text
+
+
+async def test_the_supervisor_inbox_lists_breaches(web):
+    await seed.write(
+        web.pool,
+        seed.view("C-BREACH", received_at=NOW - timedelta(hours=1), outcomes={ObligationName.FIRST_RESPONSE: ObligationStatus.BREACHED}),
+    )
+    async with signed_in(web.base_url, "zhao") as http:
+        r = await http.get("/staff/supervisor")
+        assert r.status_code == 200
+        breaches = r.text.split('id="breaches"')[1]
+        assert "C-BREACH" in breaches
+
+
+async def test_a_wrong_status_token_sees_nothing(web):
+    v = seed.view("C-TOKEN", received_at=NOW, holder=seed.ZHANG)
+    await seed.write(web.pool, v)
+    async with httpx.AsyncClient(base_url=web.base_url) as http:
+        for token in ("x", v.status_token[:-1], v.status_token + "x", "C-TOKEN", "a" * 500):
+            r = await http.get(f"/status/{token}")
+            assert r.status_code == 404
+            assert "C-TOKEN" not in r.text
+        r = await http.post(f"/status/{v.status_token[:-1]}x/rate", data={"score": "5"})
+        assert r.status_code in (403, 404)
+
+
+async def test_the_status_page_speaks_plain_words_without_staff_data(web):
+    v = seed.view(
+        "C-STATUS",
+        received_at=NOW - timedelta(minutes=2),
+        holder=seed.ZHANG,
+        state=State.ACKNOWLEDGED,
+        outcomes={ObligationName.FIRST_RESPONSE: ObligationStatus.MET},
+        locale=Locale.EN,
+    )
+    await seed.write(web.pool, v)
+    async with httpx.AsyncClient(base_url=web.base_url) as http:
+        r = await http.get(f"/status/{v.status_token}")
+        assert r.status_code == 200
+        assert "A specialist has taken up your complaint" in r.text  # the complaint's locale: en
+        assert "the right department takes it over" in r.text  # next: assignment, with its time
+        assert "Zhang" not in r.text and "zhang" not in r.text and "张敏" not in r.text
+        assert r.headers["referrer-policy"] == "no-referrer"
+        zh = await http.get(f"/status/{v.status_token}?lang=zh-CN")
+        assert "客服专员已受理您的投诉" in zh.text
+
+
+async def test_the_dashboard_shows_compliance_and_exports_csv(web):
+    await seed.demo_history(web.pool, now=NOW)
+    await seed.write(
+        web.pool,
+        seed.view(
+            "C-LATE-1",
+            received_at=NOW - timedelta(days=1),
+            tier=Tier.URGENT,
+            state=State.CLOSED,
+            holder=seed.LI,
+            outcomes={o: ObligationStatus.MET_LATE for o, _ in seed.WINDOWS[Tier.URGENT]},
+            ratings=[5],
+        ),
+    )
+    async with signed_in(web.base_url, "zhao") as http:
+        r = await http.get("/dashboard?lang=en")
+        assert r.status_code == 200
+        for chart in ("tier", "obligation", "department", "person", "type", "channel", "region", "stages", "ageing"):
+            section = r.text.split(f'id="chart-{chart}"')[1].split("</section>")[0]
+            assert "<svg" in section, chart
+        assert "李娜" in r.text  # per person, by display name
+        bad = await http.get("/dashboard?tier=huge")
+        assert bad.status_code == 422 and "tier" in bad.text
+        export = await http.get("/dashboard.csv?tier=urgent")
+        assert export.status_code == 200
+        assert export.headers["content-type"].startswith("text/csv")
+        rows = list(csv.reader(io.StringIO(export.text.lstrip("\ufeff"))))
+        assert rows[0] == ["section", "group", "metric", "value"]
+        tier_rows = {(r[0], r[1], r[2]): r[3] for r in rows}
+        assert ("compliance_tier", "urgent", "ratio") in tier_rows
+        assert ("compliance_tier", "general", "ratio") not in tier_rows  # the filter applies
+
+
+def test_every_string_exists_in_both_languages():
+    assert set(ZH) == set(EN)
+    for key in ZH:
+        assert ZH[key].count("{") == EN[key].count("{"), key

@@ -1,0 +1,258 @@
+"""Reading complaints for the web app: the ledger for lists, the workflow's `state` query for one complaint.
+
+Lists (queue, supervisor inbox) come from the ledger's `complaints` rows (the ComplaintView as jsonb), which
+the workflow writes through an activity. One complaint's page asks its workflow directly, so a page shown
+right after an action is never stale; a finished complaint, or one whose workflow does not answer, is shown
+from its ledger row.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+import structlog
+from temporalio.client import Client
+from temporalio.service import RPCError
+
+from activities.ledger_queries import LedgerReader
+from desk.temporal import workflow_id_for
+from domain.actions import QUERY_STATE
+from domain.messages import TimelineEvent
+from domain.models import TERMINAL_STATES, ObligationStatus, Role
+from domain.view import ComplaintView, ObligationView
+from ui.auth import StaffUser
+
+log = structlog.get_logger()
+
+QUERY_TIMEOUT_S = 5.0
+
+
+@dataclass
+class QueueFilters:
+    scope: str = "all"  # all | mine | team | unassigned | breached
+    tier: str = ""
+    complaint_type: str = ""
+    channel: str = ""
+
+    SCOPES = ("all", "mine", "team", "unassigned", "breached")
+
+    @classmethod
+    def from_query(cls, q: dict[str, str]) -> QueueFilters:
+        scope = q.get("scope", "all")
+        return cls(
+            scope=scope if scope in cls.SCOPES else "all",
+            tier=q.get("tier", "")[:20],
+            complaint_type=q.get("type", "")[:20],
+            channel=q.get("channel", "")[:20],
+        )
+
+    def query_string(self, **override: str) -> str:
+        from urllib.parse import urlencode
+
+        values = {"scope": self.scope, "tier": self.tier, "type": self.complaint_type, "channel": self.channel}
+        values.update(override)
+        return urlencode({k: v for k, v in values.items() if v and not (k == "scope" and v == "all")})
+
+
+@dataclass
+class QueueItem:
+    view: ComplaintView
+    next_obligation: ObligationView | None
+    warnings: int
+    breaches: int
+
+    @classmethod
+    def of(cls, view: ComplaintView) -> QueueItem:
+        return cls(
+            view=view,
+            next_obligation=next_obligation(view),
+            warnings=sum(1 for o in view.obligations if o.status == ObligationStatus.WARNED),
+            breaches=sum(1 for o in view.obligations if o.status == ObligationStatus.BREACHED),
+        )
+
+
+def next_obligation(view: ComplaintView) -> ObligationView | None:
+    """The running obligation due first (what the banner counts down to)."""
+    running = [
+        o
+        for o in view.obligations
+        if o.status in (ObligationStatus.OPEN, ObligationStatus.WARNED, ObligationStatus.BREACHED)
+    ]
+    if not running:
+        return None
+    if view.next_due is not None:
+        for o in sorted(running, key=lambda o: o.due_at):
+            if o.name == view.next_due:
+                return o
+    return min(running, key=lambda o: o.due_at)
+
+
+@dataclass
+class Loaded:
+    view: ComplaintView
+    workflow_id: str
+    live: bool  # from the workflow's query (fresh) rather than the ledger row
+    events: list[TimelineEvent] = field(default_factory=list)
+
+
+def _view_from_json(data: Any) -> ComplaintView:
+    if isinstance(data, str):
+        return ComplaintView.model_validate_json(data)
+    return ComplaintView.model_validate(data)
+
+
+async def _ledger_row(pool: asyncpg.Pool, where: str, arg: str) -> asyncpg.Record | None:
+    try:
+        return await pool.fetchrow(f"SELECT complaint_id, workflow_id, view FROM complaints WHERE {where}", arg)
+    except asyncpg.UndefinedTableError:
+        return None
+
+
+async def _receipt_workflow_id(pool: asyncpg.Pool, complaint_id: str) -> str | None:
+    """Before the ledger has a row, intake's receipt knows which workflow holds the complaint."""
+    try:
+        return await pool.fetchval(
+            "SELECT workflow_id FROM intake_receipts WHERE complaint_id = $1 OR submitted_id = $1 LIMIT 1",
+            complaint_id,
+        )
+    except asyncpg.UndefinedTableError:
+        return None
+
+
+async def query_view(client: Client, workflow_id: str) -> ComplaintView | None:
+    try:
+        return await asyncio.wait_for(
+            client.get_workflow_handle(workflow_id).query(QUERY_STATE, result_type=ComplaintView),
+            timeout=QUERY_TIMEOUT_S,
+        )
+    except (RPCError, TimeoutError) as e:
+        log.info("state query failed, using the ledger row", workflow_id=workflow_id, error=str(e))
+        return None
+    except Exception as e:  # a query failure inside the workflow (WorkflowQueryFailedError) or a decode error
+        log.warning("state query failed", workflow_id=workflow_id, error=repr(e))
+        return None
+
+
+async def load(client: Client, pool: asyncpg.Pool, complaint_id: str) -> Loaded | None:
+    row = await _ledger_row(pool, "complaint_id = $1", complaint_id)
+    ledger_view = _view_from_json(row["view"]) if row else None
+    workflow_id = (
+        (row["workflow_id"] if row else None)
+        or await _receipt_workflow_id(pool, complaint_id)
+        or workflow_id_for(complaint_id)
+    )
+    if ledger_view is not None and ledger_view.state in TERMINAL_STATES:
+        live_view = None  # finished: the ledger row is final, no need to replay the history
+    else:
+        live_view = await query_view(client, workflow_id)
+    view = live_view or ledger_view
+    if view is None:
+        return None
+    if view.complaint_id != complaint_id and view.complaint_id:
+        # A joined report's number: show the complaint that holds it.
+        complaint_id = view.complaint_id
+    if view.tracking is None and view.order_number:
+        try:
+            tracking = await LedgerReader(pool).latest_tracking(view.complaint_id)
+        except asyncpg.UndefinedTableError:
+            tracking = None
+        if tracking is not None:
+            view = view.model_copy(update={"tracking": tracking})
+    events = await timeline(pool, view)
+    return Loaded(view=view, workflow_id=view.workflow_id or workflow_id, live=live_view is not None, events=events)
+
+
+async def load_by_token(client: Client, pool: asyncpg.Pool, token: str) -> Loaded | None:
+    """The customer's status page: found only by the exact token (an index lookup, never a scan)."""
+    if not token or len(token) > 200:
+        return None
+    row = await _ledger_row(pool, "status_token = $1", token)
+    if row is None:
+        return None
+    loaded = await load(client, pool, row["complaint_id"])
+    if loaded is None or not hmac.compare_digest(loaded.view.status_token.encode(), token.encode()):
+        return None
+    return loaded
+
+
+async def timeline(pool: asyncpg.Pool, view: ComplaintView) -> list[TimelineEvent]:
+    """Every event: the ledger keeps all of them, the view only the newest; merged by event id."""
+    events: dict[str, TimelineEvent] = {e.event_id: e for e in view.timeline}
+    try:
+        rows = await LedgerReader(pool).timeline(view.complaint_id)
+    except asyncpg.UndefinedTableError:
+        rows = []
+    for ev in rows:
+        events.setdefault(ev.event_id, ev)
+    return sorted(events.values(), key=lambda e: (e.at, e.event_id))
+
+
+def _scope_sql(filters: QueueFilters, user: StaffUser, args: list[Any]) -> list[str]:
+    """Filters on the ledger's indexed columns."""
+    where: list[str] = []
+    if filters.scope == "mine":
+        args.append(user.username)
+        n = len(args)
+        where.append(f"(holder_id = ${n} OR assignees @> ARRAY[${n}::text])")
+    elif filters.scope == "team":
+        args.append(user.department.value if user.department else "")
+        n = len(args)
+        where.append(
+            f"(departments @> ARRAY[${n}::text] OR holder_id IN"
+            f" (SELECT username FROM staff_users WHERE department = ${n}))"
+        )
+    elif filters.scope == "unassigned":
+        where.append("holder_id IS NULL")
+    elif filters.scope == "breached":
+        where.append("breach_count > 0")
+    for key, column in (("tier", "tier"), ("complaint_type", "complaint_type"), ("channel", "channel")):
+        value = getattr(filters, key)
+        if value:
+            args.append(value)
+            where.append(f"{column} = ${len(args)}")
+    return where
+
+
+async def list_open(pool: asyncpg.Pool, filters: QueueFilters, user: StaffUser, limit: int = 300) -> list[QueueItem]:
+    """Open complaints, the next deadline first (those without a running clock last)."""
+    args: list[Any] = []
+    where = ["is_open", *_scope_sql(filters, user, args)]
+    args.append(limit)
+    sql = (
+        "SELECT view - 'timeline' AS view FROM complaints WHERE "
+        + " AND ".join(where)
+        + f" ORDER BY next_due_at ASC NULLS LAST, received_at LIMIT ${len(args)}"
+    )
+    try:
+        rows = await pool.fetch(sql, *args)
+    except asyncpg.UndefinedTableError:
+        return []
+    return [QueueItem.of(_view_from_json(r["view"])) for r in rows]
+
+
+async def supervisor_inbox(pool: asyncpg.Pool) -> dict[str, list[QueueItem]]:
+    """Plans awaiting approval, escalated complaints, breached complaints — open ones only."""
+    queries = {
+        "approvals": "is_open AND jsonb_typeof(view->'plan') = 'object'"
+        " AND (view->'plan'->'approved' IS NULL OR jsonb_typeof(view->'plan'->'approved') = 'null')",
+        "escalations": "is_open AND holder_role IN ("
+        + ",".join(f"'{r.value}'" for r in (Role.SUPERVISOR, Role.SENIOR_SUPERVISOR, Role.DEPARTMENT_HEAD))
+        + ")",
+        "breaches": "is_open AND breach_count > 0",
+    }
+    out: dict[str, list[QueueItem]] = {}
+    for name, where in queries.items():
+        try:
+            rows = await pool.fetch(
+                f"SELECT view - 'timeline' AS view FROM complaints WHERE {where}"
+                " ORDER BY next_due_at ASC NULLS LAST, received_at LIMIT 200"
+            )
+        except asyncpg.UndefinedTableError:
+            rows = []
+        out[name] = [QueueItem.of(_view_from_json(r["view"])) for r in rows]
+    return out

@@ -1,0 +1,105 @@
+"""The messages sent about a complaint: the ledger's notification outbox and the local sink's inbox.
+
+Staff see both (what went out, and what the local stand-ins received); the customer's status page sees only
+the notifications addressed to the customer, as the customer received them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from activities.ledger_queries import LedgerReader
+
+
+@dataclass
+class SentMessage:
+    at: datetime | None
+    audience: str  # customer | staff | "" (sink: the protocol does not say)
+    channel: str
+    to: str
+    subject: str
+    body: str
+    status: str = ""
+    template: str = ""
+    complaint_id: str = ""
+
+
+async def for_complaint(pool: asyncpg.Pool, complaint_id: str, *, audience: str | None = None) -> list[SentMessage]:
+    """The ledger's deliveries for one complaint, oldest first; `audience="customer"` for the status page."""
+    try:
+        rows = await LedgerReader(pool).notifications(complaint_id)
+    except asyncpg.UndefinedTableError:
+        return []
+    return [
+        SentMessage(
+            at=r.sent_at or r.created_at,
+            audience=r.audience,
+            channel=r.channel,
+            to=r.recipient,
+            subject=r.subject,
+            body=r.body,
+            status=r.status,
+            template=r.template,
+            complaint_id=r.complaint_id,
+        )
+        for r in rows
+        if audience is None or r.audience == audience
+    ]
+
+
+def _field(row: Any, name: str, default: Any = None) -> Any:
+    if isinstance(row, dict):
+        return row.get(name, default)
+    if hasattr(row, name):
+        return getattr(row, name)
+    try:
+        return row[name]
+    except (KeyError, IndexError, TypeError):
+        return default
+
+
+async def sink(pool: asyncpg.Pool, *, complaint_id: str | None = None, limit: int = 200) -> list[SentMessage]:
+    """What the local notification sink received (the embedded default and demos), newest first."""
+    try:
+        from standins.sink import list_sink_messages
+
+        rows = await list_sink_messages(pool, complaint_id=complaint_id, limit=limit)
+    except ImportError:
+        rows = await _sink_rows(pool, complaint_id, limit)
+    except asyncpg.UndefinedTableError:
+        return []
+    out = []
+    for r in rows:
+        payload = _field(r, "payload") or {}
+        if isinstance(payload, str):
+            payload = json.loads(payload)
+        out.append(
+            SentMessage(
+                at=_field(r, "received_at"),
+                audience=str(payload.get("audience", "")) if isinstance(payload, dict) else "",
+                channel=str(_field(r, "channel", "")),
+                to=str(_field(r, "recipient", "")),
+                subject=str(_field(r, "subject", "")),
+                body=str(_field(r, "body", "")),
+                complaint_id=str(_field(r, "complaint_id", "") or ""),
+            )
+        )
+    return out
+
+
+async def _sink_rows(pool: asyncpg.Pool, complaint_id: str | None, limit: int) -> list[asyncpg.Record]:
+    try:
+        if complaint_id:
+            return await pool.fetch(
+                "SELECT * FROM sink_messages WHERE complaint_id = $1 ORDER BY received_at DESC, id DESC LIMIT $2",
+                complaint_id,
+                limit,
+            )
+        return await pool.fetch("SELECT * FROM sink_messages ORDER BY received_at DESC, id DESC LIMIT $1", limit)
+    except asyncpg.UndefinedTableError:
+        return []

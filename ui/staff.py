@@ -1,0 +1,188 @@
+"""Staff pages: the queue, one complaint with its actions, the supervisor inbox, the messages sent.
+
+Every action is a form that becomes one workflow Update (ui/actions.py). The role is checked here on the
+server, then by the workflow's validator; a refusal comes back on the same page, in words.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from domain.models import Channel, ComplaintType, Department, Role, State, Tier
+from ui import complaints, messages
+from ui.actions import ACTIONS, ActionRefused, allowed_actions, build_input, check_role, send_update
+from ui.auth import StaffUser, list_staff, require_role, require_staff
+from ui.csrf import verify_csrf
+from ui.i18n import t
+from ui.templating import render, request_locale
+
+router = APIRouter(include_in_schema=False)
+
+SUPERVISOR_DESK = (Role.SUPERVISOR, Role.SENIOR_SUPERVISOR, Role.DEPARTMENT_HEAD)
+
+
+def _ctx(request: Request):
+    return request.app.state.ctx
+
+
+def _queue_context(filters: complaints.QueueFilters) -> dict:
+    return {
+        "filters": filters,
+        "tiers": list(Tier),
+        "types": list(ComplaintType),
+        "channels": list(Channel),
+    }
+
+
+@router.get("/staff", response_class=HTMLResponse)
+async def queue(request: Request, user: StaffUser = Depends(require_staff)) -> Response:
+    filters = complaints.QueueFilters.from_query(dict(request.query_params))
+    items = await complaints.list_open(_ctx(request).pool, filters, user)
+    return render(
+        request, "queue.html", {"user": user, "nav": "queue", "items": items, **_queue_context(filters)}
+    )
+
+
+@router.get("/staff/queue/rows", response_class=HTMLResponse)
+async def queue_rows(request: Request, user: StaffUser = Depends(require_staff)) -> Response:
+    """The queue's table body, polled by desk.js so the queue refreshes without a reload."""
+    filters = complaints.QueueFilters.from_query(dict(request.query_params))
+    items = await complaints.list_open(_ctx(request).pool, filters, user)
+    return render(request, "_queue_rows.html", {"user": user, "items": items, "filters": filters})
+
+
+async def _complaint_page(
+    request: Request,
+    user: StaffUser,
+    complaint_id: str,
+    *,
+    error: str | None = None,
+    error_field: str | None = None,
+    done: str | None = None,
+    status_code: int = 200,
+    form_action: str | None = None,
+) -> Response:
+    ctx = _ctx(request)
+    loaded = await complaints.load(ctx.temporal, ctx.pool, complaint_id)
+    locale = request_locale(request)
+    if loaded is None:
+        code = status_code if error else 404
+        return render(
+            request,
+            "error.html",
+            {"user": user, "status_code": code, "message": error or t("error.not_found", locale)},
+            status_code=code,
+        )
+    view = loaded.view
+    specs = allowed_actions(user)
+    suggested = [s for s in specs if view.state in s.suggested_in]
+    others = [s for s in specs if s not in suggested]
+    staff = await list_staff(ctx.pool)
+    sent = await messages.for_complaint(ctx.pool, view.complaint_id)
+    temporal_url = (
+        f"{ctx.settings.temporal_ui_url.rstrip('/')}/namespaces/{quote(ctx.temporal.namespace)}"
+        f"/workflows/{quote(loaded.workflow_id)}"
+    )
+    return render(
+        request,
+        "complaint.html",
+        {
+            "user": user,
+            "nav": "queue",
+            "loaded": loaded,
+            "v": view,
+            "next_ob": complaints.next_obligation(view),
+            "suggested": suggested,
+            "others": others,
+            "staff": staff,
+            "sent": sent,
+            "temporal_url": temporal_url,
+            "show_temporal": user.has_role(Role.ENGINEER, Role.SUPERVISOR, Role.SENIOR_SUPERVISOR),
+            "status_url": f"{ctx.settings.public_base_url.rstrip('/')}/status/{view.status_token}",
+            "error": error,
+            "error_field": error_field,
+            "form_action": form_action,
+            "done": done,
+            "departments": list(Department),
+            "tiers": list(Tier),
+            "types": list(ComplaintType),
+            "State": State,
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/staff/complaints/{complaint_id}", response_class=HTMLResponse)
+async def complaint_page(
+    request: Request, complaint_id: str, done: str | None = None, user: StaffUser = Depends(require_staff)
+) -> Response:
+    done_label = None
+    if done and done in ACTIONS:
+        done_label = t("complaint.done", request_locale(request), action=t(f"action.{done}", request_locale(request)))
+    return await _complaint_page(request, user, complaint_id[:64], done=done_label)
+
+
+@router.post("/staff/complaints/{complaint_id}/actions/{action}", dependencies=[Depends(verify_csrf)])
+async def act(
+    request: Request, complaint_id: str, action: str, user: StaffUser = Depends(require_staff)
+) -> Response:
+    locale = request_locale(request)
+    ctx = _ctx(request)
+    spec = ACTIONS.get(action)
+    if spec is None:
+        return render(
+            request,
+            "error.html",
+            {"user": user, "status_code": 404, "message": f"unknown action {action[:40]!r}"},
+            status_code=404,
+        )
+    form = await request.form()
+    back = form.get("back")
+    try:
+        check_role(spec, user, locale)
+        holder_role = None
+        if spec.name == "reassign":
+            holder_id = form.get("holder_id")
+            holder = next((s for s in await list_staff(ctx.pool) if s.username == holder_id), None)
+            holder_role = holder.role if holder else None
+        arg = build_input(spec, user, form, locale, holder_role=holder_role)
+        loaded = await complaints.load(ctx.temporal, ctx.pool, complaint_id[:64])
+        if loaded is None:
+            raise ActionRefused(t("error.not_found", locale), 404)
+        await send_update(ctx.temporal, loaded.workflow_id, spec.name, arg, locale)
+    except ActionRefused as refusal:
+        return await _complaint_page(
+            request,
+            user,
+            complaint_id[:64],
+            error=refusal.message,
+            error_field=refusal.field,
+            status_code=refusal.status_code,
+            form_action=spec.name,
+        )
+    if isinstance(back, str) and back.startswith("/staff") and not back.startswith("//"):
+        return RedirectResponse(back, status_code=303)
+    return RedirectResponse(f"/staff/complaints/{quote(loaded.view.complaint_id)}?done={spec.name}", status_code=303)
+
+
+@router.get("/staff/supervisor", response_class=HTMLResponse)
+async def supervisor_inbox(request: Request, user: StaffUser = Depends(require_role(*SUPERVISOR_DESK))) -> Response:
+    ctx = _ctx(request)
+    inbox = await complaints.supervisor_inbox(ctx.pool)
+    staff = await list_staff(ctx.pool)
+    return render(
+        request, "supervisor.html", {"user": user, "nav": "supervisor", "inbox": inbox, "staff": staff}
+    )
+
+
+@router.get("/staff/messages", response_class=HTMLResponse)
+async def sink_messages(
+    request: Request, complaint: str = "", user: StaffUser = Depends(require_staff)
+) -> Response:
+    items = await messages.sink(_ctx(request).pool, complaint_id=complaint[:64] or None)
+    return render(
+        request, "messages.html", {"user": user, "nav": "messages", "items": items, "complaint": complaint[:64]}
+    )

@@ -1,0 +1,72 @@
+// Complaint desk: local times, live countdowns, queue refresh without reload. No build, no dependencies.
+(function () {
+  "use strict";
+  var lang = document.documentElement.lang || "zh-CN";
+  var zh = lang.indexOf("zh") === 0;
+
+  function localize(root) {
+    var fmt = new Intl.DateTimeFormat(lang, {
+      year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hour12: false,
+    });
+    root.querySelectorAll("time[data-local]").forEach(function (el) {
+      var d = new Date(el.getAttribute("datetime"));
+      if (!isNaN(d)) { el.textContent = fmt.format(d); el.title = d.toString(); }
+    });
+  }
+
+  function span(ms) {
+    var s = Math.floor(Math.abs(ms) / 1000), d = Math.floor(s / 86400), h = Math.floor((s % 86400) / 3600),
+      m = Math.floor((s % 3600) / 60), sec = s % 60;
+    function p(n) { return (n < 10 ? "0" : "") + n; }
+    if (d > 0) return d + (zh ? "天 " : "d ") + h + (zh ? "小时" : "h");
+    if (h > 0) return h + (zh ? "小时 " : "h ") + p(m) + (zh ? "分" : "m");
+    return p(m) + ":" + p(sec);
+  }
+
+  function tick() {
+    var now = Date.now();
+    document.querySelectorAll(".countdown[data-due]").forEach(function (el) {
+      var due = Date.parse(el.getAttribute("data-due"));
+      if (isNaN(due)) return;
+      var left = due - now;
+      var warnAt = Date.parse(el.getAttribute("data-warn") || "");
+      el.classList.toggle("overdue", left < 0);
+      el.classList.toggle("soon", left >= 0 && ((!isNaN(warnAt) && now >= warnAt) || left < 15 * 60 * 1000));
+      if (left < 0) {
+        var over = el.getAttribute("data-overdue") || (zh ? "已超时" : "overdue");
+        el.textContent = "−" + span(left) + " " + over;
+      } else {
+        el.textContent = span(left);
+      }
+    });
+  }
+
+  function poll(el) {
+    var url = el.getAttribute("data-poll-url"), every = parseInt(el.getAttribute("data-poll-ms") || "5000", 10);
+    setInterval(function () {
+      if (document.hidden) return;
+      fetch(url, { credentials: "same-origin", headers: { "X-Requested-With": "fetch" } })
+        .then(function (r) { return r.ok ? r.text() : null; })
+        .then(function (html) {
+          if (html === null) return;
+          el.innerHTML = html;
+          localize(el); tick();
+          var stamp = document.getElementById("refreshed-at");
+          if (stamp) stamp.textContent = new Date().toLocaleTimeString(lang);
+        })
+        .catch(function () {});
+    }, every);
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    localize(document);
+    tick();
+    setInterval(tick, 1000);
+    document.querySelectorAll("[data-poll-url]").forEach(poll);
+    // The browser's zone, remembered so server-rendered CSV and pages can use it.
+    try {
+      var tz = Intl.DateTimeFormat().resolvedOptions().timeZone;
+      if (tz) document.cookie = "desk_tz=" + encodeURIComponent(tz) + "; path=/; max-age=31536000; samesite=lax";
+    } catch (e) {}
+  });
+})();

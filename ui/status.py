@@ -1,0 +1,125 @@
+"""`/status/<token>`: the customer's own view of their complaint, reachable only with its token.
+
+Plain words, in the complaint's language (switchable): where it stands, what happens next and by when, the
+result, the messages sent to the customer, and — once there is a result — the 1–5 rating with the demand
+when unhappy (the `rate` Update, which reopens the complaint below 4). Nothing about staff is shown: no
+names, notes or internal steps. A wrong token gets the same plain 404 as a missing page.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+
+from domain.actions import UPDATE_RATE, Rate
+from domain.models import ObligationName, ObligationStatus, State
+from ui import complaints, messages
+from ui.actions import ActionRefused, send_update, validation_message
+from ui.csrf import verify_csrf
+from ui.i18n import normalize_locale, t
+from ui.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+# What the customer is promised next, in the order it matters to them; internal clocks are left out.
+CUSTOMER_FACING = (
+    ObligationName.FIRST_RESPONSE,
+    ObligationName.DIRECT_ANSWER,
+    ObligationName.PRELIMINARY_PLAN,
+    ObligationName.CUSTOMER_UPDATE,
+    ObligationName.RESULT_FEEDBACK,
+    ObligationName.RESOLUTION,
+    ObligationName.RATING,
+)
+RUNNING = (ObligationStatus.OPEN, ObligationStatus.WARNED, ObligationStatus.BREACHED, ObligationStatus.PAUSED)
+RATEABLE = (State.RESOLVED, State.AWAITING_RATING, State.ANSWERED)
+NO_INDEX = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex, nofollow"}
+
+
+def _locale(request: Request, complaint_locale: str | None) -> str:
+    asked = request.query_params.get("lang")
+    return normalize_locale(asked or complaint_locale)
+
+
+def _not_found(request: Request) -> Response:
+    locale = normalize_locale(request.query_params.get("lang"))
+    response = render(
+        request,
+        "status_404.html",
+        {"message": t("error.not_found", locale)},
+        status_code=404,
+        locale=locale,
+    )
+    response.headers.update(NO_INDEX)
+    return response
+
+
+def next_step(view) -> tuple[str, object | None]:
+    """(what happens next, by when) for the customer."""
+    running = [o for o in view.obligations if o.name in CUSTOMER_FACING and o.status in RUNNING]
+    if not running:
+        return "none", None
+    first = min(running, key=lambda o: o.due_at)
+    return first.name.value, first.due_at
+
+
+async def _page(
+    request: Request, token: str, *, error: str | None = None, status_code: int = 200, form: dict | None = None
+) -> Response:
+    ctx = request.app.state.ctx
+    loaded = await complaints.load_by_token(ctx.temporal, ctx.pool, token)
+    if loaded is None:
+        return _not_found(request)
+    view = loaded.view
+    locale = _locale(request, view.customer.locale.value)
+    step, due = next_step(view)
+    sent = await messages.for_complaint(ctx.pool, view.complaint_id, audience="customer")
+    response = render(
+        request,
+        "status.html",
+        {
+            "v": view,
+            "token": token,
+            "step": step,
+            "due": due,
+            "sent": sent,
+            "can_rate": view.state in RATEABLE,
+            "rated": request.query_params.get("rated") == "1",
+            "error": error,
+            "form": form or {},
+        },
+        status_code=status_code,
+        locale=locale,
+    )
+    response.headers.update(NO_INDEX)
+    return response
+
+
+@router.get("/status/{token}", response_class=HTMLResponse)
+async def status_page(request: Request, token: str) -> Response:
+    return await _page(request, token)
+
+
+@router.post("/status/{token}/rate", dependencies=[Depends(verify_csrf)])
+async def rate(request: Request, token: str) -> Response:
+    ctx = request.app.state.ctx
+    loaded = await complaints.load_by_token(ctx.temporal, ctx.pool, token)
+    if loaded is None:
+        return _not_found(request)
+    locale = _locale(request, loaded.view.customer.locale.value)
+    form = await request.form()
+    values: dict[str, str] = {}
+    for k in ("score", "comment", "demand"):
+        raw = form.get(k)
+        values[k] = raw.strip() if isinstance(raw, str) else ""
+    try:
+        try:
+            arg = Rate(score=values.get("score") or 0, comment=values.get("comment", ""), demand=values.get("demand", ""))
+        except ValidationError as e:
+            raise ActionRefused(validation_message(e, locale), 422) from e
+        await send_update(ctx.temporal, loaded.workflow_id, UPDATE_RATE, arg, locale)
+    except ActionRefused as refusal:
+        return await _page(request, token, error=refusal.message, status_code=refusal.status_code, form=values)
+    suffix = f"&lang={locale}" if request.query_params.get("lang") else ""
+    return RedirectResponse(f"/status/{token}?rated=1{suffix}", status_code=303)

@@ -1,0 +1,90 @@
+"""Jinja2 rendering shared by the staff pages, the status page and the dashboard.
+
+`render` picks the viewer's language (`?lang=` switches it and is remembered in a cookie), exposes the
+translation helpers and the CSRF token to templates, and sets the CSRF cookie when it is new.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from markupsafe import Markup, escape
+
+from ui import csrf
+from ui.i18n import label, local_time, normalize_locale, t
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+STATIC_DIR = Path(__file__).parent / "static"
+LANG_COOKIE = "desk_lang"
+
+templates = Jinja2Templates(directory=TEMPLATES_DIR)
+
+
+def iso(dt: datetime | None) -> str:
+    if dt is None:
+        return ""
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def time_tag(dt: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> Markup:
+    """A <time> the browser re-renders in the viewer's zone (static/desk.js); server default Asia/Shanghai."""
+    if dt is None:
+        return Markup("")
+    return Markup('<time datetime="{}" data-local>{}</time>').format(iso(dt), local_time(dt, fmt))
+
+
+def countdown(dt: datetime | None, overdue_text: str = "") -> Markup:
+    """A live countdown to `dt`, ticking in the browser; negative means overdue."""
+    if dt is None:
+        return Markup("")
+    return Markup('<span class="countdown" data-due="{}" data-overdue="{}">{}</span>').format(
+        iso(dt), overdue_text, local_time(dt, "%m-%d %H:%M")
+    )
+
+
+def request_locale(request: Request, default: str | None = None) -> str:
+    asked = request.query_params.get("lang")
+    if asked:
+        return normalize_locale(asked)
+    if default:
+        return normalize_locale(default)
+    return normalize_locale(request.cookies.get(LANG_COOKIE))
+
+
+def render(
+    request: Request,
+    name: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status_code: int = 200,
+    locale: str | None = None,
+) -> HTMLResponse:
+    loc = locale or request_locale(request)
+    ctx: dict[str, Any] = {
+        "request": request,
+        "locale": loc,
+        "other_locale": "en" if loc == "zh-CN" else "zh-CN",
+        "_": lambda key, **kw: t(key, loc, **kw),
+        "L": lambda kind, value: label(kind, value, loc),
+        "time": time_tag,
+        "countdown": countdown,
+        "iso": iso,
+        "csrf_field": lambda: Markup('<input type="hidden" name="{}" value="{}">').format(
+            csrf.FIELD, csrf.csrf_token(request)
+        ),
+        "csrf_value": lambda: csrf.csrf_token(request),
+        "e": escape,
+    }
+    ctx.update(context or {})
+    response = templates.TemplateResponse(request, name, ctx, status_code=status_code)
+    csrf.attach_cookie(request, response)
+    if request.query_params.get("lang") and locale is None:
+        response.set_cookie(LANG_COOKIE, loc, max_age=365 * 24 * 3600, samesite="lax", path="/")
+    return response

@@ -1,0 +1,202 @@
+"""The worker process: polls the task queue and runs the complaint workflows and their activities.
+
+Runs on its own (`desk worker`) against any Temporal cluster and PostgreSQL, or as a child of `desk up`.
+SIGTERM / SIGINT stop polling for new work and give in-flight activities `GRACEFUL_SHUTDOWN` to finish
+before they are cancelled, so a deploy or a Ctrl-C never cuts a notification or a ledger write in half.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import inspect
+import signal
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from typing import Any
+
+import asyncpg
+import structlog
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from desk.db import create_pool, migrate
+from desk.settings import Settings
+from desk.temporal import connect
+
+# How long in-flight activities may run on after a stop signal (compose's stop_grace_period is longer).
+GRACEFUL_SHUTDOWN = timedelta(seconds=15)
+
+# Log events `desk up` and the tests look for.
+POLLING_EVENT = "worker polling"
+IDLE_EVENT = "worker idle"
+STOPPED_EVENT = "worker stopped"
+
+log = structlog.get_logger("worker")
+
+
+class WorkerStartError(Exception):
+    """A start-up problem a person can fix (unreachable server, missing setting); no traceback needed."""
+
+
+def _optional_module(name: str) -> Any | None:
+    """Import a module another part of the team owns; None (and a log line) while it is not written yet."""
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as e:
+        if e.name and name.startswith(e.name):
+            log.warning("module not present yet, skipping", module=name)
+            return None
+        raise
+
+
+def load_workflows() -> list[type]:
+    module = _optional_module("workflows.registry")
+    return list(getattr(module, "WORKFLOWS", [])) if module else []
+
+
+def load_activities(settings: Settings, pool: asyncpg.Pool) -> list[Callable]:
+    module = _optional_module("activities.registry")
+    return list(module.build_activities(settings, pool)) if module else []
+
+
+def _needs_thread_pool(activities: Sequence[Callable]) -> bool:
+    return any(not inspect.iscoroutinefunction(a) for a in activities)
+
+
+async def _connect(settings: Settings) -> Client:
+    try:
+        return await connect(settings)
+    except Exception as e:  # the SDK raises RuntimeError with a transport message
+        raise WorkerStartError(
+            f"cannot reach Temporal at {settings.temporal_address} (namespace {settings.temporal_namespace}): "
+            f"{e}. Set DESK_TEMPORAL_ADDRESS / DESK_TEMPORAL_NAMESPACE."
+        ) from e
+
+
+async def _open_ledger(settings: Settings) -> asyncpg.Pool:
+    if not settings.database_url:
+        raise WorkerStartError("DESK_DATABASE_URL is not set (desk up sets it for the embedded PostgreSQL)")
+    try:
+        applied = await migrate(settings.database_url)
+        if applied:
+            log.info("migrations applied", migrations=applied)
+        return await create_pool(settings.database_url)
+    except (OSError, asyncpg.PostgresError) as e:
+        raise WorkerStartError(f"cannot open the ledger database (DESK_DATABASE_URL): {e}") from e
+
+
+async def _check_namespace(client: Client) -> None:
+    """Refuse to start on a namespace without our search attributes: complaints would be stuck retrying."""
+    preflight = _optional_module("desk.preflight")
+    if preflight is None:
+        return
+    try:
+        report = await preflight.preflight(client)
+    except preflight.PreflightError as e:
+        raise WorkerStartError(str(e)) from e
+    if report is None:
+        log.warning("search attribute check skipped: this client may not list them")
+
+
+def _start_metrics(client: Client, settings: Settings) -> asyncio.Task | None:
+    """Business metrics on DESK_METRICS_PORT (0: off), with the open-complaints gauge kept fresh."""
+    port = getattr(settings, "metrics_port", 0)
+    metrics = _optional_module("desk.metrics") if port else None
+    if metrics is None:
+        return None
+    metrics.serve(port)
+    return asyncio.create_task(
+        metrics.run_open_complaints_gauge(client, settings.open_complaints_interval), name="open-complaints"
+    )
+
+
+def _flush_traces() -> None:
+    telemetry = _optional_module("desk.telemetry")
+    if telemetry is not None:
+        telemetry.shutdown_tracing()
+
+
+def _install_stop_handlers(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+
+
+async def run(settings: Settings, *, stop: asyncio.Event | None = None) -> int:
+    """Run until `stop` is set (by default: SIGTERM / SIGINT); returns the process exit code."""
+    structlog.contextvars.bind_contextvars(process="worker")
+    if stop is None:
+        stop = asyncio.Event()
+        _install_stop_handlers(stop)
+    try:
+        client = await _connect(settings)
+        await _check_namespace(client)
+        pool = await _open_ledger(settings)
+    except WorkerStartError as e:
+        log.error("worker cannot start", reason=str(e))
+        return 2
+    gauge = _start_metrics(client, settings)
+    try:
+        return await _poll_until_stopped(client, settings, pool, stop)
+    finally:
+        if gauge is not None:
+            gauge.cancel()
+        await pool.close()
+        _flush_traces()
+
+
+async def _poll_until_stopped(
+    client: Client, settings: Settings, pool: asyncpg.Pool, stop: asyncio.Event
+) -> int:
+    workflows = load_workflows()
+    activities = load_activities(settings, pool)
+    if not workflows and not activities:
+        # Keep the process (and so `desk up`) alive while the registries are still being written.
+        log.warning(
+            IDLE_EVENT, reason="no workflows or activities registered", task_queue=settings.task_queue
+        )
+        await stop.wait()
+        log.info(STOPPED_EVENT)
+        return 0
+
+    executor = ThreadPoolExecutor(max_workers=32) if _needs_thread_pool(activities) else None
+    worker = Worker(
+        client,
+        task_queue=settings.task_queue,
+        workflows=workflows,
+        activities=activities,
+        activity_executor=executor,
+        graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
+    )
+    running = asyncio.create_task(worker.run(), name="temporal-worker")
+    stopping = asyncio.create_task(stop.wait(), name="stop-signal")
+    log.info(
+        POLLING_EVENT,
+        task_queue=settings.task_queue,
+        namespace=settings.temporal_namespace,
+        address=settings.temporal_address,
+        identity=client.identity,
+        workflows=[w.__name__ for w in workflows],
+        activities=len(activities),
+    )
+    try:
+        done, _ = await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if running in done:
+            # The worker failed on its own (bad registration, lost namespace): report and exit non-zero.
+            log.error("worker failed", error=repr(running.exception()) if running.exception() else "exited")
+            return 1
+        log.info("worker draining", timeout_seconds=GRACEFUL_SHUTDOWN.total_seconds())
+        await worker.shutdown()
+        await running
+        log.info(STOPPED_EVENT)
+        return 0
+    finally:
+        stopping.cancel()
+        if executor is not None:
+            executor.shutdown(wait=False, cancel_futures=True)
+
+
+def main(settings: Settings) -> int:
+    return asyncio.run(run(settings))

@@ -15,7 +15,9 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
+from pydantic import ValidationError
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from domain.messages import ACTIVITY_RECORD, LedgerWrite, TimelineEvent, TrackingSnapshot
 from domain.models import ObligationName, ObligationStatus
@@ -205,8 +207,14 @@ class LedgerWriter:
 
     @activity.defn(name=ACTIVITY_RECORD)
     async def record_ledger(self, batch: LedgerWrite) -> int:
-        async with self.pool.acquire() as conn:
-            return await write_batch(conn, batch)
+        """Returns how many timeline events were new (0 when a retry repeats a batch already written)."""
+        try:
+            async with self.pool.acquire() as conn:
+                return await write_batch(conn, batch)
+        except ValidationError as e:  # a malformed view is a bug upstream: retrying cannot fix it
+            raise ApplicationError(
+                f"ledger write refused: {e}", type="InvalidLedgerWrite", non_retryable=True
+            ) from e
 
 
 def snapshot_digest(snapshot: TrackingSnapshot) -> str:
@@ -225,7 +233,8 @@ async def store_tracking_snapshot(
                                         snapshot, raw, first_seen_at, fetched_at)
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9::jsonb, $10, $10)
         ON CONFLICT (complaint_id, waybill, digest) DO UPDATE
-            SET fetched_at = GREATEST(tracking_snapshots.fetched_at, EXCLUDED.fetched_at)
+            SET fetched_at = EXCLUDED.fetched_at, snapshot = EXCLUDED.snapshot, raw = EXCLUDED.raw
+            WHERE EXCLUDED.fetched_at > tracking_snapshots.fetched_at
         """,
         complaint_id,
         snapshot.waybill,

@@ -24,18 +24,14 @@ from activities.notifications.channels import (
 )
 from activities.notifications.notifier import Notifier
 from activities.notifications.routing import RoutingConfig
+from activities.retention import RetentionSweeper
 from activities.tracking import Tracker
 from desk.settings import Settings
-
-
-def standin_base_url(settings: Settings) -> str:
-    """Where this machine reaches the web app that serves the stand-ins."""
-    host = settings.web_host if settings.web_host not in ("", "0.0.0.0", "::") else "127.0.0.1"
-    return f"http://{host}:{settings.web_port}"
+from standins.http import local_base_url
 
 
 def build_channels(settings: Settings, http: httpx.AsyncClient) -> dict[str, Channel]:
-    local = standin_base_url(settings)
+    local = local_base_url(settings)
     if settings.sms_provider == "twilio":
         sms: Channel = TwilioSmsChannel(
             http,
@@ -82,8 +78,13 @@ def build_activities(settings: Settings, pool: asyncpg.Pool) -> list[Callable]:
     )
     tracker = Tracker(
         http,
-        settings.tracking_api_url or f"{standin_base_url(settings)}/carrier-sim",
+        settings.tracking_api_url or f"{local_base_url(settings)}/carrier-sim",
         pool,
         api_key=settings.tracking_api_key,
     )
-    return [LedgerWriter(pool).record_ledger, notifier.notify, tracker.lookup_tracking]
+    return [
+        LedgerWriter(pool).record_ledger,
+        notifier.notify,
+        tracker.lookup_tracking,
+        RetentionSweeper(pool).sweep,
+    ]

@@ -31,16 +31,35 @@ RESULTS_DIR = REPO / "bench" / "results"
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="desk bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--n", type=int, nargs="+", default=[1000, 10000], help="open complaints per wave (default: 1000 10000)")
+    p = argparse.ArgumentParser(
+        prog="desk bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument(
+        "--n",
+        type=int,
+        nargs="+",
+        default=[1000, 10000],
+        help="open complaints per wave (default: 1000 10000)",
+    )
     p.add_argument("--what", default=",".join(WHAT), help=f"comma list of {', '.join(WHAT)} (default: all)")
     p.add_argument("--out", type=Path, default=REPO / "docs" / "benchmarks.md", help="Markdown report")
-    p.add_argument("--results", type=Path, default=None, help="JSON results file (default: bench/results/<time>.json)")
+    p.add_argument(
+        "--results", type=Path, default=None, help="JSON results file (default: bench/results/<time>.json)"
+    )
     p.add_argument("--intake-count", type=int, default=1000, help="complaints filed through the HTTP API")
     p.add_argument("--intake-concurrency", type=int, default=16, help="HTTP requests in flight")
-    p.add_argument("--max-cached-workflows", type=int, default=None, help="worker sticky cache (default: the worker's)")
-    p.add_argument("--workdir", type=Path, default=None, help="keep servers' data and logs here (default: a temp folder, deleted)")
-    p.add_argument("--report-only", type=Path, default=None, help="rewrite the report from a results file, run nothing")
+    p.add_argument(
+        "--max-cached-workflows", type=int, default=None, help="worker sticky cache (default: the worker's)"
+    )
+    p.add_argument(
+        "--workdir",
+        type=Path,
+        default=None,
+        help="keep servers' data and logs here (default: a temp folder, deleted)",
+    )
+    p.add_argument(
+        "--report-only", type=Path, default=None, help="rewrite the report from a results file, run nothing"
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar (CI logs)")
     return p
 
@@ -58,7 +77,10 @@ def main(argv: list[str] | None = None) -> int:
     what = [w.strip() for w in args.what.split(",") if w.strip()]
     unknown = sorted(set(what) - set(WHAT))
     if unknown:
-        print(f"--what: unknown measurement(s) {', '.join(unknown)}; choose from {', '.join(WHAT)}", file=sys.stderr)
+        print(
+            f"--what: unknown measurement(s) {', '.join(unknown)}; choose from {', '.join(WHAT)}",
+            file=sys.stderr,
+        )
         return 2
     if any(n < 1 for n in args.n):
         print("--n: every N must be at least 1", file=sys.stderr)
@@ -118,18 +140,23 @@ async def _run_all(what: list[str], args, workdir: Path, results: dict, progress
 
     for n in sorted(args.n):
         if "floor" in what:
+
             async def do_floor(n=n) -> None:
                 r = await floor.run(n, workdir / f"floor-{n}", progress)
                 results.setdefault("floor", {})[str(n)] = r.to_json()
 
             await guarded(f"floor N={n}", do_floor)
         if "lateness" in what or "memory" in what:
+
             async def do_lateness(n=n) -> None:
-                r = await lateness.run(n, workdir / f"lateness-{n}", progress, max_cached=args.max_cached_workflows)
+                r = await lateness.run(
+                    n, workdir / f"lateness-{n}", progress, max_cached=args.max_cached_workflows
+                )
                 results.setdefault("lateness", {})[str(n)] = r
 
             await guarded(f"lateness N={n}", do_lateness)
     if "intake" in what:
+
         async def do_intake() -> None:
             results["intake"] = await intake.run(
                 args.intake_count, args.intake_concurrency, workdir / "intake", progress
@@ -137,6 +164,7 @@ async def _run_all(what: list[str], args, workdir: Path, results: dict, progress
 
         await guarded("intake", do_intake)
     if "cost" in what:
+
         async def do_cost() -> None:
             results["cost"] = await cost.run(workdir / "cost", progress)
 

@@ -25,7 +25,9 @@ TASK_QUEUE = "bench-floor"
 ASSUMED_START_RATE = 100.0
 
 
-async def run(n: int, workdir: Path, progress: Progress, *, max_cached: int = 1000, lead: float | None = None) -> wave.WaveResult:
+async def run(
+    n: int, workdir: Path, progress: Progress, *, max_cached: int = 1000, lead: float | None = None
+) -> wave.WaveResult:
     server = DevServer(workdir / "temporal")
     server.start()
     worker = PythonProcess(
@@ -89,9 +91,13 @@ async def run(n: int, workdir: Path, progress: Progress, *, max_cached: int = 10
             result.drain_seconds = round((max(dones) - due).total_seconds(), 3)
         # The history-derived due moment must be the one the workflow was given: checks the method.
         off = max((abs((w.due - due).total_seconds()) for w in wakes), default=0.0)
-        result.notes.append(f"history-derived due moment vs the one given: max difference {off * 1000:.3f} ms")
+        result.notes.append(
+            f"history-derived due moment vs the one given: max difference {off * 1000:.3f} ms"
+        )
         if len(wakes) != n:
-            result.notes.append(f"{n - len(wakes)} of {n} bare workflows did not fire a timer (started after due)")
+            result.notes.append(
+                f"{n - len(wakes)} of {n} bare workflows did not fire a timer (started after due)"
+            )
         return result
     finally:
         worker.stop()

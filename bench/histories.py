@@ -47,7 +47,11 @@ class WakeUp:
 
     @property
     def started_late_s(self) -> float | None:
-        return None if self.first_action_started is None else (self.first_action_started - self.due).total_seconds()
+        return (
+            None
+            if self.first_action_started is None
+            else (self.first_action_started - self.due).total_seconds()
+        )
 
     @property
     def done_late_s(self) -> float | None:
@@ -103,6 +107,79 @@ def wake_ups(workflow_id: str, events: list[HistoryEvent]) -> list[WakeUp]:
             w.actions_done = max(dones) if len(dones) == len(sched) and dones else None
         out.append(w)
     return out
+
+
+def _activity_input(ev: HistoryEvent) -> dict:
+    """The first argument of a scheduled activity, when it is plain JSON (no encryption codec)."""
+    import json
+
+    payloads = ev.activity_task_scheduled_event_attributes.input.payloads
+    if not payloads:
+        return {}
+    try:
+        value = json.loads(payloads[0].data)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def keyed_actions(
+    workflow_id: str, events: list[HistoryEvent], due_by_key: dict[str, datetime]
+) -> list[WakeUp]:
+    """The activities whose input carries one of the given idempotency keys (e.g. the warning and breach
+    notifications of an obligation), timed against the due moment the ledger recorded for each: when the
+    timer that woke the workflow fired, when the activity started and when it completed."""
+    started_of: dict[int, HistoryEvent] = {}
+    completed_of: dict[int, HistoryEvent] = {}
+    for ev in events:
+        if ev.event_type == E.EVENT_TYPE_ACTIVITY_TASK_STARTED:
+            started_of[ev.activity_task_started_event_attributes.scheduled_event_id] = ev
+        elif ev.event_type == E.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+            completed_of[ev.activity_task_completed_event_attributes.scheduled_event_id] = ev
+    out: list[WakeUp] = []
+    last_fired: HistoryEvent | None = None
+    for ev in events:
+        if ev.event_type == E.EVENT_TYPE_TIMER_FIRED:
+            last_fired = ev
+        elif ev.event_type == E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            key = _activity_input(ev).get("idempotency_key")
+            if key not in due_by_key:
+                continue
+            w = WakeUp(
+                workflow_id=workflow_id,
+                timer_id=key,
+                due=due_by_key[key],
+                fired=_t(last_fired) if last_fired is not None else _t(ev),
+                action_types=[ev.activity_task_scheduled_event_attributes.activity_type.name],
+            )
+            if ev.event_id in started_of:
+                w.first_action_started = _t(started_of[ev.event_id])
+            if ev.event_id in completed_of:
+                w.actions_done = _t(completed_of[ev.event_id])
+            out.append(w)
+    return out
+
+
+def retries(events: list[HistoryEvent]) -> Counter:
+    """Attempts beyond the first, per activity type (ActivityTaskStarted.attempt − 1)."""
+    types = {
+        ev.event_id: ev.activity_task_scheduled_event_attributes.activity_type.name
+        for ev in events
+        if ev.event_type == E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+    }
+    out: Counter = Counter()
+    for ev in events:
+        if ev.event_type == E.EVENT_TYPE_ACTIVITY_TASK_STARTED:
+            a = ev.activity_task_started_event_attributes
+            if a.attempt > 1:
+                out[types.get(a.scheduled_event_id, "?")] += a.attempt - 1
+    return out
+
+
+def idle_wake_ups(events: list[HistoryEvent]) -> int:
+    """Timers that fired and led the workflow to do nothing but set another timer: a wake-up that came
+    (by the workflow's own clock) too early."""
+    return sum(1 for w in wake_ups("", events) if not w.action_types)
 
 
 async def fetch_all(
@@ -186,9 +263,15 @@ def cost_of(events: list[HistoryEvent]) -> Cost:
         name = _name(ev)
         c.events_by_type[name] += 1
         n = 0
-        if name in ("WORKFLOW_EXECUTION_STARTED", "TIMER_STARTED", "ACTIVITY_TASK_SCHEDULED", "WORKFLOW_EXECUTION_SIGNALED",
-                    "WORKFLOW_EXECUTION_UPDATE_ACCEPTED", "UPSERT_WORKFLOW_SEARCH_ATTRIBUTES",
-                    "WORKFLOW_EXECUTION_OPTIONS_UPDATED"):
+        if name in (
+            "WORKFLOW_EXECUTION_STARTED",
+            "TIMER_STARTED",
+            "ACTIVITY_TASK_SCHEDULED",
+            "WORKFLOW_EXECUTION_SIGNALED",
+            "WORKFLOW_EXECUTION_UPDATE_ACCEPTED",
+            "UPSERT_WORKFLOW_SEARCH_ATTRIBUTES",
+            "WORKFLOW_EXECUTION_OPTIONS_UPDATED",
+        ):
             n = 1
         elif name == "START_CHILD_WORKFLOW_EXECUTION_INITIATED":
             n = 2

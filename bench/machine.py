@@ -32,7 +32,9 @@ def _version(dist: str) -> str:
 
 def describe() -> dict[str, object]:
     try:
-        temporal = subprocess.run([binary("temporal"), "--version"], capture_output=True, text=True, timeout=10)
+        temporal = subprocess.run(
+            [binary("temporal"), "--version"], capture_output=True, text=True, timeout=10
+        )
         temporal_version = temporal.stdout.strip()
     except Exception as e:  # noqa: BLE001 - reported, not fatal
         temporal_version = f"unknown ({e})"

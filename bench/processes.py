@@ -101,7 +101,9 @@ class DevServer:
     def start(self) -> None:
         assert self.proc is None or self.proc.poll() is not None, "already running"
         log = open(self.log_file, "ab")  # noqa: SIM115 - handed to the child
-        self.proc = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.proc = subprocess.Popen(
+            self.command(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         log.close()
         self.starts += 1
 

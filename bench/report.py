@@ -25,6 +25,10 @@ def _ratio(ours, floor) -> str:
     return "–" if r is None else f"{r:.2f}×"
 
 
+def _trip(entry: dict, key: str) -> str:
+    return " / ".join(_f(_lat(entry, key, q), 2) for q in ("p50", "p99", "max"))
+
+
 def _lat(entry: dict, key: str, q: str):
     return (entry.get("lateness", {}).get(key) or {}).get(q)
 
@@ -68,11 +72,16 @@ def _plot_lateness(results: dict, img: Path) -> str | None:
 
 def _plot_memory(results: dict, img: Path) -> str | None:
     series = []
-    for label, data in (("complaint worker", results.get("lateness", {})), ("bare worker (floor)", results.get("floor", {}))):
+    for label, data in (
+        ("complaint worker", results.get("lateness", {})),
+        ("bare worker (floor)", results.get("floor", {})),
+    ):
         for n in sorted(int(k) for k in data):
             mem = data[str(n)].get("memory") or []
             if mem:
-                series.append((f"{label}, run N={n:,}", [m["open"] for m in mem], [m["rss_mib"] for m in mem]))
+                series.append(
+                    (f"{label}, run N={n:,}", [m["open"] for m in mem], [m["rss_mib"] for m in mem])
+                )
     if not series:
         return None
     fig, ax = plt.subplots(figsize=(7, 4.2))
@@ -98,7 +107,9 @@ def _plot_intake(results: dict, img: Path) -> str | None:
     fig, ax = plt.subplots(figsize=(7, 4.2))
     ax.plot(qs_start, [i / 2 for i in range(len(qs_start))], label="request → workflow started (HTTP 2xx)")
     if qs_conf:
-        ax.plot(qs_conf, [i / 2 for i in range(len(qs_conf))], label="request → confirmation sent to the customer")
+        ax.plot(
+            qs_conf, [i / 2 for i in range(len(qs_conf))], label="request → confirmation sent to the customer"
+        )
     ax.set_xscale("log")
     ax.set_xlabel("seconds")
     ax.set_ylabel("% of complaints")
@@ -150,10 +161,9 @@ def _lateness(results: dict, img_rel: str, plot: str | None) -> list[str]:
             e = data.get(str(n))
             if not e:
                 continue
-            trip = lambda k: " / ".join(_f(_lat(e, k, q), 2) for q in ("p50", "p99", "max"))  # noqa: E731
             out.append(
                 f"| {label} | {n:,} | {_f(e.get('start_rate_per_s'), 0)} | {e.get('started_before_due', '–')} / {e.get('wake_ups', '–')} "
-                f"| {trip('timer_fired_s')} | {trip('action_started_s')} | {trip('action_done_s')} | {_f(e.get('drain_seconds'), 1)} |"
+                f"| {_trip(e, 'timer_fired_s')} | {_trip(e, 'action_started_s')} | {_trip(e, 'action_done_s')} | {_f(e.get('drain_seconds'), 1)} |"
             )
     out.append("")
     if ours and floor:
@@ -255,7 +265,9 @@ def _cost(results: dict) -> list[str]:
         "|---|---:|---:|---:|---:|---:|---|",
     ]
     for name, e in c.get("lifecycles", {}).items():
-        brk = ", ".join(f"{k.lower()} {v}" for k, v in sorted(e.get("actions_by_type", {}).items(), key=lambda kv: -kv[1]))
+        brk = ", ".join(
+            f"{k.lower()} {v}" for k, v in sorted(e.get("actions_by_type", {}).items(), key=lambda kv: -kv[1])
+        )
         out.append(
             f"| {name} | {e.get('runs')} | {e.get('events')} | {e.get('actions')} | {e.get('rejected_updates', 0)} | {e.get('queries', 0)} | {brk} |"
         )
@@ -308,7 +320,9 @@ def _headline(results: dict) -> list[str]:
             f"{_f((i.get('started_s') or {}).get('p99'), 3)} s, to the customer's confirmation {_f((i.get('confirmation_s') or {}).get('p99'), 3)} s."
         )
     if results.get("skipped"):
-        out.append("- Not measured in this run: " + "; ".join(f"**{k}**: {v}" for k, v in results["skipped"].items()))
+        out.append(
+            "- Not measured in this run: " + "; ".join(f"**{k}**: {v}" for k, v in results["skipped"].items())
+        )
     out.append("")
     return out
 

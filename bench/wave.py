@@ -37,7 +37,9 @@ class WaveResult:
     def lateness(self) -> dict[str, dict]:
         return {
             "timer_fired_s": summary([w.fired_late_s for w in self.wake_ups]),
-            "action_started_s": summary([w.started_late_s for w in self.wake_ups if w.started_late_s is not None]),
+            "action_started_s": summary(
+                [w.started_late_s for w in self.wake_ups if w.started_late_s is not None]
+            ),
             "action_done_s": summary([w.done_late_s for w in self.wake_ups if w.done_late_s is not None]),
         }
 
@@ -51,7 +53,9 @@ class WaveResult:
             "wake_ups": len(self.wake_ups),
             "lateness": self.lateness(),
             "drain_seconds": self.drain_seconds,
-            "drain_rate_per_s": (round(len(self.wake_ups) / self.drain_seconds, 2) if self.drain_seconds else None),
+            "drain_rate_per_s": (
+                round(len(self.wake_ups) / self.drain_seconds, 2) if self.drain_seconds else None
+            ),
             "memory": [{"open": o, "rss_mib": round(r / 2**20, 1)} for o, r in self.memory],
             "rss_after_wave_mib": round(self.rss_after_wave / 2**20, 1),
             "notes": self.notes,
@@ -94,7 +98,9 @@ async def start_all(
     return time.monotonic() - t0, memory
 
 
-async def wait_quiet(procs: list[int], *, quiet_cpu: float = 3.0, quiet_for: float = 3.0, timeout: float) -> bool:
+async def wait_quiet(
+    procs: list[int], *, quiet_cpu: float = 3.0, quiet_for: float = 3.0, timeout: float
+) -> bool:
     """Wait until every given process has used under `quiet_cpu` % CPU for `quiet_for` seconds in a row."""
     ps = [psutil.Process(p) for p in procs]
     for p in ps:
@@ -148,4 +154,12 @@ async def collect(
     return events, wake
 
 
-__all__ = ["DevServer", "WaveResult", "collect", "start_all", "sleep_until", "wait_quiet", "timers_set_before"]
+__all__ = [
+    "DevServer",
+    "WaveResult",
+    "collect",
+    "start_all",
+    "sleep_until",
+    "wait_quiet",
+    "timers_set_before",
+]

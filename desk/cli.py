@@ -144,7 +144,12 @@ def cmd_submit(args: argparse.Namespace) -> int:
     module = _require_module("starters.submit", "desk submit")
     if module is None:
         return 2
-    return _exit_code(_run(module.submit(args.args, settings)))
+    # The options belong to starters.submit; parsed here so `desk --help` does not import the intake.
+    parser = argparse.ArgumentParser(
+        prog="desk submit", description=module.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    module.add_arguments(parser)
+    return _exit_code(_run(module.submit(parser.parse_args(args.args), settings)))
 
 
 def cmd_import_csv(args: argparse.Namespace) -> int:
@@ -156,7 +161,8 @@ def cmd_import_csv(args: argparse.Namespace) -> int:
     if not args.path.is_file():
         print(f"desk import-csv: {args.path}: no such file", file=sys.stderr)
         return 2
-    return _exit_code(_run(module.import_csv(args.path, settings)))
+    options = {"report_path": args.report, "concurrency": args.concurrency}
+    return _exit_code(_run(module.import_csv(args.path, settings, **{k: v for k, v in options.items() if v})))
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -249,13 +255,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     submit = sub.add_parser("submit", help="file a complaint from the command line", add_help=False)
-    submit.add_argument(
-        "args", nargs=argparse.REMAINDER, help="arguments for the submit command (try --help)"
-    )
+    submit.add_argument("args", nargs=argparse.REMAINDER, help="see `desk submit --help`")
     submit.set_defaults(func=cmd_submit)
 
     imp = sub.add_parser("import-csv", help="import complaints from a CSV file")
-    imp.add_argument("path", type=Path)
+    imp.add_argument("path", type=Path, help="CSV file (UTF-8 or GB18030), one complaint per row")
+    imp.add_argument("--report", type=Path, help="write a per-row result CSV here")
+    imp.add_argument("--concurrency", type=int, help="complaints filed at once (default 4)")
     imp.set_defaults(func=cmd_import_csv)
 
     bench = sub.add_parser("bench", help="benchmarks (see docs/benchmarks.md)", add_help=False)
@@ -275,7 +281,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Commands whose options belong to another module: everything after the name is passed through as is
+# (argparse's REMAINDER would still take a leading `--help` or `--n` for one of ours).
+_PASS_THROUGH = {"submit": cmd_submit, "bench": cmd_bench}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in _PASS_THROUGH:
+        try:
+            return _PASS_THROUGH[argv[0]](argparse.Namespace(args=argv[1:]))
+        except KeyboardInterrupt:
+            return 130
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

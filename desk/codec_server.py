@@ -96,7 +96,7 @@ def codec_router(
             payloads = ParseDict(body, Payloads())
         except (ValueError, ParseError) as e:
             response = JSONResponse(
-                {"detail": f"body must be {{\"payloads\": [...]}} in protobuf JSON: {e}"}, status_code=400
+                {"detail": f'body must be {{"payloads": [...]}} in protobuf JSON: {e}'}, status_code=400
             )
             cors(request, response)
             return response

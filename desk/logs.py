@@ -31,7 +31,8 @@ def configure_logging(level: str = "INFO", json: bool | None = None) -> None:
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
-            foreign_pre_chain=[*shared, add_temporal_context],  # ids from Temporal's workflow/activity loggers
+            # stdlib records (temporalio, uvicorn, asyncpg); Temporal's loggers attach workflow/activity ids
+            foreign_pre_chain=[*shared, add_temporal_context],
         )
     )
     root = logging.getLogger()

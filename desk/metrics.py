@@ -4,7 +4,7 @@ Who records what, and where it is served:
 
 | metric | recorded by | served on |
 |---|---|---|
-| desk_open_complaints{tier,state} (gauge) | `OpenComplaintsGauge` task: counts running complaints in Temporal visibility | worker :DESK_METRICS_PORT, web app /metrics |
+| desk_open_complaints{tier,state} (gauge) | `run_open_complaints_gauge` task in the worker: counts running complaints in Temporal visibility | worker :DESK_METRICS_PORT |
 | desk_notification_failures_total{channel,reason} | notify activity: `notification_failed` | worker |
 | desk_notifications_sent_total{channel} | notify activity: `notification_sent` | worker |
 | desk_intake_latency_seconds{channel} (histogram) | automatically, by desk.telemetry's client interceptor when a complaint workflow is started | web app / importer |
@@ -20,7 +20,16 @@ from __future__ import annotations
 import asyncio
 
 import structlog
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, make_asgi_app
+from fastapi import APIRouter, Response
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
 from prometheus_client import start_http_server as _start_http_server
 from temporalio.client import Client
 
@@ -92,10 +101,16 @@ async def run_open_complaints_gauge(client: Client, interval: float = 60.0) -> N
 
 
 def serve(port: int, addr: str = "0.0.0.0", registry: CollectorRegistry = REGISTRY) -> None:
-    """The worker's /metrics endpoint (a daemon thread); the web app mounts `asgi_app()` instead."""
+    """The worker's /metrics endpoint (a daemon thread); the web app includes `router` instead."""
     _start_http_server(port, addr=addr, registry=registry)
     log.info("business metrics endpoint", url=f"http://{addr}:{port}/metrics")
 
 
-def asgi_app(registry: CollectorRegistry = REGISTRY):
-    return make_asgi_app(registry=registry)
+# The web app's /metrics (ui/app.py includes it). Counts only, no customer data; still, keep it off the public
+# internet (ingress rule / NetworkPolicy), as with any Prometheus endpoint.
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/metrics")
+def metrics_page() -> Response:
+    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)

@@ -52,7 +52,9 @@ class SearchAttributeReport:
         if not self.missing:
             return []
         pairs = " ".join(f"--name {k.name} --type {cli_type(k)}" for k in self.missing)
-        return [f"temporal operator search-attribute create --namespace {shlex.quote(self.namespace)} {pairs}"]
+        return [
+            f"temporal operator search-attribute create --namespace {shlex.quote(self.namespace)} {pairs}"
+        ]
 
     def cloud_commands(self) -> list[str]:
         if not self.missing:

@@ -48,14 +48,14 @@ class Settings(BaseSettings):
     dingtalk_webhook_url: str = ""
     tracking_api_url: str = ""  # carrier API; empty: the bundled simulator at <web>/carrier-sim
     # Provider details (activities/registry.py); the stand-ins need none of them
-    sms_provider: str = "json"  # json (generic JSON API at sms_url) | twilio (sms_url = Twilio API base)
+    sms_provider: Literal["json", "twilio"] = "json"  # twilio: sms_url is the Twilio API base
     sms_api_key: str = ""
     sms_sender: str = "ComplaintDesk"  # sender id, or the Twilio "From" number
     twilio_account_sid: str = "AC-local"
     twilio_auth_token: str = ""
     smtp_username: str = ""
     smtp_password: str = ""
-    smtp_tls: str = "none"  # none | starttls | tls
+    smtp_tls: Literal["none", "starttls", "tls"] = "none"
     mail_from: str = "Complaint Desk <desk@desk.local>"
     push_api_key: str = ""
     dingtalk_secret: str = ""  # signs DingTalk robot calls when set

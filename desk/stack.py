@@ -135,7 +135,7 @@ def dev_server_args(cfg: StackConfig, *, codec_endpoint: str | None = None) -> l
     """The dev server's command line: persistent SQLite in WAL mode, every custom search attribute."""
     args = [
         "server", "start-dev",
-        # "--db-filename", str(cfg.data_dir / "temporal.db"),
+        "--db-filename", str(cfg.data_dir / "temporal.db"),
         "--sqlite-pragma", "journal_mode=wal",
         "--sqlite-pragma", "synchronous=normal",
         "--ip", "127.0.0.1",
@@ -463,7 +463,8 @@ async def _until(
         except Exception as e:  # not up yet: refused connections, 502s
             last_error = e
         if time.monotonic() > deadline:
-            raise StartupError(f"{what}: not ready after {timeout:.0f}s (last error: {last_error!r})")
+            tail = f" (log: {child.log_path})\n{child.tail()}" if child is not None else ""
+            raise StartupError(f"{what}: not ready after {timeout:.0f}s (last error: {last_error!r}){tail}")
         await asyncio.sleep(0.2)
 
 
@@ -558,6 +559,10 @@ def banner(stack: Stack, seconds: float) -> Text:
     ]
     if stack.sink is not None:
         rows.append(("SMTP sink", f"{cfg.smtp_host}:{cfg.smtp_port}"))
+    if importlib.util.find_spec("standins.http") is not None:
+        rows.append(
+            ("Sent messages", f"{cfg.web_url}/sink/messages  (SMS, e-mail, push, WeCom, DingTalk stand-ins)")
+        )
     rows += product_lines(settings)
     if stack.dev_intake is not None:
         rows.append(("Dev API key", f"{stack.dev_intake.api_key}   (header X-API-Key)"))
@@ -774,14 +779,22 @@ class Stack:
         await asyncio.gather(*jobs)
 
     async def _stop_sink(self) -> None:
-        if self.sink is not None:
-            for name in ("stop", "aclose", "close"):
-                fn = getattr(self.sink, name, None)
-                if callable(fn):
-                    result = fn()
-                    if inspect.isawaitable(result):
-                        await result
-                    break
+        """The sink is whatever standins.sink returned: an asyncio server (close + wait_closed) or an
+        object with stop()/aclose()."""
+        sink = self.sink
+        if sink is None:
+            return
+        for name in ("stop", "aclose", "close"):
+            fn = getattr(sink, name, None)
+            if callable(fn):
+                result = fn()
+                if inspect.isawaitable(result):
+                    await result
+                break
+        wait_closed = getattr(sink, "wait_closed", None)
+        if callable(wait_closed):
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(wait_closed(), timeout=5)
 
     async def _close_pool(self) -> None:
         if self.pool is not None:

@@ -151,7 +151,9 @@ def _complaint_id_in(args: Sequence[Any]) -> str | None:
     """Activity and workflow inputs name their complaint: `x.complaint_id`, or a dict under an attribute
     (LedgerWrite.complaint)."""
     for arg in args[:1]:
-        cid = getattr(arg, "complaint_id", None) or (arg.get("complaint_id") if isinstance(arg, dict) else None)
+        cid = getattr(arg, "complaint_id", None) or (
+            arg.get("complaint_id") if isinstance(arg, dict) else None
+        )
         if isinstance(cid, str) and cid:
             return cid
         for value in getattr(arg, "__dict__", {}).values():
@@ -181,7 +183,9 @@ class ComplaintContextInterceptor(client.Interceptor, worker.Interceptor):
     def intercept_client(self, next: client.OutboundInterceptor) -> client.OutboundInterceptor:
         return _ClientComplaintContext(next)
 
-    def intercept_activity(self, next: worker.ActivityInboundInterceptor) -> worker.ActivityInboundInterceptor:
+    def intercept_activity(
+        self, next: worker.ActivityInboundInterceptor
+    ) -> worker.ActivityInboundInterceptor:
         return _ActivityComplaintContext(next)
 
 
@@ -207,7 +211,9 @@ class _ClientComplaintContext(client.OutboundInterceptor):
             _observe_intake(complaint, started)
             return handle
 
-    async def start_workflow_update(self, input: client.StartWorkflowUpdateInput) -> client.WorkflowUpdateHandle[Any]:
+    async def start_workflow_update(
+        self, input: client.StartWorkflowUpdateInput
+    ) -> client.WorkflowUpdateHandle[Any]:
         with complaint_context(complaint_id_from_workflow_id(input.id)):
             return await super().start_workflow_update(input)
 
@@ -237,7 +243,11 @@ class _ActivityComplaintContext(worker.ActivityInboundInterceptor):
             or _complaint_id_in(input.args)
             or complaint_id_from_workflow_id(info.workflow_id)
         )
-        ids = {"workflow_id": info.workflow_id, "run_id": info.workflow_run_id, "activity": info.activity_type}
+        ids = {
+            "workflow_id": info.workflow_id,
+            "run_id": info.workflow_run_id,
+            "activity": info.activity_type,
+        }
         with complaint_context(cid), structlog.contextvars.bound_contextvars(**ids):
             return await super().execute_activity(input)
 

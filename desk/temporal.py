@@ -48,7 +48,9 @@ def connect_options(settings: Settings) -> dict[str, Any]:
     if settings.temporal_envconfig:
         if settings.temporal_config_file is not None and not settings.temporal_config_file.is_file():
             # Temporal's loader would quietly fall back to the defaults and connect somewhere else.
-            raise FileNotFoundError(f"DESK_TEMPORAL_CONFIG_FILE {settings.temporal_config_file} does not exist")
+            raise FileNotFoundError(
+                f"DESK_TEMPORAL_CONFIG_FILE {settings.temporal_config_file} does not exist"
+            )
         profile = ClientConfigProfile.load(
             profile=settings.temporal_profile,
             config_source=settings.temporal_config_file,

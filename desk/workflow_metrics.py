@@ -44,13 +44,14 @@ def warning(obligation: object, tier: object) -> None:
     )
 
 
-def timer_fired(obligation: object, due_at: datetime) -> float:
+def timer_fired(obligation: object, due_at: datetime, *, now: datetime | None = None) -> float:
     """Call right after the obligation's timer fires; records and returns fired-minus-due in seconds.
 
-    `workflow.now()` is the start of the workflow task that saw the timer fire, so this is the lateness the
-    complaint experienced (server queueing + worker pick-up), never negative."""
-    lateness = max(0.0, (workflow.now() - due_at).total_seconds())
-    workflow.metric_meter().create_histogram_float(
-        TIMER_LATENESS, "timer fired minus due", unit="s"
-    ).record(lateness, {"obligation": _label(obligation)})
+    `now` defaults to `workflow.now()`, the start of the workflow task that saw the timer fire, so this is
+    the lateness the complaint experienced (server queueing + worker pick-up), never negative. Pass `now`
+    when the workflow keeps its deadlines on a shifted clock (ComplaintOptions.time_shift)."""
+    lateness = max(0.0, ((now or workflow.now()) - due_at).total_seconds())
+    workflow.metric_meter().create_histogram_float(TIMER_LATENESS, "timer fired minus due", unit="s").record(
+        lateness, {"obligation": _label(obligation)}
+    )
     return lateness

@@ -70,7 +70,9 @@ class CalendarSpec(BaseModel):
 
     kind: Literal["business", "24x7"] = "business"
     timezone: str = DEFAULT_TIMEZONE
-    weekly_hours: dict[int, list[Hours]] = Field(default_factory=lambda: {d: list(OFFICE_HOURS) for d in range(1, 6)})
+    weekly_hours: dict[int, list[Hours]] = Field(
+        default_factory=lambda: {d: list(OFFICE_HOURS) for d in range(1, 6)}
+    )
     holidays: list[date] = Field(default_factory=list)
     makeup_workdays: list[date] = Field(default_factory=list)
     makeup_hours: list[Hours] = Field(default_factory=lambda: list(OFFICE_HOURS))  # hours on a make-up day
@@ -177,7 +179,7 @@ class BusinessCalendar:
         for _ in range(SEARCH_DAYS):
             for s, e in self._intervals(day):
                 if e > t:
-                    return max(s, t)
+                    return max(s, t).astimezone(t.tzinfo)
             day += timedelta(days=1)
         raise ValueError(f"no working time within {SEARCH_DAYS} days after {t.isoformat()}")
 
@@ -193,7 +195,7 @@ class BusinessCalendar:
                     continue
                 s = max(s, start)
                 if remaining <= e - s:
-                    return s + remaining
+                    return (s + remaining).astimezone(start.tzinfo)  # in the caller's zone
                 remaining -= e - s
             day += timedelta(days=1)
         raise ValueError(f"no {duration} of working time within {SEARCH_DAYS} days after {start.isoformat()}")
@@ -211,6 +213,11 @@ class BusinessCalendar:
                     total += hi - lo
             day += timedelta(days=1)
         return total
+
+
+def in_zone(t: datetime, zone: str = DEFAULT_TIMEZONE) -> datetime:
+    """`t` as wall-clock time in `zone` (for words people read: summaries, details)."""
+    return _aware(t).astimezone(ZoneInfo(zone))
 
 
 def build_calendar(spec: CalendarSpec) -> Calendar:

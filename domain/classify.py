@@ -36,75 +36,88 @@ class Escalator:
     when: frozenset[Category] = frozenset()
 
 
+def _w(words: str) -> tuple[str, ...]:
+    """Keywords written as one `|`-separated string, Chinese and English together."""
+    return tuple(words.split("|"))
+
+
 # Order matters only for the primary category when several match: the more serious first.
 CATEGORY_RULES: tuple[CategoryRule, ...] = (
     CategoryRule(
         Category.SPOILED,
-        ("变质", "腐烂", "腐坏", "发臭", "发霉", "霉变", "化冻", "解冻", "融化", "坏掉了", "臭了",
-         "spoiled", "spoilt", "rotten", "rotted", "gone bad", "mouldy", "moldy", "thawed", "melted", "decayed"),
+        _w(
+            "变质|腐烂|腐坏|发臭|发霉|霉变|化冻|解冻|融化|坏掉了|臭了|spoiled|spoilt|rotten|rotted|gone bad|mouldy|moldy|thawed|melted|decayed"
+        ),
         Tier.URGENT,
         (Department.WAREHOUSE, Department.TRANSPORT),
     ),
     CategoryRule(
         Category.LOST,
-        ("丢失", "丢件", "遗失", "丢了", "找不到", "不见了", "少件", "漏件",
-         "lost", "missing", "never arrived", "never received", "disappeared", "cannot find",
-         "can't find"),
+        _w(
+            "丢失|丢件|遗失|丢了|找不到|不见了|少件|漏件|lost|missing|never arrived|never received|disappeared|cannot find|can't find"
+        ),
         Tier.IMPORTANT,
         (Department.WAREHOUSE, Department.TRANSPORT, Department.DELIVERY),  # joint investigation (B §1.3)
     ),
     CategoryRule(
         Category.DAMAGED,
-        ("破损", "损坏", "摔坏", "压坏", "碎了", "破了", "漏液", "变形", "划痕",
-         "damaged", "damage", "broken", "crushed", "cracked", "smashed", "dented", "leaking", "torn"),
+        _w(
+            "破损|损坏|摔坏|压坏|碎了|破了|漏液|变形|划痕|damaged|damage|broken|crushed|cracked|smashed|dented|leaking|torn"
+        ),
         Tier.IMPORTANT,
         (Department.WAREHOUSE, Department.TRANSPORT, Department.DELIVERY),
     ),
     CategoryRule(
         Category.MISDELIVERED,
-        ("错发", "发错", "送错", "错送", "投错", "寄错", "串货",
-         "misdelivered", "mis-delivered", "wrong address", "wrong item", "wrong parcel", "delivered to someone else"),
+        _w(
+            "错发|发错|送错|错送|投错|寄错|串货|misdelivered|mis-delivered|wrong address|wrong item|wrong parcel|delivered to someone else"
+        ),
         Tier.IMPORTANT,
         (Department.DELIVERY, Department.WAREHOUSE),
     ),
     CategoryRule(
         Category.DELAYED,
-        ("延误", "延迟", "迟到", "晚到", "超时", "太慢", "还没到", "没到", "滞留", "停滞", "催件", "没收到", "未收到", "收不到",
-         "delayed", "not received", "delay", "late", "overdue", "still not arrived", "not arrived", "stuck", "slow delivery"),
+        _w(
+            "延误|延迟|迟到|晚到|超时|太慢|还没到|没到|滞留|停滞|催件|没收到|未收到|收不到|delayed|not received|delay|late|overdue|still not arrived|not arrived|stuck|slow delivery"
+        ),
         Tier.IMPORTANT,
         (Department.TRANSPORT, Department.DELIVERY),
     ),
     CategoryRule(
         Category.QUALITY,
-        ("质量", "故障", "坏的", "不能用", "无法使用", "瑕疵", "次品", "劣质", "缺陷",
-         "quality", "defect", "defective", "faulty", "does not work", "doesn't work", "not working", "malfunction"),
+        _w(
+            "质量|故障|坏的|不能用|无法使用|瑕疵|次品|劣质|缺陷|quality|defect|defective|faulty|does not work|doesn't work|not working|malfunction"
+        ),
         Tier.IMPORTANT,
         (Department.RND, Department.SALES),
     ),
     CategoryRule(
         Category.TECHNICAL,
-        ("技术", "安装", "调试", "报错", "死机", "系统错误", "无法登录", "软件",
-         "technical", "install", "installation", "error code", "crash", "firmware", "software", "login"),
+        _w(
+            "技术|安装|调试|报错|死机|系统错误|无法登录|软件|technical|install|installation|error code|crash|firmware|software|login"
+        ),
         Tier.IMPORTANT,
         (Department.TECHNICAL,),
     ),
     CategoryRule(
         Category.ATTITUDE,
-        ("态度", "服务差", "不耐烦", "骂人", "辱骂", "粗鲁", "恶劣", "不理人",
-         "attitude", "rude", "impolite", "unfriendly", "shouted", "insulted", "unprofessional"),
+        _w(
+            "态度|服务差|不耐烦|骂人|辱骂|粗鲁|恶劣|不理人|attitude|rude|impolite|unfriendly|shouted|insulted|unprofessional"
+        ),
         Tier.IMPORTANT,
         (Department.CUSTOMER_SERVICE,),
     ),
     CategoryRule(
         Category.INVOICE,
-        ("发票", "开票", "税号", "收据", "invoice", "receipt", "tax number", "billing"),
+        _w("发票|开票|税号|收据|invoice|receipt|tax number|billing"),
         Tier.GENERAL,
         (Department.FINANCE,),
     ),
     CategoryRule(
         Category.POLICY,
-        ("政策", "规定", "退货政策", "运费", "收费标准", "保修期", "时效", "policy", "policies", "terms",
-         "shipping fee", "warranty period", "return policy"),
+        _w(
+            "政策|规定|退货政策|运费|收费标准|保修期|时效|policy|policies|terms|shipping fee|warranty period|return policy"
+        ),
         Tier.GENERAL,
         (Department.CUSTOMER_SERVICE,),
     ),
@@ -114,63 +127,59 @@ ESCALATORS: tuple[Escalator, ...] = (
     # B §1.2: high-value goods lost are urgent; "保价" marks declared-value shipments.
     Escalator(
         "high_value",
-        ("保价", "贵重", "高价值", "价值高", "名贵", "珠宝", "首饰", "黄金", "手表", "名表", "奢侈品", "笔记本电脑",
-         "手机", "相机", "high value", "high-value", "valuable", "insured", "declared value", "jewelry",
-         "jewellery", "gold", "watch", "laptop", "luxury"),
+        _w(
+            "保价|贵重|高价值|价值高|名贵|珠宝|首饰|黄金|手表|名表|奢侈品|笔记本电脑|苹果手机|相机|iphone|ipad|macbook|high value|high-value|valuable|insured|declared value|jewelry|jewellery|gold|watch|laptop|luxury"
+        ),
         Tier.URGENT,
         frozenset({Category.LOST, Category.MISDELIVERED}),
     ),
     # B §1.2: fresh goods spoiled are urgent; fresh goods delayed or damaged soon will be.
     Escalator(
         "fresh_goods",
-        ("生鲜", "鲜活", "冷链", "冷冻", "冷藏", "海鲜", "水果", "蔬菜", "肉", "鲜花", "蛋糕", "牛奶", "疫苗", "药品",
-         "fresh", "perishable", "cold chain", "frozen", "chilled", "seafood", "fruit", "vegetable", "meat",
-         "flowers", "cake", "milk", "vaccine", "medicine"),
+        _w(
+            "生鲜|鲜活|冷链|冷冻|冷藏|海鲜|水果|蔬菜|肉|鲜花|蛋糕|牛奶|疫苗|药品|fresh|perishable|cold chain|frozen|chilled|seafood|fruit|vegetable|meat|flowers|cake|milk|vaccine|medicine"
+        ),
         Tier.URGENT,
-        frozenset({Category.SPOILED, Category.DELAYED, Category.DAMAGED, Category.LOST}),
+        frozenset({Category.LOST, Category.DAMAGED, Category.DELAYED, Category.SPOILED}),
     ),
     # A §3.2: the customer's major event at risk.
     Escalator(
         "major_event",
-        ("婚礼", "展会", "开业", "发布会", "庆典", "重大活动", "明天就要用", "急用", "停产", "停工", "生产线",
-         "wedding", "exhibition", "trade show", "grand opening", "launch event", "production line", "production stopped",
-         "urgently needed", "needed tomorrow"),
+        _w(
+            "婚礼|展会|开业|发布会|庆典|重大活动|明天就要用|急用|停产|停工|生产线|wedding|exhibition|trade show|grand opening|launch event|production line|production stopped|urgently needed|needed tomorrow"
+        ),
         Tier.URGENT,
     ),
     # A §3.2: serious product-quality failure (safety).
     Escalator(
         "safety",
-        ("起火", "着火", "冒烟", "爆炸", "漏电", "触电", "受伤", "烧伤", "中毒", "安全隐患", "严重质量",
-         "fire", "smoke", "explode", "exploded", "explosion", "electric shock", "injured", "injury", "burned",
-         "poisoning", "safety hazard"),
+        _w(
+            "起火|着火|冒烟|爆炸|漏电|触电|受伤|烧伤|中毒|安全隐患|严重质量|fire|smoke|explode|exploded|explosion|electric shock|injured|injury|burned|poisoning|safety hazard"
+        ),
         Tier.URGENT,
     ),
     # A §3.2: normal business affected, large amounts at stake.
     Escalator(
         "business_impact",
-        ("影响业务", "影响生产", "影响销售", "损失", "大额", "批量", "整批", "客户投诉我们", "赔偿",
-         "business affected", "affects our business", "large amount", "bulk order", "whole batch", "compensation",
-         "our customers"),
+        _w(
+            "影响业务|影响生产|影响销售|损失|大额|批量|整批|客户投诉我们|赔偿|business affected|affects our business|large amount|bulk order|whole batch|compensation|our customers"
+        ),
         Tier.IMPORTANT,
     ),
 )
 
 # Type (A §3.1): a reported problem is a complaint even when phrased as a question.
-SUGGESTION_WORDS: tuple[str, ...] = (
-    "建议", "希望能", "希望你们", "能不能改进", "改进", "提个意见", "suggest", "suggestion", "it would be nice",
-    "please consider", "recommend", "feedback", "improve",
+SUGGESTION_WORDS = _w(
+    "建议|希望能|希望你们|能不能改进|改进|提个意见|suggest|suggestion|it would be nice|please consider|recommend|feedback|improve"
 )
-CONSULTATION_WORDS: tuple[str, ...] = (
-    "咨询", "请问", "问一下", "想了解", "如何", "怎么", "怎样", "能否", "是否", "可以吗", "多久", "多少钱", "吗？", "吗?",
-    "how do", "how can", "how to", "how long", "how much", "can i", "could you tell", "is it possible", "question",
-    "i would like to know", "enquiry", "inquiry", "what is",
+CONSULTATION_WORDS = _w(
+    "咨询|请问|问一下|想了解|如何|怎么|怎样|能否|是否|可以吗|多久|多少钱|吗？|吗?|how do|how can|how to|how long|how much|can i|could you tell|is it possible|question|i would like to know|enquiry|inquiry|what is"
 )
-COMPLAINT_WORDS: tuple[str, ...] = (
-    "投诉", "不满", "太差", "差评", "气愤", "要求赔偿", "退款", "complain", "complaint", "unacceptable", "refund",
-    "angry", "disappointed", "terrible",
+COMPLAINT_WORDS = _w(
+    "投诉|不满|太差|差评|气愤|要求赔偿|退款|complain|complaint|unacceptable|refund|angry|disappointed|terrible"
 )
 # Courier attitude is the delivery department's business, not only customer service's.
-COURIER_WORDS: tuple[str, ...] = ("快递员", "快递小哥", "配送员", "司机", "送货员", "courier", "driver", "delivery man")
+COURIER_WORDS = _w("快递员|快递小哥|配送员|司机|送货员|courier|driver|delivery man")
 
 DEFAULT_DEPARTMENTS: tuple[Department, ...] = (Department.CUSTOMER_SERVICE,)
 
@@ -202,8 +211,8 @@ def _hits(text: str, words: tuple[str, ...]) -> list[str]:
     for w in words:
         w_norm = _normalize(w)
         if w_norm.isascii():
-            # English words on word boundaries ("late" must not match "template", "lost" not "lostness").
-            if re.search(r"(?<![a-z])" + re.escape(w_norm) + r"(?![a-z])", text):
+            # Whole English words, plural allowed ("invoices"); "late" must not match "template".
+            if re.search(r"(?<![a-z])" + re.escape(w_norm) + r"(?:s|es)?(?![a-z])", text):
                 found.append(w)
         elif w_norm in text:
             found.append(w)
@@ -273,8 +282,16 @@ def classify(text: str, *, category: Category | None = None) -> Classification:
 
 
 _SERIOUS = frozenset(
-    {Category.LOST, Category.DAMAGED, Category.DELAYED, Category.SPOILED, Category.MISDELIVERED,
-     Category.QUALITY, Category.ATTITUDE, Category.TECHNICAL}
+    {
+        Category.LOST,
+        Category.DAMAGED,
+        Category.DELAYED,
+        Category.SPOILED,
+        Category.MISDELIVERED,
+        Category.QUALITY,
+        Category.ATTITUDE,
+        Category.TECHNICAL,
+    }
 )
 
 

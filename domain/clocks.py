@@ -101,7 +101,9 @@ def open_clock(
 
 def reopen(ob: Obligation, rule: ObligationRule, policy: Policy, tier: Tier, at: datetime) -> Obligation:
     """The same obligation running again from `at` (a reopened complaint, a re-armed period)."""
-    fresh = open_clock(rule, policy, tier, at, department=ob.department, occurrence=ob.occurrence + 1, external=ob.external)
+    fresh = open_clock(
+        rule, policy, tier, at, department=ob.department, occurrence=ob.occurrence + 1, external=ob.external
+    )
     return fresh.model_copy(update={"escalation_level": ob.escalation_level})
 
 
@@ -110,8 +112,12 @@ def replan(ob: Obligation, rule: ObligationRule, policy: Policy, tier: Tier) -> 
     if ob.status not in RUNNING:
         return ob
     fresh = open_clock(rule, policy, tier, ob.started_at, department=ob.department, occurrence=ob.occurrence)
-    status = S.WARNED if ob.status == S.WARNED and fresh.warn_at and fresh.warn_at <= ob.started_at else S.OPEN
-    return fresh.model_copy(update={"status": status, "escalation_level": ob.escalation_level, "external": ob.external})
+    status = (
+        S.WARNED if ob.status == S.WARNED and fresh.warn_at and fresh.warn_at <= ob.started_at else S.OPEN
+    )
+    return fresh.model_copy(
+        update={"status": status, "escalation_level": ob.escalation_level, "external": ob.external}
+    )
 
 
 def meet(ob: Obligation, at: datetime, by: str | None = None) -> Obligation:
@@ -135,7 +141,9 @@ def waive(ob: Obligation, at: datetime) -> Obligation:
     """No longer applies. A breach stays on record: a breached obligation is not waived."""
     if ob.status not in ACTIVE or ob.status == S.BREACHED:
         return ob
-    return ob.model_copy(update={"status": S.WAIVED, "settled_at": at, "paused_at": None, "paused_from": None})
+    return ob.model_copy(
+        update={"status": S.WAIVED, "settled_at": at, "paused_at": None, "paused_from": None}
+    )
 
 
 def warn(ob: Obligation, at: datetime) -> Obligation:

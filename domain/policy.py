@@ -30,7 +30,9 @@ from domain.calendar import (
 )
 from domain.models import Category, ComplaintType, Department, ObligationName, Role, Tier
 
-_DURATION = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)d)?\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*(?:(\d+(?:\.\d+)?)s)?\s*$")
+_DURATION = re.compile(
+    r"^\s*(?:(\d+(?:\.\d+)?)d)?\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*(?:(\d+(?:\.\d+)?)s)?\s*$"
+)
 
 
 def parse_duration(value: Any) -> Any:
@@ -111,10 +113,17 @@ class Policy(BaseModel):
     description: str = ""
     rules: list[ObligationRule]
     tier_calendars: dict[Tier, str] = Field(
-        default_factory=lambda: {Tier.GENERAL: BUSINESS, Tier.IMPORTANT: BUSINESS, Tier.URGENT: AROUND_THE_CLOCK}
+        default_factory=lambda: {
+            Tier.GENERAL: BUSINESS,
+            Tier.IMPORTANT: BUSINESS,
+            Tier.URGENT: AROUND_THE_CLOCK,
+        }
     )
     calendars: dict[str, CalendarSpec] = Field(
-        default_factory=lambda: {BUSINESS: china_business_calendar_spec(), AROUND_THE_CLOCK: around_the_clock_spec()}
+        default_factory=lambda: {
+            BUSINESS: china_business_calendar_spec(),
+            AROUND_THE_CLOCK: around_the_clock_spec(),
+        }
     )
     warn_ratio: float = Field(default=0.75, gt=0, lt=1)
     peak: PeakSeason = Field(default_factory=PeakSeason)
@@ -124,7 +133,9 @@ class Policy(BaseModel):
     department_report_window: Duration = timedelta(hours=4)
     # B §1.3: these categories open a joint investigation with these departments on assignment.
     joint_investigation: dict[Category, list[Department]] = Field(
-        default_factory=lambda: {Category.LOST: [Department.WAREHOUSE, Department.TRANSPORT, Department.DELIVERY]}
+        default_factory=lambda: {
+            Category.LOST: [Department.WAREHOUSE, Department.TRANSPORT, Department.DELIVERY]
+        }
     )
     # Who is alerted the moment a complaint arrives, per tier (A §3.2, B "green channel").
     alert_at_intake: dict[Tier, list[Role]] = Field(
@@ -147,10 +158,16 @@ class Policy(BaseModel):
         missing = [t.value for t in Tier if t not in self.tier_calendars]
         if missing:
             raise ValueError(f"tier_calendars: no calendar for {', '.join(missing)}")
-        named = {r.calendar for r in self.rules if r.calendar} | set(self.tier_calendars.values()) | {self.rating_calendar}
+        named = (
+            {r.calendar for r in self.rules if r.calendar}
+            | set(self.tier_calendars.values())
+            | {self.rating_calendar}
+        )
         unknown = sorted(named - set(self.calendars))
         if unknown:
-            raise ValueError(f"calendars not defined: {', '.join(unknown)} (defined: {', '.join(self.calendars)})")
+            raise ValueError(
+                f"calendars not defined: {', '.join(unknown)} (defined: {', '.join(self.calendars)})"
+            )
         seen: set[tuple[str, str, str]] = set()
         for r in self.rules:
             for tier in r.tiers:
@@ -239,15 +256,36 @@ def standard() -> Policy:
             _r(N.SUPERVISOR_ACK, IMPORTANT, 15 * M, "A §3.2"),
             _r(N.HANDLING_START, IMPORTANT, 4 * H, "A §3.2"),
             _r(
-                N.PROGRESS_REPORT, IMPORTANT, 2 * H, "A §3.2",
-                anchor=Anchor.HANDLING_STARTED, periodic=True, until=Anchor.WORK_DONE,
-                pauses_when_waiting=True, warns=False,
+                N.PROGRESS_REPORT,
+                IMPORTANT,
+                2 * H,
+                "A §3.2",
+                anchor=Anchor.HANDLING_STARTED,
+                periodic=True,
+                until=Anchor.WORK_DONE,
+                pauses_when_waiting=True,
+                warns=False,
             ),
-            _r(N.RESULT_FEEDBACK, IMPORTANT, 24 * H, "A §3.2", anchor=Anchor.WORK_DONE, pauses_when_waiting=True),
+            _r(
+                N.RESULT_FEEDBACK,
+                IMPORTANT,
+                24 * H,
+                "A §3.2",
+                anchor=Anchor.WORK_DONE,
+                pauses_when_waiting=True,
+            ),
             _r(N.RESOLUTION, IMPORTANT, 24 * H, "B §1.2", pauses_when_waiting=True),
             _r(N.SUPERVISOR_ACK, URGENT, 15 * M, "A §3.2"),
             _r(N.PRELIMINARY_PLAN, URGENT, 2 * H, "B §1.2"),
-            _r(N.CUSTOMER_UPDATE, URGENT, 30 * M, "A §3.2", periodic=True, pauses_when_waiting=True, warns=False),
+            _r(
+                N.CUSTOMER_UPDATE,
+                URGENT,
+                30 * M,
+                "A §3.2",
+                periodic=True,
+                pauses_when_waiting=True,
+                warns=False,
+            ),
             _r(N.RESOLUTION, URGENT, 4 * H, "A §3.2", pauses_when_waiting=True),
         ],
     )
@@ -268,13 +306,34 @@ def after_sales() -> Policy:
             _r(N.SUPERVISOR_ACK, IMPORTANT, 15 * M, "A §3.2"),
             _r(N.HANDLING_START, IMPORTANT, 4 * H, "A §3.2"),
             _r(
-                N.PROGRESS_REPORT, IMPORTANT, 2 * H, "A §3.2",
-                anchor=Anchor.HANDLING_STARTED, periodic=True, until=Anchor.WORK_DONE,
-                pauses_when_waiting=True, warns=False,
+                N.PROGRESS_REPORT,
+                IMPORTANT,
+                2 * H,
+                "A §3.2",
+                anchor=Anchor.HANDLING_STARTED,
+                periodic=True,
+                until=Anchor.WORK_DONE,
+                pauses_when_waiting=True,
+                warns=False,
             ),
-            _r(N.RESULT_FEEDBACK, IMPORTANT, 24 * H, "A §3.2", anchor=Anchor.WORK_DONE, pauses_when_waiting=True),
+            _r(
+                N.RESULT_FEEDBACK,
+                IMPORTANT,
+                24 * H,
+                "A §3.2",
+                anchor=Anchor.WORK_DONE,
+                pauses_when_waiting=True,
+            ),
             _r(N.SUPERVISOR_ACK, URGENT, 15 * M, "A §3.2"),
-            _r(N.CUSTOMER_UPDATE, URGENT, 30 * M, "A §3.2", periodic=True, pauses_when_waiting=True, warns=False),
+            _r(
+                N.CUSTOMER_UPDATE,
+                URGENT,
+                30 * M,
+                "A §3.2",
+                periodic=True,
+                pauses_when_waiting=True,
+                warns=False,
+            ),
             _r(N.RESOLUTION, URGENT, 4 * H, "A §3.2", pauses_when_waiting=True),
         ],
     )

@@ -140,7 +140,8 @@ def generate_trail(waybill: str, now: datetime) -> dict[str, Any] | None:
 
     # When it was shipped, relative to the start of today in the carrier's zone.
     today = now.astimezone(CARRIER_ZONE).replace(hour=0, minute=0, second=0, microsecond=0)
-    days_back = {"in_transit": 1, "long_stop": 4}.get(story, 3)
+    # Finished stories start 4 days back so that even the slowest trail (about 3 days) is complete by now.
+    days_back = 1 if story == "in_transit" else 4
     clock = today - timedelta(days=days_back) + timedelta(hours=r.randint(8, 17), minutes=r.randint(0, 59))
 
     stops = list(route)

@@ -42,11 +42,17 @@ log = structlog.get_logger()
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorBody, "description": "malformed request (e.g. JSON syntax)"},
     401: {"model": ErrorBody, "description": "missing or unknown API key / bad signature"},
-    409: {"model": ErrorBody, "description": "Idempotency-Key reused for a different body, or the complaint was refused"},
+    409: {
+        "model": ErrorBody,
+        "description": "Idempotency-Key reused for a different body, or the complaint was refused",
+    },
     413: {"model": ErrorBody, "description": "body or attachments too large"},
     422: {"model": ErrorBody, "description": "invalid fields: each named with its reason"},
     429: {"model": ErrorBody, "description": "rate limit of this API key; see Retry-After"},
-    503: {"model": ErrorBody, "description": "the complaint system did not answer; retry with the same Idempotency-Key"},
+    503: {
+        "model": ErrorBody,
+        "description": "the complaint system did not answer; retry with the same Idempotency-Key",
+    },
 }
 
 router = APIRouter(route_class=IntakeRoute)
@@ -54,7 +60,9 @@ _api = APIRouter(prefix="/api/v1", tags=["intake"], route_class=IntakeRoute, res
 _uploads = APIRouter(prefix="/api/v1", tags=["intake"], route_class=UploadRoute, responses=ERRORS)
 
 _key_header = APIKeyHeader(
-    name="X-API-Key", auto_error=False, description="the intake system's API key (one per system; `desk up` prints a dev key)"
+    name="X-API-Key",
+    auto_error=False,
+    description="the intake system's API key (one per system; `desk up` prints a dev key)",
 )
 
 
@@ -141,7 +149,9 @@ async def create_complaint(
         if idempotency_key
         else None
     )
-    taken = await service_for(request).take(body, source=f"api:{key.name}", idempotency=idem, api_key_id=key.id)
+    taken = await service_for(request).take(
+        body, source=f"api:{key.name}", idempotency=idem, api_key_id=key.id
+    )
     return _respond(taken)
 
 
@@ -159,14 +169,18 @@ async def create_complaint(
 async def create_complaint_with_files(
     request: Request,
     key: Annotated[ApiKey, Depends(intake_system)],
-    complaint: Annotated[str, Form(description="the complaint as JSON (same shape as POST /api/v1/complaints)")],
+    complaint: Annotated[
+        str, Form(description="the complaint as JSON (same shape as POST /api/v1/complaints)")
+    ],
     files: Annotated[list[UploadFile], File(description="evidence files")] = [],  # noqa: B006
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     try:
         data = json.loads(complaint)
     except ValueError as e:
-        raise IntakeError("complaint is not valid JSON", [("complaint", "malformed JSON")], status_code=400) from e
+        raise IntakeError(
+            "complaint is not valid JSON", [("complaint", "malformed JSON")], status_code=400
+        ) from e
     req = parse_request(data)
     uploads = check_uploads([await _read_upload(f) for f in files])
     idem = None
@@ -214,7 +228,9 @@ class ComplaintStatus(BaseModel):
 )
 async def get_complaint(
     request: Request,
-    number: Annotated[str, Path(max_length=64, pattern=r"^C-\d{8}-[0-9A-Z]{6}$", examples=["C-20261123-7F3K2Q"])],
+    number: Annotated[
+        str, Path(max_length=64, pattern=r"^C-\d{8}-[0-9A-Z]{6}$", examples=["C-20261123-7F3K2Q"])
+    ],
     key: Annotated[ApiKey, Depends(intake_system)],
 ) -> ComplaintStatus:
     ctx = _ctx(request)
@@ -224,9 +240,15 @@ async def get_complaint(
         key.id,
     )
     if workflow_id is None:
-        raise IntakeError("complaint not found", [("number", "no complaint with this number was filed with this API key")], status_code=404)
+        raise IntakeError(
+            "complaint not found",
+            [("number", "no complaint with this number was filed with this API key")],
+            status_code=404,
+        )
     try:
-        view = await ctx.temporal.get_workflow_handle(workflow_id).query(QUERY_STATE, result_type=ComplaintView)
+        view = await ctx.temporal.get_workflow_handle(workflow_id).query(
+            QUERY_STATE, result_type=ComplaintView
+        )
     except Exception as e:  # RPC failure, workflow gone from retention, no worker
         log.warning("status query failed", complaint_id=number, error=str(e))
         raise IntakeUnavailable("the complaint system did not answer", [("service", "query failed")]) from e
@@ -310,13 +332,17 @@ async def webhook(
 async def attachment(request: Request, attachment_id: Annotated[str, Path(max_length=64)]) -> Response:
     row = await load_upload(_ctx(request).pool, attachment_id)
     if row is None:
-        return json_error(404, ErrorBody(error="not found", fields=[FieldProblem(field="attachment_id", reason="unknown")]))
+        return json_error(
+            404, ErrorBody(error="not found", fields=[FieldProblem(field="attachment_id", reason="unknown")])
+        )
     inline = row["content_type"].startswith("image/") or row["content_type"] == "application/pdf"
     return Response(
         bytes(row["data"]),
         media_type=row["content_type"],
         headers={
-            "Content-Disposition": ("inline" if inline else "attachment") + "; filename*=UTF-8''" + _quote(row["name"]),
+            "Content-Disposition": ("inline" if inline else "attachment")
+            + "; filename*=UTF-8''"
+            + _quote(row["name"]),
             "X-Content-Type-Options": "nosniff",
             "Cache-Control": "private, max-age=3600",
             "Content-Security-Policy": "default-src 'none'; sandbox",

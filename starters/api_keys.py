@@ -64,7 +64,9 @@ async def create_api_key(
 
 
 async def revoke_api_key(pool: asyncpg.Pool, name: str) -> bool:
-    done = await pool.execute("UPDATE intake_api_keys SET revoked_at = now() WHERE name = $1 AND revoked_at IS NULL", name)
+    done = await pool.execute(
+        "UPDATE intake_api_keys SET revoked_at = now() WHERE name = $1 AND revoked_at IS NULL", name
+    )
     return done.endswith(" 1")
 
 

@@ -67,13 +67,20 @@ def check_uploads(uploads: list[Upload], *, field: str = "files") -> list[Upload
         elif len(up.name) > 200:
             problems.append(FieldProblem(field=where, reason="file name longer than 200 characters"))
         if ctype not in ALLOWED_TYPES:
-            problems.append(FieldProblem(field=where, reason=f"type {ctype or 'unknown'!r} not accepted; accepted: {ALLOWED_TYPES_TEXT}"))
+            problems.append(
+                FieldProblem(
+                    field=where,
+                    reason=f"type {ctype or 'unknown'!r} not accepted; accepted: {ALLOWED_TYPES_TEXT}",
+                )
+            )
             continue
         if not up.data:
             problems.append(FieldProblem(field=where, reason="file is empty"))
             continue
         if len(up.data) > MAX_FILE_BYTES:
-            problems.append(FieldProblem(field=where, reason=f"larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB"))
+            problems.append(
+                FieldProblem(field=where, reason=f"larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB")
+            )
             continue
         magic = ALLOWED_TYPES[ctype]
         if magic and not any(up.data.startswith(m) for m in magic):
@@ -81,9 +88,15 @@ def check_uploads(uploads: list[Upload], *, field: str = "files") -> list[Upload
             continue
         cleaned.append(Upload(name=up.name.strip()[:200], content_type=ctype, data=up.data))
     if total > MAX_TOTAL_BYTES:
-        problems.append(FieldProblem(field=field, reason=f"files larger than {MAX_TOTAL_BYTES // (1024 * 1024)} MiB in total"))
+        problems.append(
+            FieldProblem(
+                field=field, reason=f"files larger than {MAX_TOTAL_BYTES // (1024 * 1024)} MiB in total"
+            )
+        )
     if problems:
-        raise IntakeInvalid("attachment refused", problems, status_code=413 if total > MAX_TOTAL_BYTES else 422)
+        raise IntakeInvalid(
+            "attachment refused", problems, status_code=413 if total > MAX_TOTAL_BYTES else 422
+        )
     return cleaned
 
 

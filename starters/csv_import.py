@@ -42,18 +42,47 @@ from starters.errors import FieldProblem, IntakeError, IntakeUnavailable
 from starters.intake import IntakeService, parse_request
 
 COLUMNS = (
-    "name", "phone", "email", "locale", "customer_type", "region", "channel", "order_number", "product",
-    "category", "type", "subject", "description",
+    "name",
+    "phone",
+    "email",
+    "locale",
+    "customer_type",
+    "region",
+    "channel",
+    "order_number",
+    "product",
+    "category",
+    "type",
+    "subject",
+    "description",
 )
 ALIASES = {
-    "姓名": "name", "电话": "phone", "手机": "phone", "邮箱": "email", "语言": "locale", "客户类型": "customer_type",
-    "地区": "region", "渠道": "channel", "订单号": "order_number", "运单号": "order_number", "产品": "product",
-    "类别": "category", "类型": "type", "标题": "subject", "描述": "description", "问题描述": "description",
+    "姓名": "name",
+    "电话": "phone",
+    "手机": "phone",
+    "邮箱": "email",
+    "语言": "locale",
+    "客户类型": "customer_type",
+    "地区": "region",
+    "渠道": "channel",
+    "订单号": "order_number",
+    "运单号": "order_number",
+    "产品": "product",
+    "类别": "category",
+    "类型": "type",
+    "标题": "subject",
+    "描述": "description",
+    "问题描述": "description",
 }
 # request field → CSV column, for error reports
 _COLUMN_OF = {
-    "customer.name": "name", "customer.phone": "phone", "customer.email": "email", "customer.locale": "locale",
-    "customer.customer_type": "customer_type", "customer.region": "region", "complaint_type": "type",
+    "customer.name": "name",
+    "customer.phone": "phone",
+    "customer.email": "email",
+    "customer.locale": "locale",
+    "customer.customer_type": "customer_type",
+    "customer.region": "region",
+    "complaint_type": "type",
 }
 MAX_ROWS = 100_000
 
@@ -165,7 +194,9 @@ def _columns(problems: list[FieldProblem]) -> list[FieldProblem]:
 
 async def _one(service: IntakeService, line: int, row: dict[str, str]) -> RowReport:
     if "__error__" in row:
-        return RowReport(row=line, error="malformed row", fields=[FieldProblem(field="row", reason=row["__error__"])])
+        return RowReport(
+            row=line, error="malformed row", fields=[FieldProblem(field="row", reason=row["__error__"])]
+        )
     try:
         req = parse_request(row_to_data(row))
         taken = await service.take(req, source="csv")
@@ -173,7 +204,9 @@ async def _one(service: IntakeService, line: int, row: dict[str, str]) -> RowRep
         return RowReport(row=line, error=e.error, fields=_columns(e.fields))
     r = taken.result
     assert r is not None
-    return RowReport(row=line, complaint_id=r.complaint_id, joined=r.joined, tier=r.tier.value, status_url=r.status_url)
+    return RowReport(
+        row=line, complaint_id=r.complaint_id, joined=r.joined, tier=r.tier.value, status_url=r.status_url
+    )
 
 
 async def run_import(
@@ -198,7 +231,12 @@ async def run_import(
         async def worker(line: int, row: dict[str, str]) -> None:
             async with sem:
                 rep = await _one(service, line, row)
-                if isinstance(rep, RowReport) and rep.error and rep.fields and rep.fields[0].field == "service":
+                if (
+                    isinstance(rep, RowReport)
+                    and rep.error
+                    and rep.fields
+                    and rep.fields[0].field == "service"
+                ):
                     # Temporal unavailable: one retry after a pause before reporting the row as failed.
                     await asyncio.sleep(1.0)
                     rep = await _one(service, line, row)
@@ -218,7 +256,9 @@ def print_report(report: ImportReport, console: Console) -> None:
     table.add_column("error (field: reason)")
     for r in report.rows:
         if r.ok:
-            table.add_row(str(r.row), r.complaint_id or "", "joined" if r.joined else "filed", r.tier or "", "")
+            table.add_row(
+                str(r.row), r.complaint_id or "", "joined" if r.joined else "filed", r.tier or "", ""
+            )
         else:
             table.add_row(str(r.row), "", "[red]error[/red]", "", r.problem_text())
     console.print(table)
@@ -230,14 +270,25 @@ def write_report(report: ImportReport, path: str | Path) -> None:
         w = csv.writer(f)
         w.writerow(["row", "complaint_id", "result", "tier", "status_url", "error", "fields"])
         for r in report.rows:
-            w.writerow([
-                r.row, r.complaint_id or "", "error" if not r.ok else ("joined" if r.joined else "filed"), r.tier or "",
-                r.status_url or "", r.error or "", json.dumps([p.model_dump() for p in r.fields], ensure_ascii=False),
-            ])
+            w.writerow(
+                [
+                    r.row,
+                    r.complaint_id or "",
+                    "error" if not r.ok else ("joined" if r.joined else "filed"),
+                    r.tier or "",
+                    r.status_url or "",
+                    r.error or "",
+                    json.dumps([p.model_dump() for p in r.fields], ensure_ascii=False),
+                ]
+            )
 
 
 async def import_csv_async(
-    path: str | Path, settings: Settings, *, report_path: str | Path | None = None, concurrency: int = 4,
+    path: str | Path,
+    settings: Settings,
+    *,
+    report_path: str | Path | None = None,
+    concurrency: int = 4,
     console: Console | None = None,
 ) -> ImportReport:
     from desk.db import create_pool, migrate
@@ -267,7 +318,9 @@ def import_csv(
     console = Console(stderr=True)
     try:
         report = asyncio.run(
-            import_csv_async(path, settings, report_path=report_path, concurrency=concurrency, console=console)
+            import_csv_async(
+                path, settings, report_path=report_path, concurrency=concurrency, console=console
+            )
         )
     except (CsvFormatError, OSError) as e:
         console.print(f"[red]cannot import {path}: {e}[/red]")

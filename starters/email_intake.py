@@ -30,7 +30,9 @@ from starters.intake import IntakeResult, IntakeService, parse_request
 
 log = structlog.get_logger()
 
-DATA_SIZE_LIMIT = MAX_TOTAL_BYTES + 5 * 1024 * 1024  # base64 inflates attachments by a third; checked again per file
+DATA_SIZE_LIMIT = (
+    MAX_TOTAL_BYTES + 5 * 1024 * 1024
+)  # base64 inflates attachments by a third; checked again per file
 _ORDER_RE = re.compile(
     r"(?:订单号|订单编号|运单号|快递单号|单号|order\s*(?:no\.?|number|#|id)?|waybill\s*(?:no\.?|number)?|tracking\s*(?:no\.?|number)?)"
     r"\s*[:：#]?\s*([A-Za-z0-9][A-Za-z0-9\-]{5,39})",
@@ -95,7 +97,9 @@ def _attachments(msg: EmailMessage) -> list[Upload]:
         data = part.get_payload(decode=True)
         if not isinstance(data, bytes):
             continue  # an attached message/rfc822: not evidence we can show
-        out.append(Upload(name=part.get_filename() or "attachment", content_type=part.get_content_type(), data=data))
+        out.append(
+            Upload(name=part.get_filename() or "attachment", content_type=part.get_content_type(), data=data)
+        )
     return out
 
 
@@ -153,7 +157,9 @@ class IntakeMailHandler:
         self.recipients = {r.lower() for r in recipients} if recipients else None  # None: any address
         self.taken: list[IntakeResult] = []  # kept for `desk up` output and tests
 
-    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options):
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options
+    ):
         if self.recipients is not None and address.lower() not in self.recipients:
             return "550 5.1.1 no such complaint mailbox"
         envelope.rcpt_tos.append(address)
@@ -203,3 +209,30 @@ def recipients_from(value: str) -> set[str] | None:
     """`support@x.com, 投诉@x.com` → a set; empty → None (any recipient)."""
     found = {addr for _, addr in getaddresses([value]) if addr}
     return found or None
+
+
+async def serve_email_intake(
+    settings, host: str = "127.0.0.1", port: int = 2525, *, recipients: str = "", on_listening=None
+) -> None:
+    """Run the inbound SMTP endpoint until cancelled (`desk email-intake`, or a task inside `desk up`).
+
+    Connects to Temporal and the database from `settings`; `recipients` limits the accepted addresses
+    (comma list, empty: any); `on_listening(port)` is called once it listens (port 0 picks a free one)."""
+    from desk.db import create_pool, migrate
+    from desk.temporal import connect
+
+    client = await connect(settings)
+    await migrate(settings.database_url)
+    pool = await create_pool(settings.database_url)
+    try:
+        server, _ = await start_email_intake(
+            IntakeService(client, settings, pool=pool), host, port, recipients=recipients_from(recipients)
+        )
+        bound = server.sockets[0].getsockname()[1]
+        log.info("email intake listening", address=f"{host}:{bound}")
+        if on_listening is not None:
+            on_listening(bound)
+        async with server:
+            await server.serve_forever()
+    finally:
+        await pool.close()

@@ -39,7 +39,9 @@ class IntakeError(Exception):
         super().__init__(error)
         self.error = error
         self.headers = headers or {}
-        self.fields = [f if isinstance(f, FieldProblem) else FieldProblem(field=f[0], reason=f[1]) for f in fields]
+        self.fields = [
+            f if isinstance(f, FieldProblem) else FieldProblem(field=f[0], reason=f[1]) for f in fields
+        ]
         if status_code is not None:
             self.status_code = status_code
 
@@ -70,7 +72,9 @@ class IntakeUnavailable(IntakeError):
     status_code = 503
 
 
-def field_path(loc: Sequence[Any], *, drop: tuple[str, ...] = ("body", "query", "header", "path", "form")) -> str:
+def field_path(
+    loc: Sequence[Any], *, drop: tuple[str, ...] = ("body", "query", "header", "path", "form")
+) -> str:
     """('body', 'customer', 'phone') → 'customer.phone'; ('body', 'attachments', 0, 'url') → 'attachments[0].url'."""
     parts = list(loc)
     if parts and parts[0] in drop:
@@ -111,4 +115,6 @@ def problems_from_errors(errors: Iterable[dict[str, Any]], *, prefix: str = "") 
 
 
 def invalid_from_validation(exc: ValidationError, *, prefix: str = "") -> IntakeInvalid:
-    return IntakeInvalid("invalid complaint", problems_from_errors(exc.errors(include_url=False), prefix=prefix))
+    return IntakeInvalid(
+        "invalid complaint", problems_from_errors(exc.errors(include_url=False), prefix=prefix)
+    )

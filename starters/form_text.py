@@ -46,6 +46,15 @@ ZH: dict[str, str] = {
     "done.resolution": "预计处理完成时间",
     "done.staff_open": "打开投诉详情",
     "done.another": "再录入一件",
+    "err.name": "请填写姓名（最多 200 字）。",
+    "err.phone": "请填写有效的手机号码（数字，可带 + 和空格）；手机号码和电子邮箱至少填写一项。",
+    "err.email": "请填写有效的电子邮箱地址。",
+    "err.description": "请描述发生了什么（1–5000 字，不能含特殊控制字符）。",
+    "err.order_number": "此类问题（丢失、破损、延误、变质、错派）需要订单号或运单号，最多 64 个字符。",
+    "err.category": "请从列表中选择问题类别。",
+    "err.locale": "请选择中文或 English。",
+    "err.files": "文件无法接收：",
+    "err.other": "此项内容无效：",
 }
 
 EN: dict[str, str] = {
@@ -92,6 +101,15 @@ EN: dict[str, str] = {
     "done.resolution": "Expected to be resolved by",
     "done.staff_open": "Open the complaint",
     "done.another": "Record another",
+    "err.name": "Please give a name (up to 200 characters).",
+    "err.phone": "Please give a valid phone number (digits, + and spaces allowed); a phone number or an e-mail address is needed.",
+    "err.email": "Please give a valid e-mail address.",
+    "err.description": "Please describe what happened (1–5000 characters, no control characters).",
+    "err.order_number": "Lost, damaged, delayed, spoiled or misdelivered goods need the order or waybill number (up to 64 characters).",
+    "err.category": "Please choose a category from the list.",
+    "err.locale": "Please choose 中文 or English.",
+    "err.files": "This file cannot be accepted: ",
+    "err.other": "This value is not valid: ",
 }
 
 STRINGS = {"zh-CN": ZH, "en": EN}

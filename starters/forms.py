@@ -37,14 +37,24 @@ log = structlog.get_logger()
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 _env = Environment(
-    loader=ChoiceLoader([FileSystemLoader(TEMPLATES_DIR), FileSystemLoader(Path(__file__).parent.parent / "ui" / "templates")]),
+    loader=ChoiceLoader(
+        [FileSystemLoader(TEMPLATES_DIR), FileSystemLoader(Path(__file__).parent.parent / "ui" / "templates")]
+    ),
     autoescape=select_autoescape(["html"]),
 )
 templates = Jinja2Templates(env=_env)
 
 PUBLIC_RATE_PER_MINUTE = 20
 PUBLIC_BURST = 10
-STAFF_CHANNELS = (Channel.HOTLINE, Channel.COUNTER, Channel.EMAIL, Channel.SOCIAL, Channel.APP, Channel.WEB, Channel.ECOMMERCE)
+STAFF_CHANNELS = (
+    Channel.HOTLINE,
+    Channel.COUNTER,
+    Channel.EMAIL,
+    Channel.SOCIAL,
+    Channel.APP,
+    Channel.WEB,
+    Channel.ECOMMERCE,
+)
 CUSTOMER_TYPES = ("individual", "business", "vip")
 
 # error path in the request → the form input that shows it
@@ -84,7 +94,6 @@ def _render(request: Request, name: str, context: dict[str, Any], *, status_code
         "max_file_mb": MAX_FILE_BYTES // (1024 * 1024),
         "values": {},
         "errors": {},
-        "problems": [],
         "message": None,
     }
     ctx.update(context)
@@ -144,13 +153,20 @@ def _request_data(form: FormData, *, channel: Channel, locale: str, staff: bool)
     return data
 
 
-def _field_errors(problems: list[FieldProblem]) -> dict[str, str]:
+_FRIENDLY = {"name", "phone", "email", "description", "order_number", "category", "locale"}
+
+
+def _field_errors(problems: list[FieldProblem], locale: str) -> dict[str, str]:
+    """Form input → a message for a person, in their language (the API keeps the technical reason)."""
     out: dict[str, str] = {}
     for p in problems:
         name = _FORM_FIELD.get(p.field, p.field)
-        if name.startswith("files[") or name.startswith("attachments"):
-            name = "files"
-        out.setdefault(name, p.reason)
+        if name.startswith("files") or name.startswith("attachments"):
+            out.setdefault("files", ft("err.files", locale) + p.reason)
+        elif name in _FRIENDLY:
+            out.setdefault(name, ft(f"err.{name}", locale))
+        else:
+            out.setdefault(name, ft("err.other", locale) + p.reason)
     return out
 
 
@@ -159,7 +175,13 @@ def _values(form: FormData) -> dict[str, str]:
 
 
 async def _take(
-    request: Request, form: FormData, *, channel: Channel, source: str, override: StaffOverride | None, staff: bool
+    request: Request,
+    form: FormData,
+    *,
+    channel: Channel,
+    source: str,
+    override: StaffOverride | None,
+    staff: bool,
 ) -> IntakeResult:
     data = _request_data(form, channel=channel, locale=request_locale(request), staff=staff)
     problems: list[FieldProblem] = []
@@ -180,7 +202,9 @@ async def _take(
     return taken.result
 
 
-def _refusal(request: Request, template: str, form: FormData, e: IntakeError, extra: dict[str, Any]) -> HTMLResponse:
+def _refusal(
+    request: Request, template: str, form: FormData, e: IntakeError, extra: dict[str, Any]
+) -> HTMLResponse:
     loc = request_locale(request)
     if isinstance(e, IntakeUnavailable):
         message = ft("error.unavailable", loc)
@@ -191,7 +215,12 @@ def _refusal(request: Request, template: str, form: FormData, e: IntakeError, ex
     return _render(
         request,
         template,
-        {**extra, "values": _values(form), "errors": _field_errors(e.fields), "problems": e.fields, "message": message},
+        {
+            **extra,
+            "values": _values(form),
+            "errors": {} if e.status_code in (429, 503) else _field_errors(e.fields, loc),
+            "message": message,
+        },
         status_code=e.status_code,
     )
 
@@ -223,10 +252,16 @@ async def public_submit(request: Request) -> Response:
         return _csrf_refused(request)
     client = request.client.host if request.client else "unknown"
     try:
-        wait = _limiter(request).take(("ip", client), rate_per_minute=PUBLIC_RATE_PER_MINUTE, burst=PUBLIC_BURST)
+        wait = _limiter(request).take(
+            ("ip", client), rate_per_minute=PUBLIC_RATE_PER_MINUTE, burst=PUBLIC_BURST
+        )
         if wait:
-            raise IntakeError("rate limit", [("form", "too many submissions")], status_code=429,
-                              headers={"Retry-After": str(max(1, int(wait + 0.999)))})
+            raise IntakeError(
+                "rate limit",
+                [("form", "too many submissions")],
+                status_code=429,
+                headers={"Retry-After": str(max(1, int(wait + 0.999)))},
+            )
         result = await _take(request, form, channel=Channel.WEB, source="form", override=None, staff=False)
     except IntakeError as e:
         response = _refusal(request, "intake_form.html", form, e, {"staff": False})
@@ -240,7 +275,9 @@ async def public_submit(request: Request) -> Response:
 
 @router.get("/staff/intake", response_class=HTMLResponse)
 async def staff_form(request: Request, user: StaffUser = Depends(require_staff)) -> Response:
-    return _render(request, "intake_form.html", {"staff": True, "user": user, "values": {"channel": "hotline"}})
+    return _render(
+        request, "intake_form.html", {"staff": True, "user": user, "values": {"channel": "hotline"}}
+    )
 
 
 @router.post("/staff/intake", response_class=HTMLResponse)
@@ -248,8 +285,10 @@ async def staff_submit(request: Request, user: StaffUser = Depends(require_staff
     form = await request.form(max_files=MAX_FILES + 1, max_fields=40)
     if not _csrf_ok(request, form):
         return _render(
-            request, "intake_form.html",
-            {"staff": True, "user": user, "message": t("error.csrf", request_locale(request))}, status_code=403,
+            request,
+            "intake_form.html",
+            {"staff": True, "user": user, "message": t("error.csrf", request_locale(request))},
+            status_code=403,
         )
     try:
         channel_value = _text(form, "channel") or Channel.HOTLINE.value
@@ -261,11 +300,18 @@ async def staff_submit(request: Request, user: StaffUser = Depends(require_staff
             complaint_type=_enum(ComplaintType, form, "complaint_type"),
         )
         result = await _take(
-            request, form, channel=Channel(channel_value), source=f"staff:{user.username}", override=override, staff=True
+            request,
+            form,
+            channel=Channel(channel_value),
+            source=f"staff:{user.username}",
+            override=override,
+            staff=True,
         )
     except IntakeError as e:
         return _refusal(request, "intake_form.html", form, e, {"staff": True, "user": user})
-    return _render(request, "intake_done.html", {"result": result, "staff": True, "user": user}, status_code=201)
+    return _render(
+        request, "intake_done.html", {"result": result, "staff": True, "user": user}, status_code=201
+    )
 
 
 def _enum(kind, form: FormData, name: str):

@@ -9,9 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import Request
-from fastapi.exceptions import HTTPException, RequestValidationError
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException  # FastAPI raises the base class for body parse errors
 
 from starters.attachments import MAX_TOTAL_BYTES
 from starters.errors import ErrorBody, FieldProblem, IntakeError, problems_from_errors
@@ -31,7 +32,12 @@ def json_error(status: int, body: ErrorBody, headers: dict[str, str] | None = No
 def _validation_response(exc: RequestValidationError) -> JSONResponse:
     errors = list(exc.errors())
     if any(e.get("type") == "json_invalid" for e in errors):
-        return json_error(400, ErrorBody(error="body is not valid JSON", fields=[FieldProblem(field="body", reason="malformed JSON")]))
+        return json_error(
+            400,
+            ErrorBody(
+                error="body is not valid JSON", fields=[FieldProblem(field="body", reason="malformed JSON")]
+            ),
+        )
     return json_error(422, ErrorBody(error="invalid complaint", fields=problems_from_errors(errors)))
 
 
@@ -48,7 +54,13 @@ class IntakeRoute(APIRoute):
             declared = request.headers.get("content-length")
             if declared is not None:
                 if not declared.isdigit():
-                    return json_error(400, ErrorBody(error="bad Content-Length", fields=[FieldProblem(field="Content-Length", reason="not a number")]))
+                    return json_error(
+                        400,
+                        ErrorBody(
+                            error="bad Content-Length",
+                            fields=[FieldProblem(field="Content-Length", reason="not a number")],
+                        ),
+                    )
                 if int(declared) > limit:
                     return _too_large(limit)
             request = _limit_body(request, limit)
@@ -66,7 +78,11 @@ class IntakeRoute(APIRoute):
                 if e.status_code in (301, 302, 303, 307, 308):
                     raise
                 detail = e.detail if isinstance(e.detail, str) else "request refused"
-                return json_error(e.status_code, ErrorBody(error=detail, fields=[FieldProblem(field="body", reason=detail)]), e.headers)
+                return json_error(
+                    e.status_code,
+                    ErrorBody(error=detail, fields=[FieldProblem(field="body", reason=detail)]),
+                    e.headers,
+                )
 
         return handler
 
@@ -77,7 +93,11 @@ class UploadRoute(IntakeRoute):
 
 def _too_large(limit: int) -> JSONResponse:
     return json_error(
-        413, ErrorBody(error="request body too large", fields=[FieldProblem(field="body", reason=f"larger than {limit} bytes")])
+        413,
+        ErrorBody(
+            error="request body too large",
+            fields=[FieldProblem(field="body", reason=f"larger than {limit} bytes")],
+        ),
     )
 
 
@@ -95,5 +115,3 @@ def _limit_body(request: Request, limit: int) -> Request:
         return message
 
     return Request(request.scope, limited)
-
-

@@ -76,7 +76,9 @@ async def attach(conn: asyncpg.Connection, scope: str, key: str, complaint: Comp
     )
 
 
-async def complete(pool: asyncpg.Pool, scope: str, key: str, status_code: int, response: dict[str, Any]) -> None:
+async def complete(
+    pool: asyncpg.Pool, scope: str, key: str, status_code: int, response: dict[str, Any]
+) -> None:
     await pool.execute(
         "UPDATE intake_idempotency SET status_code = $3, response = $4::jsonb, completed_at = now()"
         " WHERE scope = $1 AND idem_key = $2",
@@ -87,7 +89,9 @@ async def complete(pool: asyncpg.Pool, scope: str, key: str, status_code: int, r
     )
 
 
-async def stored_response(pool: asyncpg.Pool, scope: str, key: str, req_hash: str) -> tuple[int, dict[str, Any]] | None:
+async def stored_response(
+    pool: asyncpg.Pool, scope: str, key: str, req_hash: str
+) -> tuple[int, dict[str, Any]] | None:
     """The finished answer to exactly this request, if there is one (a late redelivery of a webhook)."""
     row = await pool.fetchrow(
         "SELECT status_code, response FROM intake_idempotency"

@@ -15,6 +15,7 @@ import asyncio
 import hashlib
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated
@@ -81,13 +82,40 @@ BUSINESS_TZ = ZoneInfo("Asia/Shanghai")  # complaint numbers carry the business 
 _NUMBER_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O/1/I: read out on the phone
 
 
-class AttachmentRef(BaseModel):
+# NUL and other control characters (tab and newlines excepted) and lone surrogates cannot be stored in
+# PostgreSQL text or encoded as UTF-8: refused at the door, naming the field, instead of failing later.
+_UNSTORABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
+def refuse_unstorable(value: object) -> object:
+    if isinstance(value, str):
+        m = _UNSTORABLE.search(value)
+        if m:
+            raise ValueError(f"contains the control character U+{ord(m.group()):04X}")
+    return value
+
+
+class StorableText(BaseModel):
+    """Mixin: every string field of the model passes `refuse_unstorable`."""
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _storable(cls, v: object) -> object:
+        return refuse_unstorable(v)
+
+
+class IntakeCustomer(Customer, StorableText):
+    """The customer as intake accepts it: the shared model plus the text check."""
+
+
+class AttachmentRef(StorableText):
     """Evidence the intake system already hosts, referenced by URL."""
 
     model_config = ConfigDict(extra="forbid")
 
     url: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] = Field(
-        description="http(s) URL where the file can be fetched", examples=["https://shop.example/evidence/123.jpg"]
+        description="http(s) URL where the file can be fetched",
+        examples=["https://shop.example/evidence/123.jpg"],
     )
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
     content_type: str = Field(description=f"one of: {ALLOWED_TYPES_TEXT}", examples=["image/jpeg"])
@@ -115,7 +143,7 @@ class AttachmentRef(BaseModel):
 OptionalShort = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None
 
 
-class IntakeRequest(BaseModel):
+class IntakeRequest(StorableText):
     """A complaint as any channel reports it. Type, tier and departments are proposed by the classifier."""
 
     model_config = ConfigDict(
@@ -133,15 +161,18 @@ class IntakeRequest(BaseModel):
     )
 
     channel: Channel = Field(default=Channel.API, description="where the customer reported it")
-    customer: Customer
+    customer: IntakeCustomer
     description: LongText = Field(description="the customer's own words, 1–5000 characters")
     subject: OptionalShort = None
     order_number: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] | None = Field(
-        default=None, description="order or waybill number; required for lost, damaged, delayed, spoiled, misdelivered"
+        default=None,
+        description="order or waybill number; required for lost, damaged, delayed, spoiled, misdelivered",
     )
     product: OptionalShort = None
     category: Category | None = Field(default=None, description="omit to let the classifier propose one")
-    complaint_type: ComplaintType | None = Field(default=None, description="omit to let the classifier propose one")
+    complaint_type: ComplaintType | None = Field(
+        default=None, description="omit to let the classifier propose one"
+    )
     attachments: list[AttachmentRef] = Field(default_factory=list, max_length=10)
     policy: str = Field(default="standard", description=f"SLA policy preset: {', '.join(PRESETS)}")
 
@@ -214,7 +245,7 @@ def normalize_phone(phone: str) -> str:
     for prefix in ("0086", "86"):
         # +86 138…, 0086 138…, 138… are the same mainland mobile
         if digits.startswith(prefix) and len(digits) - len(prefix) == 11:
-            return digits[len(prefix):]
+            return digits[len(prefix) :]
     return digits
 
 
@@ -291,7 +322,10 @@ class IntakeService:
         problems: list[FieldProblem] = []
         if not req.customer.phone and not req.customer.email:
             problems.append(
-                FieldProblem(field="customer.phone", reason="a phone number or an e-mail address is required to reach the customer")
+                FieldProblem(
+                    field="customer.phone",
+                    reason="a phone number or an e-mail address is required to reach the customer",
+                )
             )
         if category in CATEGORIES_NEEDING_ORDER and not req.order_number:
             how = "chosen" if req.category else "recognised from the description"
@@ -320,7 +354,7 @@ class IntakeService:
             return ComplaintInput(
                 complaint_id=complaint_id or new_complaint_number(received_at),
                 channel=req.channel,
-                customer=req.customer,
+                customer=Customer.model_validate(req.customer.model_dump()),  # the shared model, exactly
                 description=req.description,
                 subject=req.subject,
                 order_number=req.order_number,
@@ -348,7 +382,11 @@ class IntakeService:
             if not ci.dedupe_key:
                 raise IntakeRefused("the complaint was refused", [("report", _cause(e))]) from e
             # The open complaint of this issue would not take the report (it is closing): file it on its own.
-            log.info("dedupe target refused report; filing separately", complaint_id=ci.complaint_id, reason=_cause(e))
+            log.info(
+                "dedupe target refused report; filing separately",
+                complaint_id=ci.complaint_id,
+                reason=_cause(e),
+            )
             try:
                 result, handle_id = await self._update_with_start(ci, workflow_id_for(ci.complaint_id))
             except WorkflowUpdateFailedError as e2:
@@ -362,7 +400,12 @@ class IntakeService:
             view = None
         if view is not None:
             status_token = view.status_token
-            tier, ctype, category, departments = view.tier, view.complaint_type, view.category, view.departments
+            tier, ctype, category, departments = (
+                view.tier,
+                view.complaint_type,
+                view.category,
+                view.departments,
+            )
             state, received_at = view.state.value, view.received_at
             first_response_by = _due(view, ObligationName.FIRST_RESPONSE)
             resolution_by = _due(view, ObligationName.RESOLUTION)
@@ -377,7 +420,9 @@ class IntakeService:
 
         out = IntakeResult(
             complaint_id=result.complaint_id,
-            status_url=f"{self.settings.public_base_url.rstrip('/')}/status/{status_token}" if status_token else None,
+            status_url=f"{self.settings.public_base_url.rstrip('/')}/status/{status_token}"
+            if status_token
+            else None,
             joined=joined,
             tier=tier,
             complaint_type=ctype,
@@ -417,32 +462,41 @@ class IntakeService:
         req: IntakeRequest,
         *,
         source: str,
-        uploads: list[Upload] = (),  # type: ignore[assignment]
+        uploads: Sequence[Upload] = (),
         idempotency: IdempotencyRef | None = None,
         override: StaffOverride | None = None,
         api_key_id: int | None = None,
     ) -> Taken:
         """The whole intake with uploads and retries: what the HTTP channels call.
 
-        Nothing half-created: uploads are stored only once the input is valid, and removed again if the
-        complaint could not be started (unless an Idempotency-Key reserved them for the retry)."""
+        Nothing half-created: uploads are stored only once the input is valid and removed again if the
+        complaint refused the report. A timeout leaves them: the workflow may have started and refers to
+        them, and a retry with the same Idempotency-Key (or the same dedupe key) reaches that workflow."""
         ci = self.prepare(req, override=override)
         if (uploads or idempotency) and self.pool is None:
-            raise IntakeUnavailable("uploads and Idempotency-Key need the database", [("service", "no database")])
+            raise IntakeUnavailable(
+                "uploads and Idempotency-Key need the database", [("service", "no database")]
+            )
         if len(ci.attachments) + len(uploads) > 20:
-            raise IntakeInvalid("too many attachments", [("attachments", "at most 20 in total, referenced and uploaded")])
+            raise IntakeInvalid(
+                "too many attachments", [("attachments", "at most 20 in total, referenced and uploaded")]
+            )
         if self.pool is not None and (uploads or idempotency):
             async with self.pool.acquire() as conn, conn.transaction():
                 prior = None
                 if idempotency:
-                    prior = await idem.reserve(conn, idempotency.scope, idempotency.key, idempotency.request_hash)
+                    prior = await idem.reserve(
+                        conn, idempotency.scope, idempotency.key, idempotency.request_hash
+                    )
                 if prior is not None:
                     if prior.status_code is not None and prior.response is not None:
                         return Taken(result=None, replay=(prior.status_code, prior.response))
                     ci = prior.complaint  # the first attempt never finished: start that same complaint
                 else:
                     if uploads:
-                        stored = await store_uploads(conn, ci.complaint_id, list(uploads), self.settings.public_base_url)
+                        stored = await store_uploads(
+                            conn, ci.complaint_id, list(uploads), self.settings.public_base_url
+                        )
                         ci = ci.model_copy(update={"attachments": ci.attachments + stored})
                     if idempotency:
                         await idem.attach(conn, idempotency.scope, idempotency.key, ci)
@@ -450,13 +504,14 @@ class IntakeService:
             result = await self.start(ci, source=source, api_key_id=api_key_id)
         except IntakeRefused as e:
             if idempotency:
-                await idem.complete(self.pool, idempotency.scope, idempotency.key, e.status_code, e.body().model_dump())
+                await idem.complete(
+                    self.pool, idempotency.scope, idempotency.key, e.status_code, e.body().model_dump()
+                )
             elif uploads:
                 await self._forget_uploads(ci.complaint_id)
             raise
         except IntakeUnavailable:
-            if uploads and not idempotency:
-                await self._forget_uploads(ci.complaint_id)
+            # Kept: the workflow may well have started (only its answer was late) and it refers to them.
             raise
         if idempotency:
             await idem.complete(
@@ -468,12 +523,16 @@ class IntakeService:
         try:
             await self.pool.execute("DELETE FROM intake_attachments WHERE complaint_id = $1", complaint_id)
         except (asyncpg.PostgresError, OSError) as e:
-            log.error("could not remove uploads of a refused complaint", complaint_id=complaint_id, error=str(e))
+            log.error(
+                "could not remove uploads of a refused complaint", complaint_id=complaint_id, error=str(e)
+            )
 
     async def _update_with_start(self, ci: ComplaintInput, workflow_id: str) -> tuple[ActionResult, str]:
         op = WithStartWorkflowOperation(
             WORKFLOW_TYPE,
-            ci,
+            # ComplaintWorkflow.run(input, options=None): the SDK decodes arguments to their declared types
+            # only when as many payloads arrive as the run method declares, so both are sent.
+            args=[ci, None],
             id=workflow_id,
             task_queue=self.settings.task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
@@ -506,19 +565,24 @@ class IntakeService:
             ) from e
         except RPCError as e:
             raise IntakeUnavailable(
-                "the complaint system is unavailable; retry with the same Idempotency-Key", [("service", e.message)]
+                "the complaint system is unavailable; retry with the same Idempotency-Key",
+                [("service", e.message)],
             ) from e
         return result, workflow_id
 
     async def _state(self, workflow_id: str) -> ComplaintView | None:
         try:
             handle = self.client.get_workflow_handle(workflow_id)
-            return await asyncio.wait_for(handle.query(QUERY_STATE, result_type=ComplaintView), self.update_timeout)
+            return await asyncio.wait_for(
+                handle.query(QUERY_STATE, result_type=ComplaintView), self.update_timeout
+            )
         except Exception as e:  # the answer without promised times is still an answer
             log.warning("state query failed after intake", workflow_id=workflow_id, error=str(e))
             return None
 
-    async def _record(self, ci: ComplaintInput, out: IntakeResult, *, source: str, api_key_id: int | None) -> None:
+    async def _record(
+        self, ci: ComplaintInput, out: IntakeResult, *, source: str, api_key_id: int | None
+    ) -> None:
         if self.pool is None:
             return
         try:
@@ -564,4 +628,3 @@ def parse_request(data: object, *, prefix: str = "") -> IntakeRequest:
         return IntakeRequest.model_validate(data)
     except ValidationError as e:
         raise invalid_from_validation(e, prefix=prefix) from e
-

@@ -15,6 +15,7 @@ import json
 import sys
 from typing import Any
 
+import asyncpg
 from rich.console import Console
 
 from desk.settings import Settings
@@ -36,7 +37,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--order", dest="order_number", help="order or waybill number")
     parser.add_argument("--product")
     parser.add_argument("--subject")
-    parser.add_argument("--category", choices=[x.value for x in Category], help="default: the classifier decides")
+    parser.add_argument(
+        "--category", choices=[x.value for x in Category], help="default: the classifier decides"
+    )
     parser.add_argument("--type", dest="complaint_type", choices=[x.value for x in ComplaintType])
     parser.add_argument("--policy", default="standard")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -82,11 +85,13 @@ async def submit_with(service: IntakeService, args: Any, stdin=None) -> IntakeRe
 
 def print_result(result: IntakeResult, console: Console, *, as_json: bool) -> None:
     if as_json:
-        console.print_json(json.dumps(result.model_dump(mode="json"), ensure_ascii=False))
+        print(json.dumps(result.model_dump(mode="json"), ensure_ascii=False, indent=2))  # plain: for scripts
         return
     head = "joined open complaint" if result.joined else "filed"
     console.print(f"[bold]{head}[/bold] {result.complaint_id}")
-    console.print(f"  tier:           {result.tier.value} ({result.complaint_type.value}, {result.category.value})")
+    console.print(
+        f"  tier:           {result.tier.value} ({result.complaint_type.value}, {result.category.value})"
+    )
     if result.status_url:
         console.print(f"  status link:    {result.status_url}")
     if result.first_response_by:
@@ -126,6 +131,9 @@ def submit(args: Any, settings: Settings) -> int:
         return 1
     except RuntimeError as e:  # the SDK's connection failure
         err.print(f"[red]cannot reach Temporal at {settings.temporal_address}:[/red] {e}")
+        return 2
+    except (OSError, asyncpg.PostgresError) as e:
+        err.print(f"[red]cannot open the database (DESK_DATABASE_URL):[/red] {e}")
         return 2
     print_result(result, out, as_json=bool(_get(args, "json", False)))
     return 0

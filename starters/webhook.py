@@ -13,27 +13,31 @@ import hmac
 import time
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints
 
 from starters.errors import IntakeError
-from starters.intake import IntakeRequest
+from starters.intake import IntakeRequest, StorableText
 
 MAX_SKEW_SECONDS = 300
 SIGNATURE_HEADER = "X-Signature"
 
 
-class WebhookEvent(BaseModel):
+class WebhookEvent(StorableText):
     model_config = ConfigDict(extra="forbid")
 
     event_id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] = Field(
         description="unique per event; a redelivery with the same id gets the first answer"
     )
     type: str = Field(default="complaint.created", pattern=r"^complaint\.created$")
-    timestamp: int = Field(description="Unix seconds when the platform sent it; refused if more than 5 min off")
+    timestamp: int = Field(
+        description="Unix seconds when the platform sent it; refused if more than 5 min off"
+    )
     platform: Annotated[str, StringConstraints(max_length=100)] | None = Field(
         default=None, description="shop or account name on the platform, for the record"
     )
-    complaint: IntakeRequest = Field(description="as POST /api/v1/complaints; `channel` is set from the source")
+    complaint: IntakeRequest = Field(
+        description="as POST /api/v1/complaints; `channel` is set from the source"
+    )
 
 
 def sign(secret: str, body: bytes) -> str:
@@ -42,9 +46,17 @@ def sign(secret: str, body: bytes) -> str:
 
 def verify(secret: str, body: bytes, header: str | None) -> None:
     if not header:
-        raise IntakeError("missing signature", [(SIGNATURE_HEADER, "required: sha256=<hex HMAC-SHA256 of the body>")], status_code=401)
+        raise IntakeError(
+            "missing signature",
+            [(SIGNATURE_HEADER, "required: sha256=<hex HMAC-SHA256 of the body>")],
+            status_code=401,
+        )
     if not hmac.compare_digest(sign(secret, body), header.strip()):
-        raise IntakeError("bad signature", [(SIGNATURE_HEADER, "does not match the body and the shared secret")], status_code=401)
+        raise IntakeError(
+            "bad signature",
+            [(SIGNATURE_HEADER, "does not match the body and the shared secret")],
+            status_code=401,
+        )
 
 
 def check_fresh(timestamp: int, *, now: float | None = None) -> None:

@@ -206,8 +206,12 @@ async def _file_complaint(client: Client, info: dict, worker_runs: bool) -> tupl
         received_at=datetime.now(UTC),
         status_token=uuid.uuid4().hex,
     )
+    # run(input, options=None): both payloads are sent so the SDK decodes them to their declared types.
     handle = await client.start_workflow(
-        "ComplaintWorkflow", complaint, id=workflow_id_for(complaint_id), task_queue=info["task_queue"]
+        "ComplaintWorkflow",
+        args=[complaint, None],
+        id=workflow_id_for(complaint_id),
+        task_queue=info["task_queue"],
     )
     return complaint_id, handle.id
 

@@ -107,7 +107,9 @@ ACTIONS: dict[str, ActionSpec] = {
         ActionSpec(a.UPDATE_WAIT, a.WaitOnCustomer, EVERYONE, ("reason", "note")),
         ActionSpec(a.UPDATE_RESUME, a.Resume, EVERYONE, ("note",), frozenset({State.WAITING_ON_CUSTOMER})),
         ActionSpec(a.UPDATE_ESCALATE, a.Escalate, EVERYONE, ("reason", "note")),
-        ActionSpec(a.UPDATE_REASSIGN, a.Reassign, SUPERVISORS | {Role.DEPARTMENT_HEAD}, ("holder_id", "note")),
+        ActionSpec(
+            a.UPDATE_REASSIGN, a.Reassign, SUPERVISORS | {Role.DEPARTMENT_HEAD}, ("holder_id", "note")
+        ),
         ActionSpec(a.UPDATE_OVERRIDE_INVESTIGATION, a.OverrideInvestigation, SUPERVISORS, ("reason", "note")),
         ActionSpec(a.UPDATE_MERGE, a.MergeInto, FRONT_LINE, ("target_complaint_id", "note")),
         ActionSpec(a.UPDATE_CANCEL, a.Cancel, SUPERVISORS, ("reason", "note")),

@@ -57,7 +57,19 @@ def create_app(
 
     _mount_web_ui(app)
     _include_routers(app)
+    _mount_codec_server(app, settings)
     return app
+
+
+def _mount_codec_server(app: FastAPI, settings: Settings) -> None:
+    """/codec/decode for the Temporal Web UI, only when payloads are encrypted (desk/codec_server.py):
+    engineers and admins signed in here, or the bearer token, see customer data decrypted."""
+    if not settings.codec_keys.get_secret_value().strip():
+        return
+    from desk.codec_server import codec_router
+    from ui.auth import session_identity
+
+    app.include_router(codec_router(settings, session=session_identity))
 
 
 def _mount_web_ui(app: FastAPI) -> None:
@@ -78,7 +90,7 @@ def _include_routers(app: FastAPI) -> None:
     """Routers other parts own; one still being written is simply not mounted yet."""
     import importlib
 
-    for module in ("starters.api", "standins.http"):
+    for module in ("starters.api", "standins.http", "desk.metrics"):
         try:
             mod = importlib.import_module(module)
         except ModuleNotFoundError as e:

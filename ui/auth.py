@@ -59,7 +59,8 @@ class DemoUser(NamedTuple):
 
     def __str__(self) -> str:
         dept = f", {self.department.value}" if self.department else ""
-        return f"{self.role.value:<18} {self.username} / {self.password}   ({self.name}{dept})"
+        login = f"{self.username} / {self.password}"
+        return f"{self.role.value:<18} {login:<14} ({self.name}{dept})"
 
 
 DEMO_USERS: tuple[DemoUser, ...] = (
@@ -131,7 +132,13 @@ async def seed_demo_users(pool: asyncpg.Pool) -> int:
         "INSERT INTO staff_users (username, display_name, role, department, password_hash)"
         " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (username) DO NOTHING",
         [
-            (u.username, u.name, u.role.value, u.department.value if u.department else None, hashes[u.password])
+            (
+                u.username,
+                u.name,
+                u.role.value,
+                u.department.value if u.department else None,
+                hashes[u.password],
+            )
             for u in missing
         ],
     )
@@ -183,6 +190,12 @@ async def current_user(request: Request) -> StaffUser | None:
     return user
 
 
+async def session_identity(request: Request) -> tuple[str, Role] | None:
+    """(user id, role) of the signed-in staff member, for other routers' own checks (e.g. the codec server)."""
+    user = await current_user(request)
+    return (user.username, user.role) if user else None
+
+
 async def require_staff(request: Request) -> StaffUser:
     """Dependency: a signed-in staff member. Browsers are sent to the sign-in page, others get 401."""
     user = await current_user(request)
@@ -206,7 +219,9 @@ def require_role(*roles: Role):
         locale = request_locale(request)
         raise HTTPException(
             status_code=403,
-            detail=t("error.forbidden", locale, role=label("role", user.role, locale), action=request.url.path),
+            detail=t(
+                "error.forbidden", locale, role=label("role", user.role, locale), action=request.url.path
+            ),
         )
 
     return dependency

@@ -44,7 +44,7 @@ def hbar(bars: Sequence[Bar], *, title: str, max_value: float | None = None, wid
         color = b.color or BLUE
         hint = f"{b.label}: {b.text}" + (f" ({b.hint})" if b.hint else "")
         parts.append(
-            f'<g><title>{escape(hint)}</title>'
+            f"<g><title>{escape(hint)}</title>"
             f'<text x="{label_w - 6}" y="{y + row_h / 2 + 4:.1f}" text-anchor="end" fill="#1d2430">'
             f"{escape(_clip(b.label, 22))}</text>"
             f'<rect x="{label_w}" y="{y + 4}" width="{bar_w}" height="{row_h - 8}" fill="#eef1f5" rx="3"/>'
@@ -57,18 +57,25 @@ def hbar(bars: Sequence[Bar], *, title: str, max_value: float | None = None, wid
 
 
 def stacked(
-    rows: Sequence[tuple[str, Sequence[tuple[str, float]]]], *, title: str, width: int = 460, unit: str = ""
+    rows: Sequence[tuple[str, Sequence[tuple[str, float]]]],
+    *,
+    title: str,
+    width: int = 460,
+    unit: str = "",
+    colors: dict[str, str] | None = None,
 ) -> Markup:
-    """One horizontal bar per row split into coloured segments (share per stage, ageing per tier …)."""
+    """One horizontal bar per row split into coloured segments (open complaints per age and tier …).
+    Bars are to scale with each other (the longest row fills the width); segments show their count."""
     row_h, label_w, pad, legend_h = 26, 150, 6, 22
     series: list[str] = []
     for _, segs in rows:
         for name, _v in segs:
             if name not in series:
                 series.append(name)
-    colors = {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(series)}
+    colors = {name: (colors or {}).get(name) or PALETTE[i % len(PALETTE)] for i, name in enumerate(series)}
     height = legend_h + max(1, len(rows)) * row_h + pad * 2
-    bar_w = width - label_w - 10
+    bar_w = width - label_w - 40
+    biggest = max((sum(v for _, v in segs) for _, segs in rows), default=0) or 1
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
         f'aria-label="{escape(title)}" font-size="12" font-family="inherit">'
@@ -82,25 +89,29 @@ def stacked(
         x += 24 + 7 * min(len(name), 18)
     for i, (label, segs) in enumerate(rows):
         y = legend_h + pad + i * row_h
-        total = sum(v for _, v in segs) or 1
+        total = sum(v for _, v in segs)
         parts.append(
             f'<text x="{label_w - 6}" y="{y + row_h / 2 + 4:.1f}" text-anchor="end" fill="#1d2430">'
             f"{escape(_clip(label, 22))}</text>"
+            f'<rect x="{label_w}" y="{y + 4}" width="{bar_w}" height="{row_h - 8}" fill="#eef1f5" rx="3"/>'
         )
         cursor = float(label_w)
         for name, v in segs:
-            w = v / total * bar_w
+            w = v / biggest * bar_w
             if w <= 0:
                 continue
             parts.append(
                 f'<rect x="{cursor:.1f}" y="{y + 4}" width="{w:.1f}" height="{row_h - 8}" fill="{colors[name]}">'
-                f"<title>{escape(label)} · {escape(name)}: {v:g}{escape(unit)} ({v / total:.0%})</title></rect>"
+                f"<title>{escape(label)} · {escape(name)}: {v:g}{escape(unit)}</title></rect>"
             )
-            if w > 34:
+            if w > 16:
                 parts.append(
-                    f'<text x="{cursor + 4:.1f}" y="{y + row_h / 2 + 4:.1f}" fill="#fff">{v / total:.0%}</text>'
+                    f'<text x="{cursor + 4:.1f}" y="{y + row_h / 2 + 4:.1f}" fill="#fff">{v:g}</text>'
                 )
             cursor += w
+        parts.append(
+            f'<text x="{cursor + 5:.1f}" y="{y + row_h / 2 + 4:.1f}" fill="#1d2430">{total:g}</text>'
+        )
     parts.append("</svg>")
     return Markup("".join(parts))
 

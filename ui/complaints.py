@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import hmac
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -54,7 +53,12 @@ class QueueFilters:
     def query_string(self, **override: str) -> str:
         from urllib.parse import urlencode
 
-        values = {"scope": self.scope, "tier": self.tier, "type": self.complaint_type, "channel": self.channel}
+        values = {
+            "scope": self.scope,
+            "tier": self.tier,
+            "type": self.complaint_type,
+            "channel": self.channel,
+        }
         values.update(override)
         return urlencode({k: v for k, v in values.items() if v and not (k == "scope" and v == "all")})
 
@@ -108,7 +112,9 @@ def _view_from_json(data: Any) -> ComplaintView:
 
 async def _ledger_row(pool: asyncpg.Pool, where: str, arg: str) -> asyncpg.Record | None:
     try:
-        return await pool.fetchrow(f"SELECT complaint_id, workflow_id, view FROM complaints WHERE {where}", arg)
+        return await pool.fetchrow(
+            f"SELECT complaint_id, workflow_id, view FROM complaints WHERE {where}", arg
+        )
     except asyncpg.UndefinedTableError:
         return None
 
@@ -153,9 +159,6 @@ async def load(client: Client, pool: asyncpg.Pool, complaint_id: str) -> Loaded 
     view = live_view or ledger_view
     if view is None:
         return None
-    if view.complaint_id != complaint_id and view.complaint_id:
-        # A joined report's number: show the complaint that holds it.
-        complaint_id = view.complaint_id
     if view.tracking is None and view.order_number:
         try:
             tracking = await LedgerReader(pool).latest_tracking(view.complaint_id)
@@ -164,7 +167,9 @@ async def load(client: Client, pool: asyncpg.Pool, complaint_id: str) -> Loaded 
         if tracking is not None:
             view = view.model_copy(update={"tracking": tracking})
     events = await timeline(pool, view)
-    return Loaded(view=view, workflow_id=view.workflow_id or workflow_id, live=live_view is not None, events=events)
+    return Loaded(
+        view=view, workflow_id=view.workflow_id or workflow_id, live=live_view is not None, events=events
+    )
 
 
 async def load_by_token(client: Client, pool: asyncpg.Pool, token: str) -> Loaded | None:
@@ -218,7 +223,9 @@ def _scope_sql(filters: QueueFilters, user: StaffUser, args: list[Any]) -> list[
     return where
 
 
-async def list_open(pool: asyncpg.Pool, filters: QueueFilters, user: StaffUser, limit: int = 300) -> list[QueueItem]:
+async def list_open(
+    pool: asyncpg.Pool, filters: QueueFilters, user: StaffUser, limit: int = 300
+) -> list[QueueItem]:
     """Open complaints, the next deadline first (those without a running clock last)."""
     args: list[Any] = []
     where = ["is_open", *_scope_sql(filters, user, args)]
@@ -256,3 +263,11 @@ async def supervisor_inbox(pool: asyncpg.Pool) -> dict[str, list[QueueItem]]:
             rows = []
         out[name] = [QueueItem.of(_view_from_json(r["view"])) for r in rows]
     return out
+
+
+async def ledger_version(pool: asyncpg.Pool, complaint_id: str) -> str | None:
+    try:
+        value = await pool.fetchval("SELECT updated_at FROM complaints WHERE complaint_id = $1", complaint_id)
+    except asyncpg.UndefinedTableError:
+        return None
+    return value.isoformat() if value else None

@@ -18,7 +18,7 @@ from ui.actions import validation_message
 from ui.auth import StaffUser, require_role
 from ui.charts import Bar
 from ui.i18n import label, t
-from ui.templating import render, request_locale
+from ui.templating import render, request_locale, viewer_zone
 
 router = APIRouter(include_in_schema=False)
 
@@ -26,7 +26,10 @@ DASHBOARD_ROLES = (Role.SUPERVISOR, Role.SENIOR_SUPERVISOR, Role.DEPARTMENT_HEAD
 
 
 def _filters(request: Request) -> reports.ReportFilter:
-    return reports.ReportFilter.model_validate(dict(request.query_params))
+    query = {k: v for k, v in request.query_params.items() if k != "zone"}
+    f = reports.ReportFilter.model_validate(query)
+    f.zone = viewer_zone(request)
+    return f
 
 
 def _duration(seconds: float | None, locale: str) -> str:
@@ -44,7 +47,9 @@ def _pct(v: float | None) -> str:
     return "—" if v is None else f"{v:.0%}"
 
 
-def _compliance_chart(rows: list[reports.Row], kind: str | None, locale: str, names: dict[str, str], title: str):
+def _compliance_chart(
+    rows: list[reports.Row], kind: str | None, locale: str, names: dict[str, str], title: str
+):
     bars = []
     for r in rows:
         if r["ratio"] is None:
@@ -62,18 +67,41 @@ def _compliance_chart(rows: list[reports.Row], kind: str | None, locale: str, na
     return charts.hbar(bars, title=title, max_value=1.0) if bars else None
 
 
-def _count_chart(rows: list[reports.Row], kind: str | None, locale: str, title: str):
+def _count_chart(rows: list[reports.Row], kind: str | None, locale: str, title: str, *, heat: bool = False):
+    """Complaints per group; `heat` colours the biggest groups (hot spots) red, the middling ones amber."""
+    top = max((r["complaints"] for r in rows), default=0) or 1
+    bars = []
+    for r in rows:
+        share = r["complaints"] / top
+        color = (
+            (charts.RED if share >= 0.66 else charts.AMBER if share >= 0.33 else charts.BLUE)
+            if heat
+            else charts.BLUE
+        )
+        bars.append(
+            Bar(
+                label=(label(kind, r.key, locale) if kind and r.key not in ("", "—") else (r.key or "—")),
+                value=r["complaints"],
+                text=str(r["complaints"]),
+                hint=f"{r['breached']} breached",
+                color=color,
+            )
+        )
+    return charts.hbar(bars, title=title) if bars else None
+
+
+def _stage_chart(rows: list[reports.Row], locale: str, title: str):
+    total = sum(float(r["seconds"]) for r in rows) or 1.0
     bars = [
         Bar(
-            label=(label(kind, r.key, locale) if kind and r.key not in ("", "—") else (r.key or "—")),
-            value=r["complaints"],
-            text=str(r["complaints"]),
-            hint=f"breached {r['breached']}",
-            color=charts.RED if r["complaints"] and r["breached"] / r["complaints"] >= 0.25 else charts.BLUE,
+            label=label("state", r.key, locale),
+            value=float(r["seconds"]) / total,
+            text=f"{float(r['seconds']) / total:.0%} · {_duration(float(r['seconds']), locale)}",
+            color=charts.PALETTE[i % len(charts.PALETTE)],
         )
-        for r in rows
+        for i, r in enumerate(rows)
     ]
-    return charts.hbar(bars, title=title) if bars else None
+    return charts.hbar(bars, title=title, max_value=1.0) if bars else None
 
 
 @router.get("/dashboard", response_class=HTMLResponse)
@@ -85,14 +113,21 @@ async def dashboard(request: Request, user: StaffUser = Depends(require_role(*DA
         return render(
             request,
             "error.html",
-            {"user": user, "status_code": 422, "message": validation_message(e, locale), "back": "/dashboard"},
+            {
+                "user": user,
+                "status_code": 422,
+                "message": validation_message(e, locale),
+                "back": "/dashboard",
+            },
             status_code=422,
         )
     report = await reports.build(request.app.state.ctx.pool, f)
     s = report.summary
     _ = lambda key, **kw: t(key, locale, **kw)  # noqa: E731
     chart = {
-        "tier": _compliance_chart(report.compliance["tier"], "tier", locale, {}, _("dashboard.compliance_tier")),
+        "tier": _compliance_chart(
+            report.compliance["tier"], "tier", locale, {}, _("dashboard.compliance_tier")
+        ),
         "obligation": _compliance_chart(
             report.compliance["obligation"], "obligation", locale, {}, _("dashboard.compliance_obligation")
         ),
@@ -104,24 +139,30 @@ async def dashboard(request: Request, user: StaffUser = Depends(require_role(*DA
         ),
         "type": _count_chart(report.breakdowns["type"], "type", locale, _("dashboard.by_type")),
         "channel": _count_chart(report.breakdowns["channel"], "channel", locale, _("dashboard.by_channel")),
-        "region": _count_chart(report.breakdowns["region"], None, locale, _("dashboard.by_region")),
-        "category": _count_chart(report.breakdowns["category"], "category", locale, _("dashboard.by_category")),
-        "stages": charts.stacked(
-            [(_("dashboard.stage_share"), [(label("state", r.key, locale), round(float(r["seconds"]) / 3600, 2)) for r in report.stages])],
-            title=_("dashboard.stage_share"),
-            unit=" h",
-        )
-        if report.stages
-        else None,
+        "region": _count_chart(
+            report.breakdowns["region"], None, locale, _("dashboard.by_region"), heat=True
+        ),
+        "category": _count_chart(
+            report.breakdowns["category"], "category", locale, _("dashboard.by_category")
+        ),
+        "stages": _stage_chart(report.stages, locale, _("dashboard.stage_share")),
         "ageing": charts.stacked(
             [
                 (
                     t(f"age.{r.key}", locale),
-                    [(label("tier", tier, locale), r[tier.value] or 0) for tier in (Tier.URGENT, Tier.IMPORTANT, Tier.GENERAL)],
+                    [
+                        (label("tier", tier, locale), r[tier.value] or 0)
+                        for tier in (Tier.URGENT, Tier.IMPORTANT, Tier.GENERAL)
+                    ],
                 )
                 for r in report.ageing
             ],
             title=_("dashboard.ageing"),
+            colors={
+                label("tier", Tier.URGENT, locale): charts.RED,
+                label("tier", Tier.IMPORTANT, locale): charts.AMBER,
+                label("tier", Tier.GENERAL, locale): charts.BLUE,
+            },
         )
         if any(r["total"] for r in report.ageing)
         else None,
@@ -132,7 +173,10 @@ async def dashboard(request: Request, user: StaffUser = Depends(require_role(*DA
         ("dashboard.first_response", _duration(s["avg_first_response_s"], locale)),
         ("dashboard.resolution_time", _duration(s["avg_resolution_s"], locale)),
         ("dashboard.resolution_rate", _pct(s["resolution_rate"])),
-        ("dashboard.satisfaction", "—" if s["avg_satisfaction"] is None else f"{s['avg_satisfaction']:.2f} / 5"),
+        (
+            "dashboard.satisfaction",
+            "—" if s["avg_satisfaction"] is None else f"{s['avg_satisfaction']:.2f} / 5",
+        ),
         ("dashboard.reopen_rate", _pct(s["reopen_rate"])),
     ]
     return render(
@@ -144,8 +188,8 @@ async def dashboard(request: Request, user: StaffUser = Depends(require_role(*DA
             "f": f,
             "kpis": kpis,
             "chart": chart,
-            "date_from": start.date().isoformat(),
-            "date_to": (end - timedelta(seconds=1)).date().isoformat(),
+            "date_from": start.astimezone(f.zone).date().isoformat(),
+            "date_to": (end - timedelta(seconds=1)).astimezone(f.zone).date().isoformat(),
             "tiers": list(Tier),
             "types": list(ComplaintType),
             "channels": list(Channel),
@@ -155,21 +199,53 @@ async def dashboard(request: Request, user: StaffUser = Depends(require_role(*DA
     )
 
 
-@router.get("/dashboard.csv")
-async def dashboard_csv(request: Request, user: StaffUser = Depends(require_role(*DASHBOARD_ROLES))) -> Response:
+@router.get("/dashboard/complaints.csv")
+async def complaints_csv(
+    request: Request, user: StaffUser = Depends(require_role(*DASHBOARD_ROLES))
+) -> Response:
+    """The complaints behind the figures, one per line, with the same range and filters."""
     locale = request_locale(request)
     try:
         f = _filters(request)
     except ValidationError as e:
-        return Response(validation_message(e, locale), status_code=422, media_type="text/plain; charset=utf-8")
-    report = await reports.build(request.app.state.ctx.pool, f)
+        return Response(
+            validation_message(e, locale), status_code=422, media_type="text/plain; charset=utf-8"
+        )
+    start, end = f.window(f.zone)
+    return _csv(
+        await reports.records(request.app.state.ctx.pool, f), f"complaints-{start.date()}-{end.date()}.csv"
+    )
+
+
+def _csv(rows: list[list], name: str) -> Response:
     buf = io.StringIO()
-    csv.writer(buf).writerows(reports.csv_rows(report))
-    start, end = report.window
-    name = f"complaints-report-{start.date().isoformat()}-{end.date().isoformat()}.csv"
+    csv.writer(buf).writerows(rows)
     # A byte-order mark so spreadsheet programs open the UTF-8 (Chinese region names) correctly.
     return Response(
         "\ufeff" + buf.getvalue(),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
+
+
+@router.get("/dashboard.csv")
+async def dashboard_csv(
+    request: Request, user: StaffUser = Depends(require_role(*DASHBOARD_ROLES))
+) -> Response:
+    locale = request_locale(request)
+    try:
+        f = _filters(request)
+    except ValidationError as e:
+        return Response(
+            validation_message(e, locale), status_code=422, media_type="text/plain; charset=utf-8"
+        )
+    report = await reports.build(request.app.state.ctx.pool, f)
+    start, end = report.window
+    return _csv(reports.csv_rows(report), f"complaints-report-{start.date()}-{end.date()}.csv")
+
+
+def banner_lines(settings) -> list[tuple[str, str]]:
+    """What `desk up` prints about this module."""
+    return [
+        ("Dashboard", f"{settings.public_base_url.rstrip('/')}/dashboard   (supervisors, e.g. zhao / demo)")
+    ]

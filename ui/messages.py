@@ -7,7 +7,7 @@ the notifications addressed to the customer, as the customer received them.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -27,9 +27,13 @@ class SentMessage:
     status: str = ""
     template: str = ""
     complaint_id: str = ""
+    key: str = ""  # the notification's key: one message, possibly on several channels
+    channels: list[str] = field(default_factory=list)
 
 
-async def for_complaint(pool: asyncpg.Pool, complaint_id: str, *, audience: str | None = None) -> list[SentMessage]:
+async def for_complaint(
+    pool: asyncpg.Pool, complaint_id: str, *, audience: str | None = None
+) -> list[SentMessage]:
     """The ledger's deliveries for one complaint, oldest first; `audience="customer"` for the status page."""
     try:
         rows = await LedgerReader(pool).notifications(complaint_id)
@@ -46,10 +50,34 @@ async def for_complaint(pool: asyncpg.Pool, complaint_id: str, *, audience: str 
             status=r.status,
             template=r.template,
             complaint_id=r.complaint_id,
+            key=r.notification_key,
+            channels=[r.channel],
         )
         for r in rows
         if audience is None or r.audience == audience
     ]
+
+
+def grouped(messages: list[SentMessage]) -> list[SentMessage]:
+    """One entry per notification: the same message sent by SMS and e-mail is shown once, with both
+    channels, in its fullest form (the one with a subject and the longest text)."""
+    by_key: dict[str, SentMessage] = {}
+    order: list[str] = []
+    for m in messages:
+        key = m.key or f"{m.channel}:{m.to}:{m.at}"
+        if key not in by_key:
+            by_key[key] = SentMessage(**{**m.__dict__, "channels": []})
+            order.append(key)
+        g = by_key[key]
+        if m.channel not in g.channels:
+            g.channels.append(m.channel)
+        if m.to and m.to not in g.to.split(", "):
+            g.to = f"{g.to}, {m.to}" if g.to else m.to
+        if (bool(m.subject), len(m.body)) > (bool(g.subject), len(g.body)):
+            g.subject, g.body = m.subject, m.body
+        if m.status and m.status != "sent":
+            g.status = m.status
+    return [by_key[k] for k in order]
 
 
 def _field(row: Any, name: str, default: Any = None) -> Any:
@@ -100,6 +128,8 @@ async def _sink_rows(pool: asyncpg.Pool, complaint_id: str | None, limit: int) -
                 complaint_id,
                 limit,
             )
-        return await pool.fetch("SELECT * FROM sink_messages ORDER BY received_at DESC, id DESC LIMIT $1", limit)
+        return await pool.fetch(
+            "SELECT * FROM sink_messages ORDER BY received_at DESC, id DESC LIMIT $1", limit
+        )
     except asyncpg.UndefinedTableError:
         return []

@@ -11,7 +11,7 @@ resolution) to every department the complaint was assigned to. Per person, to th
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 import asyncpg
@@ -44,8 +44,11 @@ class ReportFilter(BaseModel):
     department: Department | None = None
 
     model_config = {"populate_by_name": True}
+    zone: Any = Field(default=UTC, exclude=True)  # the viewer's zone, set by the page (not a query field)
 
-    @field_validator("tier", "complaint_type", "channel", "region", "customer_type", "department", mode="before")
+    @field_validator(
+        "tier", "complaint_type", "channel", "region", "customer_type", "department", mode="before"
+    )
     @classmethod
     def _blank_is_none(cls, v: object) -> object:
         return None if v == "" else v
@@ -55,17 +58,17 @@ class ReportFilter(BaseModel):
     def _blank_date(cls, v: object) -> object:
         return None if v == "" else v
 
-    def window(self, now: datetime | None = None) -> tuple[datetime, datetime]:
-        """[from, to): a bare date `to` includes that whole day; the default is the last 30 days."""
+    def window(self, zone: tzinfo = UTC, now: datetime | None = None) -> tuple[datetime, datetime]:
+        """[from, to) in the viewer's zone: a bare date `to` includes that whole day; default: the last 30 days."""
         now = now or datetime.now(UTC)
-        end = self.date_to or now
+        end = _aware(self.date_to, zone) if self.date_to else now
         if self.date_to and self.date_to.time() == datetime.min.time():
-            end = self.date_to + timedelta(days=1)
-        start = self.date_from or (end - timedelta(days=30))
-        return _aware(start), _aware(end)
+            end = end + timedelta(days=1)
+        start = _aware(self.date_from, zone) if self.date_from else end - timedelta(days=30)
+        return start, end
 
     def sql_args(self) -> list[Any]:
-        start, end = self.window()
+        start, end = self.window(self.zone)
         return [
             start,
             end,
@@ -78,8 +81,8 @@ class ReportFilter(BaseModel):
         ]
 
 
-def _aware(dt: datetime) -> datetime:
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+def _aware(dt: datetime, zone: tzinfo) -> datetime:
+    return dt if dt.tzinfo else dt.replace(tzinfo=zone)
 
 
 # $1..$8 as in ReportFilter.sql_args(); `c` is the filtered set of complaints received in the window.
@@ -245,12 +248,18 @@ async def ageing(pool: asyncpg.Pool, f: ReportFilter) -> list[Row]:
         *args,
     )
     by_key = {r.key: r for r in _rows(records)}
-    return [by_key.get(k) or Row(key=k, values={"urgent": 0, "important": 0, "general": 0, "total": 0}) for k, _ in AGE_BUCKETS]
+    return [
+        by_key.get(k) or Row(key=k, values={"urgent": 0, "important": 0, "general": 0, "total": 0})
+        for k, _ in AGE_BUCKETS
+    ]
 
 
 async def staff_names(pool: asyncpg.Pool) -> dict[str, str]:
     try:
-        return {r["username"]: r["display_name"] for r in await pool.fetch("SELECT username, display_name FROM staff_users")}
+        return {
+            r["username"]: r["display_name"]
+            for r in await pool.fetch("SELECT username, display_name FROM staff_users")
+        }
     except asyncpg.UndefinedTableError:
         return {}
 
@@ -258,7 +267,7 @@ async def staff_names(pool: asyncpg.Pool) -> dict[str, str]:
 async def build(pool: asyncpg.Pool, f: ReportFilter) -> Report:
     return Report(
         filters=f,
-        window=f.window(),
+        window=f.window(f.zone),
         summary=await summary(pool, f),
         compliance=await compliance(pool, f),
         breakdowns=await breakdowns(pool, f),
@@ -266,6 +275,53 @@ async def build(pool: asyncpg.Pool, f: ReportFilter) -> Report:
         ageing=await ageing(pool, f),
         names=await staff_names(pool),
     )
+
+
+RECORD_COLUMNS = (
+    "complaint_id",
+    "received_at",
+    "state",
+    "tier",
+    "complaint_type",
+    "category",
+    "channel",
+    "customer_type",
+    "region",
+    "departments",
+    "holder_id",
+    "first_response_min",
+    "resolution_h",
+    "breach_count",
+    "reopen_count",
+    "satisfaction",
+    "closed_at",
+)
+
+
+async def records(pool: asyncpg.Pool, f: ReportFilter, limit: int = 50_000) -> list[list[Any]]:
+    """One line per complaint in the range (A §3.4 records by time, customer type, issue type), times in the
+    viewer's zone; no customer name or contact (A §4.2)."""
+    rows = await pool.fetch(
+        f"""WITH {_FILTERED}
+        SELECT complaint_id, received_at, state, tier, complaint_type, category, channel, customer_type, region,
+               array_to_string(departments, ' ') AS departments, holder_id,
+               round((extract(epoch FROM first_response_at - received_at) / 60)::numeric, 1) AS first_response_min,
+               round((extract(epoch FROM resolved_at - received_at) / 3600)::numeric, 2) AS resolution_h,
+               breach_count, reopen_count, satisfaction, closed_at
+        FROM c ORDER BY received_at LIMIT {int(limit)}""",
+        *f.sql_args(),
+    )
+    out: list[list[Any]] = [list(RECORD_COLUMNS)]
+    for r in rows:
+        out.append(
+            [
+                r[c].astimezone(f.zone).isoformat(timespec="minutes")
+                if isinstance(r[c], datetime)
+                else _num(r[c])
+                for c in RECORD_COLUMNS
+            ]
+        )
+    return out
 
 
 def csv_rows(report: Report) -> list[list[Any]]:

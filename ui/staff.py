@@ -28,6 +28,10 @@ def _ctx(request: Request):
     return request.app.state.ctx
 
 
+async def _names(pool) -> dict[str, str]:
+    return {u.username: u.display_name for u in await list_staff(pool)}
+
+
 def _queue_context(filters: complaints.QueueFilters) -> dict:
     return {
         "filters": filters,
@@ -41,8 +45,11 @@ def _queue_context(filters: complaints.QueueFilters) -> dict:
 async def queue(request: Request, user: StaffUser = Depends(require_staff)) -> Response:
     filters = complaints.QueueFilters.from_query(dict(request.query_params))
     items = await complaints.list_open(_ctx(request).pool, filters, user)
+    names = await _names(_ctx(request).pool)
     return render(
-        request, "queue.html", {"user": user, "nav": "queue", "items": items, **_queue_context(filters)}
+        request,
+        "queue.html",
+        {"user": user, "nav": "queue", "items": items, "names": names, **_queue_context(filters)},
     )
 
 
@@ -51,7 +58,10 @@ async def queue_rows(request: Request, user: StaffUser = Depends(require_staff))
     """The queue's table body, polled by desk.js so the queue refreshes without a reload."""
     filters = complaints.QueueFilters.from_query(dict(request.query_params))
     items = await complaints.list_open(_ctx(request).pool, filters, user)
-    return render(request, "_queue_rows.html", {"user": user, "items": items, "filters": filters})
+    names = await _names(_ctx(request).pool)
+    return render(
+        request, "_queue_rows.html", {"user": user, "items": items, "filters": filters, "names": names}
+    )
 
 
 async def _complaint_page(
@@ -81,7 +91,7 @@ async def _complaint_page(
     suggested = [s for s in specs if view.state in s.suggested_in]
     others = [s for s in specs if s not in suggested]
     staff = await list_staff(ctx.pool)
-    sent = await messages.for_complaint(ctx.pool, view.complaint_id)
+    sent = messages.grouped(await messages.for_complaint(ctx.pool, view.complaint_id))
     temporal_url = (
         f"{ctx.settings.temporal_ui_url.rstrip('/')}/namespaces/{quote(ctx.temporal.namespace)}"
         f"/workflows/{quote(loaded.workflow_id)}"
@@ -98,6 +108,7 @@ async def _complaint_page(
             "suggested": suggested,
             "others": others,
             "staff": staff,
+            "names": {u.username: u.display_name for u in staff},
             "sent": sent,
             "temporal_url": temporal_url,
             "show_temporal": user.has_role(Role.ENGINEER, Role.SUPERVISOR, Role.SENIOR_SUPERVISOR),
@@ -121,8 +132,19 @@ async def complaint_page(
 ) -> Response:
     done_label = None
     if done and done in ACTIONS:
-        done_label = t("complaint.done", request_locale(request), action=t(f"action.{done}", request_locale(request)))
+        done_label = t(
+            "complaint.done", request_locale(request), action=t(f"action.{done}", request_locale(request))
+        )
     return await _complaint_page(request, user, complaint_id[:64], done=done_label)
+
+
+@router.get("/staff/complaints/{complaint_id}/version")
+async def complaint_version(
+    request: Request, complaint_id: str, user: StaffUser = Depends(require_staff)
+) -> Response:
+    """When the ledger row last changed: the page polls it and offers a reload when someone else acted."""
+    version = await complaints.ledger_version(_ctx(request).pool, complaint_id[:64])
+    return Response(version or "", media_type="text/plain", headers={"Cache-Control": "no-store"})
 
 
 @router.post("/staff/complaints/{complaint_id}/actions/{action}", dependencies=[Depends(verify_csrf)])
@@ -165,16 +187,23 @@ async def act(
         )
     if isinstance(back, str) and back.startswith("/staff") and not back.startswith("//"):
         return RedirectResponse(back, status_code=303)
-    return RedirectResponse(f"/staff/complaints/{quote(loaded.view.complaint_id)}?done={spec.name}", status_code=303)
+    return RedirectResponse(
+        f"/staff/complaints/{quote(loaded.view.complaint_id)}?done={spec.name}", status_code=303
+    )
 
 
 @router.get("/staff/supervisor", response_class=HTMLResponse)
-async def supervisor_inbox(request: Request, user: StaffUser = Depends(require_role(*SUPERVISOR_DESK))) -> Response:
+async def supervisor_inbox(
+    request: Request, user: StaffUser = Depends(require_role(*SUPERVISOR_DESK))
+) -> Response:
     ctx = _ctx(request)
     inbox = await complaints.supervisor_inbox(ctx.pool)
     staff = await list_staff(ctx.pool)
+    names = {u.username: u.display_name for u in staff}
     return render(
-        request, "supervisor.html", {"user": user, "nav": "supervisor", "inbox": inbox, "staff": staff}
+        request,
+        "supervisor.html",
+        {"user": user, "nav": "supervisor", "inbox": inbox, "staff": staff, "names": names},
     )
 
 
@@ -184,5 +213,13 @@ async def sink_messages(
 ) -> Response:
     items = await messages.sink(_ctx(request).pool, complaint_id=complaint[:64] or None)
     return render(
-        request, "messages.html", {"user": user, "nav": "messages", "items": items, "complaint": complaint[:64]}
+        request,
+        "messages.html",
+        {"user": user, "nav": "messages", "items": items, "complaint": complaint[:64]},
     )
+
+
+def banner_lines(settings) -> list[tuple[str, str]]:
+    """What `desk up` prints about this module (the queue itself is printed by the stack)."""
+    base = settings.public_base_url.rstrip("/")
+    return [("Supervisor inbox", f"{base}/staff/supervisor")]

@@ -34,7 +34,11 @@ CUSTOMER_FACING = (
 )
 RUNNING = (ObligationStatus.OPEN, ObligationStatus.WARNED, ObligationStatus.BREACHED, ObligationStatus.PAUSED)
 RATEABLE = (State.RESOLVED, State.AWAITING_RATING, State.ANSWERED)
-NO_INDEX = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex, nofollow"}
+NO_INDEX = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Robots-Tag": "noindex, nofollow",
+}
 
 
 def _locale(request: Request, complaint_locale: str | None) -> str:
@@ -61,11 +65,17 @@ def next_step(view) -> tuple[str, object | None]:
     if not running:
         return "none", None
     first = min(running, key=lambda o: o.due_at)
-    return first.name.value, first.due_at
+    # A paused clock (waiting on the customer) has no date to promise until it runs again.
+    return first.name.value, None if first.status == ObligationStatus.PAUSED else first.due_at
 
 
 async def _page(
-    request: Request, token: str, *, error: str | None = None, status_code: int = 200, form: dict | None = None
+    request: Request,
+    token: str,
+    *,
+    error: str | None = None,
+    status_code: int = 200,
+    form: dict | None = None,
 ) -> Response:
     ctx = request.app.state.ctx
     loaded = await complaints.load_by_token(ctx.temporal, ctx.pool, token)
@@ -74,7 +84,11 @@ async def _page(
     view = loaded.view
     locale = _locale(request, view.customer.locale.value)
     step, due = next_step(view)
-    sent = await messages.for_complaint(ctx.pool, view.complaint_id, audience="customer")
+    sent = list(
+        reversed(
+            messages.grouped(await messages.for_complaint(ctx.pool, view.complaint_id, audience="customer"))
+        )
+    )
     response = render(
         request,
         "status.html",
@@ -115,11 +129,26 @@ async def rate(request: Request, token: str) -> Response:
         values[k] = raw.strip() if isinstance(raw, str) else ""
     try:
         try:
-            arg = Rate(score=values.get("score") or 0, comment=values.get("comment", ""), demand=values.get("demand", ""))
+            arg = Rate(
+                score=values.get("score") or 0,
+                comment=values.get("comment", ""),
+                demand=values.get("demand", ""),
+            )
         except ValidationError as e:
             raise ActionRefused(validation_message(e, locale), 422) from e
         await send_update(ctx.temporal, loaded.workflow_id, UPDATE_RATE, arg, locale)
     except ActionRefused as refusal:
-        return await _page(request, token, error=refusal.message, status_code=refusal.status_code, form=values)
+        return await _page(
+            request, token, error=refusal.message, status_code=refusal.status_code, form=values
+        )
     suffix = f"&lang={locale}" if request.query_params.get("lang") else ""
     return RedirectResponse(f"/status/{token}?rated=1{suffix}", status_code=303)
+
+
+def banner_lines(settings) -> list[tuple[str, str]]:
+    return [
+        (
+            "Customer status",
+            f"{settings.public_base_url.rstrip('/')}/status/<token>   (the link in every confirmation)",
+        )
+    ]

@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -16,11 +18,12 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 
 from ui import csrf
-from ui.i18n import label, local_time, normalize_locale, t
+from ui.i18n import DEFAULT_ZONE, label, local_time, normalize_locale, t
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
 LANG_COOKIE = "desk_lang"
+TZ_COOKIE = "desk_tz"
 
 templates = Jinja2Templates(directory=TEMPLATES_DIR)
 
@@ -49,6 +52,30 @@ def countdown(dt: datetime | None, overdue_text: str = "") -> Markup:
     )
 
 
+def _translate(key: str, locale: str, kw: dict[str, Any]) -> str | Markup:
+    """Placeholders may carry markup (a <time> tag): the text is escaped, the values keep their markup."""
+    if not kw:
+        return t(key, locale)
+    return Markup(escape(t(key, locale))).format(**kw)
+
+
+def _event_kind(kind: str, locale: str) -> str:
+    """Timeline event kinds in words; an unknown kind shows as it is."""
+    text = t(f"event.{kind}", locale)
+    return kind.replace("_", " ") if text == f"event.{kind}" else text
+
+
+def viewer_zone(request: Request) -> ZoneInfo:
+    """The browser's zone (remembered by static/desk.js in a cookie), else Asia/Shanghai."""
+    name = unquote(request.cookies.get(TZ_COOKIE, ""))
+    if name and len(name) < 64:
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    return DEFAULT_ZONE
+
+
 def request_locale(request: Request, default: str | None = None) -> str:
     asked = request.query_params.get("lang")
     if asked:
@@ -71,8 +98,9 @@ def render(
         "request": request,
         "locale": loc,
         "other_locale": "en" if loc == "zh-CN" else "zh-CN",
-        "_": lambda key, **kw: t(key, loc, **kw),
+        "_": lambda key, **kw: _translate(key, loc, kw),
         "L": lambda kind, value: label(kind, value, loc),
+        "K": lambda kind: _event_kind(kind, loc),
         "time": time_tag,
         "countdown": countdown,
         "iso": iso,

@@ -19,6 +19,7 @@ from typing import Any
 import asyncpg
 import structlog
 from temporalio.client import Client
+from temporalio.service import RPCError
 from temporalio.worker import Worker
 
 from desk.db import create_pool, migrate
@@ -76,8 +77,6 @@ async def _connect(settings: Settings) -> Client:
 
 
 async def _open_ledger(settings: Settings) -> asyncpg.Pool:
-    if not settings.database_url:
-        raise WorkerStartError("DESK_DATABASE_URL is not set (desk up sets it for the embedded PostgreSQL)")
     try:
         applied = await migrate(settings.database_url)
         if applied:
@@ -96,8 +95,22 @@ async def _check_namespace(client: Client) -> None:
         report = await preflight.preflight(client)
     except preflight.PreflightError as e:
         raise WorkerStartError(str(e)) from e
+    except RPCError as e:  # e.g. the namespace does not exist
+        raise WorkerStartError(f"cannot use namespace {client.namespace!r}: {e}") from e
     if report is None:
         log.warning("search attribute check skipped: this client may not list them")
+
+
+async def _ensure_schedules(client: Client, settings: Settings) -> None:
+    """Product-owned Temporal Schedules (retention), brought in line with the settings at every start. A
+    failure is logged, not fatal: complaints must keep flowing even if the sweep cannot be scheduled."""
+    schedules = _optional_module("desk.schedules")
+    if schedules is None:
+        return
+    try:
+        await schedules.ensure_retention_schedule(client, settings)
+    except Exception as e:
+        log.error("retention schedule not set up", error=str(e))
 
 
 def _start_metrics(client: Client, settings: Settings) -> asyncio.Task | None:
@@ -131,12 +144,17 @@ async def run(settings: Settings, *, stop: asyncio.Event | None = None) -> int:
         stop = asyncio.Event()
         _install_stop_handlers(stop)
     try:
+        if not settings.database_url:
+            raise WorkerStartError(
+                "DESK_DATABASE_URL is not set (desk up sets it for the embedded PostgreSQL)"
+            )
         client = await _connect(settings)
         await _check_namespace(client)
         pool = await _open_ledger(settings)
     except WorkerStartError as e:
         log.error("worker cannot start", reason=str(e))
         return 2
+    await _ensure_schedules(client, settings)
     gauge = _start_metrics(client, settings)
     try:
         return await _poll_until_stopped(client, settings, pool, stop)

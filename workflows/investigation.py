@@ -28,7 +28,9 @@ SIGNAL_DEPARTMENT_OVERDUE = "department_overdue"  # sent to the parent complaint
 # A child whose parent vanished (terminated by hand) must not linger for ever.
 ORPHAN_LIMIT = timedelta(days=30)
 
-NOTIFY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=1), maximum_attempts=6)
+NOTIFY_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=1), maximum_attempts=6
+)
 
 
 class InvestigationInput(BaseModel):
@@ -82,15 +84,15 @@ class DepartmentInvestigationWorkflow:
         return self._finding is not None or self._stop_reason is not None
 
     def _now(self, inp: InvestigationInput) -> datetime:
-        return workflow.now() + inp.time_shift
+        return (workflow.now() + inp.time_shift).replace(microsecond=0)
 
     async def _sleep_until(self, inp: InvestigationInput, moment: datetime, what: str) -> bool:
         """Wait until `moment` or the end; True when the moment came first."""
-        left = moment - self._now(inp)
+        left = moment - workflow.now() - inp.time_shift  # to the ms
         if left > timedelta(milliseconds=1):
             try:
                 await workflow.wait_condition(self._finished, timeout=left, timeout_summary=what)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
         return not self._finished()
 
@@ -103,12 +105,16 @@ class DepartmentInvestigationWorkflow:
             self._overdue = True
             await asyncio.gather(
                 self._notify(inp, "breach", TemplateKey.BREACH, roles=[Role.DEPARTMENT_HEAD], due=inp.due_at),
-                self._notify(inp, "escalation", TemplateKey.ESCALATION, roles=[Role.DEPARTMENT_HEAD], due=inp.due_at),
+                self._notify(
+                    inp, "escalation", TemplateKey.ESCALATION, roles=[Role.DEPARTMENT_HEAD], due=inp.due_at
+                ),
                 self._tell_parent(inp),
             )
         try:
-            await workflow.wait_condition(self._finished, timeout=ORPHAN_LIMIT, timeout_summary=f"{dept} report")
-        except asyncio.TimeoutError:
+            await workflow.wait_condition(
+                self._finished, timeout=ORPHAN_LIMIT, timeout_summary=f"{dept} report"
+            )
+        except TimeoutError:
             self._stop_reason = "no report and no word from the complaint"
         return InvestigationOutcome(
             department=inp.department,
@@ -148,7 +154,9 @@ class DepartmentInvestigationWorkflow:
                 summary=f"notify {inp.department.value}: {template.value}",
             )
         except ActivityError as e:  # a lost notification never stops the investigation
-            workflow.logger.warning("department notification failed", extra={"template": template.value, "error": str(e)})
+            workflow.logger.warning(
+                "department notification failed", extra={"template": template.value, "error": str(e)}
+            )
 
     async def _tell_parent(self, inp: InvestigationInput) -> None:
         parent = workflow.info().parent

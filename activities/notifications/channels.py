@@ -277,7 +277,7 @@ class SmtpChannel:
                 username=self.username or None,
                 password=self.password or None,
                 use_tls=self.tls == "tls",
-                start_tls=True if self.tls == "starttls" else False,
+                start_tls=self.tls == "starttls",
                 timeout=self.timeout,
             )
         except aiosmtplib.SMTPRecipientsRefused as e:

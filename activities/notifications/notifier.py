@@ -22,7 +22,7 @@ from activities.notifications.channels import Channel, OutgoingMessage, Transien
 from activities.notifications.outbox import DeliveryStatus, Outbox
 from activities.notifications.routing import ROBOTS, CustomerContact, RoutingConfig, deliveries_for
 from activities.notifications.templates import DEFAULT_TIMEZONE, Rendered, render
-from domain.messages import ACTIVITY_NOTIFY, Audience, Notification, NotificationResult
+from domain.messages import ACTIVITY_NOTIFY, Audience, Notification, NotificationResult, TemplateKey
 
 log = structlog.get_logger()
 
@@ -136,6 +136,8 @@ class Notifier:
         context.setdefault("staff_url", f"{self.public_base_url}/staff/complaints/{n.complaint_id}")
         if contact and contact.name:
             context.setdefault("customer_name", contact.name)
+        if n.template == TemplateKey.ESCALATION and n.roles:
+            context.setdefault("escalated_to", n.roles[0].value)  # the role it goes to
         return context
 
 

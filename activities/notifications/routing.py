@@ -45,8 +45,10 @@ class RoutingConfig(BaseModel):
         }
     )
     staff_id_channels: list[str] = Field(default_factory=lambda: ["email"])  # named people
+    # A notification for departments with no role named (assignment, a department's report clock).
+    department_channels: list[str] = Field(default_factory=lambda: ["wecom", "dingtalk", "email"])
     staff_email_domain: str = "desk.local"
-    # Overrides: "supervisor", "department_head:warehouse" or a staff id → addresses.
+    # Overrides: "supervisor", "department_head:warehouse", "department:warehouse" or a staff id → addresses.
     mailboxes: dict[str, list[str]] = Field(default_factory=dict)
 
     @classmethod
@@ -81,27 +83,38 @@ def customer_deliveries(contact: CustomerContact, config: RoutingConfig) -> list
 
 
 def staff_deliveries(n: Notification, config: RoutingConfig) -> list[Delivery]:
-    """Robots get one message per group; e-mail goes to each role's (or department head's) mailbox and to
-    each named person."""
+    """Robots get one message per group; e-mail goes to each role's mailbox (a department head's per
+    department), to each named person, and — when no role is named — to each department's mailbox. Nobody
+    named at all: the supervisors."""
     out: set[Delivery] = set()
-    roles = n.roles or ([] if n.staff_ids else [Role.SUPERVISOR])
-    for role in roles:
-        for channel in config.role_channels.get(role, []):
+
+    def add(channels: list[str], mailboxes: list[str]) -> None:
+        for channel in channels:
             if channel in ROBOTS:
                 out.add(Delivery(channel, "group"))
             elif channel == "email":
-                if role == Role.DEPARTMENT_HEAD and n.departments:
-                    for d in n.departments:
-                        key = f"{role.value}:{d.value}"
-                        out.update(Delivery("email", a) for a in _mailbox(config, key, f"{d.value}-head"))
-                else:
-                    out.update(Delivery("email", a) for a in _mailbox(config, role.value, role.value))
+                out.update(Delivery("email", address) for address in mailboxes)
+
+    for role in n.roles:
+        if role == Role.DEPARTMENT_HEAD and n.departments:
+            boxes = [
+                a
+                for d in n.departments
+                for a in _mailbox(config, f"{role.value}:{d.value}", f"{d.value}-head")
+            ]
+        else:
+            boxes = _mailbox(config, role.value, role.value)
+        add(config.role_channels.get(role, []), boxes)
     for staff_id in n.staff_ids:
-        for channel in config.staff_id_channels:
-            if channel in ROBOTS:
-                out.add(Delivery(channel, "group"))
-            elif channel == "email":
-                out.update(Delivery("email", a) for a in _mailbox(config, staff_id, staff_id))
+        add(config.staff_id_channels, _mailbox(config, staff_id, staff_id))
+    if not n.roles:
+        for d in n.departments:
+            add(config.department_channels, _mailbox(config, f"department:{d.value}", d.value))
+    if not (n.roles or n.staff_ids or n.departments):
+        add(
+            config.role_channels.get(Role.SUPERVISOR, []),
+            _mailbox(config, Role.SUPERVISOR.value, "supervisor"),
+        )
     return sorted(out)
 
 

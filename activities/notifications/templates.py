@@ -1,19 +1,24 @@
 """Message texts for every `TemplateKey`, in zh-CN and en, chosen by the recipient's locale.
 
 Times are shown in the recipient's zone (`context["timezone"]`, default Asia/Shanghai). Values come from
-`Notification.context` (JSON-safe); the notifier adds `complaint_id`, `status_url`, `staff_url` and the
-customer's name. Context keys each template uses (all optional except where the text would be empty):
+`Notification.context` (JSON-safe); the notifier adds `complaint_id`, `status_url`, `staff_url`, the
+customer's name and, for escalations, the role it goes to. Context keys read (all optional; `a | b` means
+either name):
 
-customer: confirmation(promised: {obligation: iso} or [{obligation, due_at}], subject, order_number) ·
-acknowledged(holder_name, message) · customer_update(message, next_update_at) · answer(answer) ·
-plan(plan, compensation, expected_at) · result(cause, solution, compensation, compensation_note,
-rating_due_at) · rating_request(rating_due_at) · reopened(demand, holder_name, due_at) ·
-duplicate_joined(report_channel) · waiting_on_customer(reason) · closed(reason: rated|no_rating|cancelled|
-merged, score)
-staff: new_complaint(tier, category, channel, summary, due_at, order_number) · assignment(departments,
-assignees, obligation, due_at, note) · warning / breach(obligation, due_at, holder_name, escalated_to) ·
-escalation(escalated_to, reason, obligation, level) · progress_report(state, summary, next_due, next_due_at,
-breach_count, occurrence) · approval_needed(plan, compensation, proposed_by)
+customer
+  confirmation: promised ({obligation: iso} or [{obligation, due_at}]), subject, order_number ·
+  acknowledged: holder_name, message · customer_update: message | last_progress, next_update_at ·
+  answer: answer · plan: plan, compensation, expected_at · result: cause, solution, compensation,
+  compensation_note | note, rating_due_at · rating_request: rating_due_at · reopened: demand, holder_name,
+  due_at · duplicate_joined: target_complaint_id, report_channel | channel · waiting_on_customer: reason ·
+  closed: cancelled, reason (rated | no_rating | merged | free text) or rated, score
+staff
+  new_complaint: tier, category, channel, summary, due_at, order_number · assignment: departments,
+  assignees, obligation, due_at, note · warning, breach: obligation, department, due_at, holder_name,
+  escalated_to · escalation: escalated_to, level, obligation, department, due_at, reason, demand, score ·
+  progress_report: state, summary | last_progress, next_due, next_due_at, breach_count | breaches,
+  occurrence, findings ([{department, findings, responsible}]) · approval_needed: plan, compensation,
+  proposed_by
 """
 
 from __future__ import annotations
@@ -240,8 +245,8 @@ _ZH: dict[TemplateKey, tuple[str, str]] = {
 {{ status_url }}""",
     ),
     TemplateKey.DUPLICATE_JOINED: (
-        "您的反馈已并入投诉 {{ complaint_id }}",
-        """{{ customer_name or '客户' }}您好，您{% if report_channel %}通过{{ label(report_channel) }}{% endif %}再次反馈的问题已并入正在处理的投诉 {{ complaint_id }}，无需重复投诉，我们会一并处理。
+        "您的反馈已并入投诉 {{ target_complaint_id or complaint_id }}",
+        """{{ customer_name or '客户' }}您好，{% if target_complaint_id %}您的投诉 {{ complaint_id }} 与投诉 {{ target_complaint_id }} 是同一问题，已并入后者一并处理{% else %}您{% if report_channel %}通过{{ label(report_channel) }}{% endif %}再次反馈的问题已并入正在处理的投诉 {{ complaint_id }}{% endif %}，无需重复投诉。
 查看进度：
 {{ status_url }}""",
     ),
@@ -253,8 +258,8 @@ _ZH: dict[TemplateKey, tuple[str, str]] = {
 {{ status_url }}""",
     ),
     TemplateKey.CLOSED: (
-        "投诉 {{ complaint_id }} 已结案",
-        """{{ customer_name or '客户' }}您好，您的投诉 {{ complaint_id }} 已结案{% if reason == 'rated' and score %}，感谢您给出的 {{ score }} 分评价{% elif reason == 'no_rating' %}（评价期已过）{% elif reason == 'merged' %}，已并入其他投诉一并处理{% elif reason %}：{{ reason }}{% endif %}。
+        "投诉 {{ complaint_id }} 已{{ '取消' if cancelled else '结案' }}",
+        """{{ customer_name or '客户' }}您好，您的投诉 {{ complaint_id }} {% if cancelled %}已取消{% if reason %}，原因：{{ reason }}{% endif %}{% else %}已结案{% if reason == 'rated' %}，感谢您的评价{% if score %}（{{ score }} 分）{% endif %}{% elif reason == 'no_rating' %}（评价期已过）{% elif reason == 'merged' %}，已并入其他投诉一并处理{% elif reason %}：{{ reason }}{% endif %}{% endif %}。
 感谢您的耐心与支持。
 {{ status_url }}""",
     ),
@@ -275,20 +280,21 @@ _ZH: dict[TemplateKey, tuple[str, str]] = {
     ),
     TemplateKey.WARNING: (
         "【即将超时】投诉 {{ complaint_id }} {{ label(obligation) }}",
-        """投诉 {{ complaint_id }} 的{{ label(obligation) }}将于 {{ when(due_at) }}到期{% if holder_name %}，当前处理人：{{ holder_name }}{% endif %}。请尽快处理。
+        """投诉 {{ complaint_id }} 的{{ label(obligation) }}{% if department %}（{{ label(department) }}）{% endif %}将于 {{ when(due_at) }}到期{% if holder_name %}，当前处理人：{{ holder_name }}{% endif %}。请尽快处理。
 {{ staff_url }}""",
     ),
     TemplateKey.BREACH: (
         "【已超时】投诉 {{ complaint_id }} {{ label(obligation) }}",
-        """投诉 {{ complaint_id }} 的{{ label(obligation) }}已超时（期限 {{ when(due_at) }}）{% if holder_name %}，当前处理人：{{ holder_name }}{% endif %}。
+        """投诉 {{ complaint_id }} 的{{ label(obligation) }}{% if department %}（{{ label(department) }}）{% endif %}已超时（期限 {{ when(due_at) }}）{% if holder_name %}，当前处理人：{{ holder_name }}{% endif %}。
 {% if escalated_to %}已升级至{{ label(escalated_to) }}。
 {% endif %}{{ staff_url }}""",
     ),
     TemplateKey.ESCALATION: (
         "【升级】投诉 {{ complaint_id }} 已升级至{{ label(escalated_to) }}",
         """投诉 {{ complaint_id }}{% if tier %}（{{ label(tier) }}）{% endif %}已升级至{{ label(escalated_to) }}{% if level %}（第 {{ level }} 级）{% endif %}，请您接手。
-{% if obligation %}相关时限：{{ label(obligation) }}{% if due_at %}，期限 {{ when(due_at) }}{% endif %}
+{% if obligation %}相关时限：{{ label(obligation) }}{% if department %}（{{ label(department) }}）{% endif %}{% if due_at %}，期限 {{ when(due_at) }}{% endif %}
 {% endif %}{% if reason %}原因：{{ reason }}
+{% endif %}{% if demand %}客户诉求：{{ demand }}{% if score %}（评分 {{ score }}）{% endif %}
 {% endif %}{{ staff_url }}""",
     ),
     TemplateKey.PROGRESS_REPORT: (
@@ -296,7 +302,8 @@ _ZH: dict[TemplateKey, tuple[str, str]] = {
         """投诉 {{ complaint_id }}{% if tier %}（{{ label(tier) }}）{% endif %}进度汇报{% if occurrence %}（第 {{ occurrence }} 次）{% endif %}：
 {% if state %}当前状态：{{ label(state) }}
 {% endif %}{% if summary %}进展：{{ summary }}
-{% endif %}{% if next_due %}下一时限：{{ label(next_due) }}，{{ when(next_due_at) }}
+{% endif %}{% for f in findings %}{{ label(f.department) }}调查：{{ f.findings or '尚未报告' }}{% if f.responsible %}（责任方）{% endif %}
+{% endfor %}{% if next_due %}下一时限：{{ label(next_due) }}，{{ when(next_due_at) }}
 {% endif %}{% if breach_count %}已超时 {{ breach_count }} 次
 {% endif %}{{ staff_url }}""",
     ),
@@ -374,8 +381,8 @@ Solution: {{ solution }}
 {{ status_url }}""",
     ),
     TemplateKey.DUPLICATE_JOINED: (
-        "Your report was added to complaint {{ complaint_id }}",
-        """Dear {{ customer_name or 'customer' }}, the issue you reported again{% if report_channel %} via {{ label(report_channel) }}{% endif %} has been added to your open complaint {{ complaint_id }}. There is no need to file it twice; we handle it together.
+        "Your report was added to complaint {{ target_complaint_id or complaint_id }}",
+        """Dear {{ customer_name or 'customer' }}, {% if target_complaint_id %}your complaint {{ complaint_id }} concerns the same issue as complaint {{ target_complaint_id }} and is now handled together with it{% else %}the issue you reported again{% if report_channel %} via {{ label(report_channel) }}{% endif %} has been added to your open complaint {{ complaint_id }}{% endif %}. There is no need to file it twice.
 Progress:
 {{ status_url }}""",
     ),
@@ -387,8 +394,8 @@ We continue as soon as we hear from you:
 {{ status_url }}""",
     ),
     TemplateKey.CLOSED: (
-        "Your complaint {{ complaint_id }} is closed",
-        """Dear {{ customer_name or 'customer' }}, your complaint {{ complaint_id }} is closed{% if reason == 'rated' and score %}. Thank you for your rating of {{ score }}{% elif reason == 'no_rating' %} (the rating period has ended){% elif reason == 'merged' %}; it is handled together with another complaint{% elif reason %}: {{ reason }}{% endif %}.
+        "Your complaint {{ complaint_id }} is {{ 'cancelled' if cancelled else 'closed' }}",
+        """Dear {{ customer_name or 'customer' }}, your complaint {{ complaint_id }} {% if cancelled %}is cancelled{% if reason %}: {{ reason }}{% endif %}{% else %}is closed{% if reason == 'rated' %}. Thank you for your rating{% if score %} of {{ score }}{% endif %}{% elif reason == 'no_rating' %} (the rating period has ended){% elif reason == 'merged' %}; it is handled together with another complaint{% elif reason %}: {{ reason }}{% endif %}{% endif %}.
 Thank you for your patience.
 {{ status_url }}""",
     ),
@@ -409,20 +416,21 @@ Thank you for your patience.
     ),
     TemplateKey.WARNING: (
         "[DUE SOON] Complaint {{ complaint_id }}: {{ label(obligation) }}",
-        """The {{ label(obligation) }} of complaint {{ complaint_id }} is due at {{ when(due_at) }}{% if holder_name %}; held by {{ holder_name }}{% endif %}. Please act now.
+        """The {{ label(obligation) }}{% if department %} ({{ label(department) }}){% endif %} of complaint {{ complaint_id }} is due at {{ when(due_at) }}{% if holder_name %}; held by {{ holder_name }}{% endif %}. Please act now.
 {{ staff_url }}""",
     ),
     TemplateKey.BREACH: (
         "[OVERDUE] Complaint {{ complaint_id }}: {{ label(obligation) }}",
-        """The {{ label(obligation) }} of complaint {{ complaint_id }} is overdue (it was due at {{ when(due_at) }}){% if holder_name %}; held by {{ holder_name }}{% endif %}.
+        """The {{ label(obligation) }}{% if department %} ({{ label(department) }}){% endif %} of complaint {{ complaint_id }} is overdue (it was due at {{ when(due_at) }}){% if holder_name %}; held by {{ holder_name }}{% endif %}.
 {% if escalated_to %}Escalated to the {{ label(escalated_to) }}.
 {% endif %}{{ staff_url }}""",
     ),
     TemplateKey.ESCALATION: (
         "[ESCALATED] Complaint {{ complaint_id }} to the {{ label(escalated_to) }}",
         """Complaint {{ complaint_id }}{% if tier %} ({{ label(tier) }}){% endif %} is escalated to the {{ label(escalated_to) }}{% if level %} (level {{ level }}){% endif %}; please take it over.
-{% if obligation %}Deadline concerned: {{ label(obligation) }}{% if due_at %}, due at {{ when(due_at) }}{% endif %}
+{% if obligation %}Deadline concerned: {{ label(obligation) }}{% if department %} ({{ label(department) }}){% endif %}{% if due_at %}, due at {{ when(due_at) }}{% endif %}
 {% endif %}{% if reason %}Reason: {{ reason }}
+{% endif %}{% if demand %}The customer asks for: {{ demand }}{% if score %} (rated {{ score }}){% endif %}
 {% endif %}{{ staff_url }}""",
     ),
     TemplateKey.PROGRESS_REPORT: (
@@ -430,7 +438,8 @@ Thank you for your patience.
         """Progress report{% if occurrence %} #{{ occurrence }}{% endif %} on complaint {{ complaint_id }}{% if tier %} ({{ label(tier) }}){% endif %}:
 {% if state %}State: {{ label(state) }}
 {% endif %}{% if summary %}Progress: {{ summary }}
-{% endif %}{% if next_due %}Next deadline: {{ label(next_due) }}, {{ when(next_due_at) }}
+{% endif %}{% for f in findings %}{{ label(f.department) | capitalize }} findings: {{ f.findings or 'not reported yet' }}{% if f.responsible %} (responsible){% endif %}
+{% endfor %}{% if next_due %}Next deadline: {{ label(next_due) }}, {{ when(next_due_at) }}
 {% endif %}{% if breach_count %}Deadlines missed so far: {{ breach_count }}
 {% endif %}{{ staff_url }}""",
     ),
@@ -452,6 +461,14 @@ _compiled = {
     for key, (subject, body) in table.items()
 }
 _URL_LINE = re.compile(r"^https?://\S+$")
+
+# Other names the workflow uses for the same values, per template: (alias, canonical).
+_ALIASES: dict[TemplateKey, tuple[tuple[str, str], ...]] = {
+    TemplateKey.RESULT: (("note", "compensation_note"),),
+    TemplateKey.CUSTOMER_UPDATE: (("last_progress", "message"),),
+    TemplateKey.PROGRESS_REPORT: (("last_progress", "summary"), ("breaches", "breach_count")),
+    TemplateKey.DUPLICATE_JOINED: (("channel", "report_channel"),),
+}
 
 
 @dataclass(frozen=True)
@@ -525,8 +542,16 @@ def render(key: TemplateKey, locale: Locale | str, context: Mapping[str, Any]) -
         "labels": lambda vs: separator.join(labels.get(str(v), str(v)) for v in (vs or [])),
         "money": lambda v: f"¥{float(v):,.2f}" if isinstance(v, int | float) else str(v),
     }
+    key = TemplateKey(key)
     variables = {**context, **helpers, "promised": _promised(context.get("promised"), locale, zone)}
-    subject_t, body_t = _compiled[(locale, TemplateKey(key))]
+    for alias, canonical in _ALIASES.get(key, ()):
+        if not variables.get(canonical) and variables.get(alias):
+            variables[canonical] = variables[alias]
+    if key == TemplateKey.CLOSED and "rated" in variables and not variables.get("reason"):
+        variables["reason"] = "rated" if variables["rated"] else "no_rating"
+    if not isinstance(variables.get("findings"), list):
+        variables["findings"] = []
+    subject_t, body_t = _compiled[(locale, key)]
     subject = " ".join(subject_t.render(variables).split())
     body = "\n".join(line.rstrip() for line in body_t.render(variables).strip().splitlines())
     return Rendered(subject=subject, text=body)

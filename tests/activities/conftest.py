@@ -50,7 +50,8 @@ class Standins:
 
     async def outbox(self, notification_key: str) -> list[asyncpg.Record]:
         return await self.pool.fetch(
-            "SELECT * FROM notifications WHERE notification_key = $1 ORDER BY channel, recipient", notification_key
+            "SELECT * FROM notifications WHERE notification_key = $1 ORDER BY channel, recipient",
+            notification_key,
         )
 
 

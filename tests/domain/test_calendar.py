@@ -98,7 +98,9 @@ def test_calendar_accepts_utc_inputs():
 
 def test_custom_hours_with_a_lunch_break():
     spec = CalendarSpec(
-        weekly_hours={d: [Hours(start=time(9), end=time(12)), Hours(start=time(13), end=time(18))] for d in range(1, 6)}
+        weekly_hours={
+            d: [Hours(start=time(9), end=time(12)), Hours(start=time(13), end=time(18))] for d in range(1, 6)
+        }
     )
     cal = BusinessCalendar(spec)
     assert cal.add(sh(2026, 3, 2, 11), timedelta(hours=2)) == sh(2026, 3, 2, 14)
@@ -124,7 +126,9 @@ def test_around_the_clock_counts_every_minute():
 
 
 # -- properties -------------------------------------------------------------------------------------------
-moments = st.datetimes(min_value=datetime(2025, 12, 1), max_value=datetime(2026, 12, 31), timezones=st.just(SH))
+moments = st.datetimes(
+    min_value=datetime(2025, 12, 1), max_value=datetime(2026, 12, 31), timezones=st.just(SH)
+)
 durations = st.integers(min_value=0, max_value=60 * 24 * 10).map(lambda m: timedelta(minutes=m))
 
 

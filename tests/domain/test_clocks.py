@@ -77,7 +77,9 @@ def test_pause_and_resume_preserve_remaining_business_time():
 def test_pause_after_the_warning_resumes_warned():
     ob = clocks.warn(clock(N.RESOLUTION, Tier.URGENT), MONDAY_9 + timedelta(hours=3))
     cal = STD.calendar(ob.calendar)
-    resumed = clocks.resume(clocks.pause(ob, cal, MONDAY_9 + timedelta(hours=3, minutes=30)), cal, MONDAY_9 + timedelta(hours=10))
+    resumed = clocks.resume(
+        clocks.pause(ob, cal, MONDAY_9 + timedelta(hours=3, minutes=30)), cal, MONDAY_9 + timedelta(hours=10)
+    )
     assert resumed.status == S.WARNED and resumed.due_at == MONDAY_9 + timedelta(hours=10, minutes=30)
 
 
@@ -149,10 +151,14 @@ def test_peak_factor_is_applied_when_the_clock_starts_in_peak_season():
 
     policy = preset("standard")
     policy.peak.periods = [PeakPeriod(start=date(2026, 3, 1), end=date(2026, 3, 3))]
-    ob = open_clock(policy.rule(N.RESOLUTION, Tier.URGENT, ComplaintType.COMPLAINT), policy, Tier.URGENT, MONDAY_9)
+    ob = open_clock(
+        policy.rule(N.RESOLUTION, Tier.URGENT, ComplaintType.COMPLAINT), policy, Tier.URGENT, MONDAY_9
+    )
     assert ob.window == timedelta(hours=3) and ob.due_at == MONDAY_9 + timedelta(hours=3)
 
 
 def test_obligation_survives_json_round_trip():
-    ob = clocks.pause(clock(N.RESOLUTION, Tier.GENERAL), STD.calendar("business"), MONDAY_9 + timedelta(hours=1))
+    ob = clocks.pause(
+        clock(N.RESOLUTION, Tier.GENERAL), STD.calendar("business"), MONDAY_9 + timedelta(hours=1)
+    )
     assert Obligation.model_validate_json(ob.model_dump_json()) == ob

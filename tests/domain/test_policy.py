@@ -37,7 +37,11 @@ def names(policy: Policy, tier: Tier, ct: ComplaintType = ComplaintType.COMPLAIN
 
 
 def due(
-    policy: Policy, tier: Tier, name: ObligationName, at: datetime, ct: ComplaintType = ComplaintType.COMPLAINT
+    policy: Policy,
+    tier: Tier,
+    name: ObligationName,
+    at: datetime,
+    ct: ComplaintType = ComplaintType.COMPLAINT,
 ) -> datetime:
     rule = policy.rule(name, tier, ct)
     assert rule is not None, f"{policy.name}: no {name} rule for {tier} {ct}"
@@ -56,9 +60,9 @@ def test_standard_first_response_due_5_min_after_intake_for_every_tier(tier):
 
 
 def test_standard_general_consultation_direct_answer_due_10_min():
-    assert due(STD, Tier.GENERAL, N.DIRECT_ANSWER, MONDAY_9, ComplaintType.CONSULTATION) == MONDAY_9 + timedelta(
-        minutes=10
-    )
+    assert due(
+        STD, Tier.GENERAL, N.DIRECT_ANSWER, MONDAY_9, ComplaintType.CONSULTATION
+    ) == MONDAY_9 + timedelta(minutes=10)
 
 
 def test_standard_direct_answer_only_for_general_consultations():
@@ -155,7 +159,11 @@ def test_standard_department_report_due_4h_after_assignment_on_the_complaints_ca
 
 
 def test_standard_lost_goods_opens_joint_investigation_of_warehouse_transport_delivery():
-    assert STD.joint_investigation[Category.LOST] == [Department.WAREHOUSE, Department.TRANSPORT, Department.DELIVERY]
+    assert STD.joint_investigation[Category.LOST] == [
+        Department.WAREHOUSE,
+        Department.TRANSPORT,
+        Department.DELIVERY,
+    ]
 
 
 def test_standard_warnings_at_75_percent_of_the_window():
@@ -207,7 +215,9 @@ def test_after_sales_general_handling_complete_24h_after_assignment():
 
 def test_after_sales_important_has_no_overall_resolution_deadline_but_result_feedback_24h():
     assert N.RESOLUTION not in names(AS, Tier.IMPORTANT)
-    assert {N.SUPERVISOR_ACK, N.HANDLING_START, N.PROGRESS_REPORT, N.RESULT_FEEDBACK} <= names(AS, Tier.IMPORTANT)
+    assert {N.SUPERVISOR_ACK, N.HANDLING_START, N.PROGRESS_REPORT, N.RESULT_FEEDBACK} <= names(
+        AS, Tier.IMPORTANT
+    )
 
 
 def test_after_sales_urgent_customer_update_every_30_min_and_resolved_in_4h():
@@ -272,8 +282,7 @@ def test_policy_survives_json_round_trip():
 def test_load_policy_from_yaml_with_short_durations(tmp_path):
     f = tmp_path / "p.yaml"
     f.write_text(
-        "extends: standard\nname: strict\nwarn_ratio: 0.5\ndepartment_report_window: 2h\n"
-        "rating_window: 1d\n",
+        "extends: standard\nname: strict\nwarn_ratio: 0.5\ndepartment_report_window: 2h\nrating_window: 1d\n",
         encoding="utf-8",
     )
     p = load_policy(f)
@@ -310,8 +319,12 @@ def test_two_rules_for_the_same_obligation_and_tier_are_refused():
 
 @pytest.mark.parametrize(
     "text,expected",
-    [("90s", timedelta(seconds=90)), ("20m", timedelta(minutes=20)), ("1d2h", timedelta(days=1, hours=2)),
-     ("1h30m", timedelta(minutes=90))],
+    [
+        ("90s", timedelta(seconds=90)),
+        ("20m", timedelta(minutes=20)),
+        ("1d2h", timedelta(days=1, hours=2)),
+        ("1h30m", timedelta(minutes=90)),
+    ],
 )
 def test_short_durations(text, expected):
     assert parse_duration(text) == expected

@@ -7,8 +7,7 @@ encryption, tracing, logging and metrics are checked on a real run.
 
 from __future__ import annotations
 
-import asyncio
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from temporalio import activity, workflow
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
@@ -34,7 +33,7 @@ def complaint(complaint_id: str, tier: Tier = Tier.URGENT) -> ComplaintInput:
         description="冷链生鲜变质 spoiled fresh goods, call me at +86 138 0013 8000",
         order_number="SF1234567890",
         tier=tier,
-        received_at=datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc),
+        received_at=datetime(2026, 11, 23, 9, 0, tzinfo=UTC),
         status_token="tok-" + complaint_id,
     )
 
@@ -52,6 +51,7 @@ def start_attributes(c: ComplaintInput) -> TypedSearchAttributes:
 @activity.defn(name=ACTIVITY_NOTIFY)
 async def notify(n: Notification) -> NotificationResult:
     structlog.get_logger("notify").info("notification sent", template=n.template.value)
+    activity.logger.info("stdlib line from the activity")
     return NotificationResult(idempotency_key=n.idempotency_key, delivered=["sms"])
 
 
@@ -65,6 +65,7 @@ class SampleComplaintWorkflow:
     @workflow.run
     async def run(self, c: ComplaintInput) -> str:
         self.complaint = c
+        workflow.logger.info("stdlib line from the workflow")
         workflow.set_current_details(f"{c.complaint_id}: waiting for the first response")
         await workflow.execute_activity(
             notify,
@@ -81,7 +82,7 @@ class SampleComplaintWorkflow:
         due = workflow.now() + FIRST_RESPONSE
         try:
             await workflow.wait_condition(lambda: self.acknowledged_by is not None, timeout=FIRST_RESPONSE)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             workflow_metrics.timer_fired(ObligationName.FIRST_RESPONSE, due)
             workflow_metrics.breach(ObligationName.FIRST_RESPONSE, c.tier)
             self.breached = True

@@ -27,9 +27,7 @@ SECRET = "王小明 +86 138 0013 8000"
 
 
 def settings(**kw) -> Settings:
-    return Settings(
-        codec_keys=SecretStr(KEYS), codec_auth_token=SecretStr(TOKEN), temporal_ui_url=UI, **kw
-    )
+    return Settings(codec_keys=SecretStr(KEYS), codec_auth_token=SecretStr(TOKEN), temporal_ui_url=UI, **kw)
 
 
 async def sealed_body() -> dict:
@@ -56,7 +54,11 @@ def app_with_sessions(sessions: dict[str, tuple[str, Role]]) -> FastAPI:
 
 @pytest.fixture
 def http():
-    sessions = {"s-eng": ("chen", Role.ENGINEER), "s-adm": ("admin", Role.ADMIN), "s-spec": ("zhang", Role.SPECIALIST)}
+    sessions = {
+        "s-eng": ("chen", Role.ENGINEER),
+        "s-adm": ("admin", Role.ADMIN),
+        "s-spec": ("zhang", Role.SPECIALIST),
+    }
     transport = httpx.ASGITransport(app=app_with_sessions(sessions))
     return httpx.AsyncClient(transport=transport, base_url="http://desk.test")
 
@@ -113,9 +115,17 @@ async def test_bad_body_is_a_400_naming_the_shape(http):
         )
         unknown_key = await http.post(
             "/codec/decode",
-            json={"payloads": [{"metadata": {"encoding": base64.b64encode(ENCODING).decode(),
-                                             "encryption-key-id": base64.b64encode(b"k0").decode()},
-                                "data": base64.b64encode(b"x" * 40).decode()}]},
+            json={
+                "payloads": [
+                    {
+                        "metadata": {
+                            "encoding": base64.b64encode(ENCODING).decode(),
+                            "encryption-key-id": base64.b64encode(b"k0").decode(),
+                        },
+                        "data": base64.b64encode(b"x" * 40).decode(),
+                    }
+                ]
+            },
             headers={"Authorization": f"Bearer {TOKEN}"},
         )
     assert r.status_code == 400 and "payloads" in r.json()["detail"]
@@ -123,7 +133,10 @@ async def test_bad_body_is_a_400_naming_the_shape(http):
 
 
 async def test_cors_preflight_allows_only_the_web_ui_origin(http):
-    headers = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type,x-namespace"}
+    headers = {
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type,x-namespace",
+    }
     async with http:
         ok = await http.options("/codec/decode", headers={**headers, "Origin": UI})
         other = await http.options("/codec/decode", headers={**headers, "Origin": "http://evil.example"})
@@ -136,7 +149,9 @@ async def test_cors_preflight_allows_only_the_web_ui_origin(http):
 
 async def test_stand_alone_server_over_real_http():
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_codec_app(settings()), host="127.0.0.1", port=port, log_config=None))
+    server = uvicorn.Server(
+        uvicorn.Config(create_codec_app(settings()), host="127.0.0.1", port=port, log_config=None)
+    )
     task = asyncio.create_task(server.serve())
     try:
         while not server.started:
@@ -144,7 +159,9 @@ async def test_stand_alone_server_over_real_http():
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
             refused = await client.post("/codec/decode", json=await sealed_body())
             decoded = await client.post(
-                "/codec/decode", json=await sealed_body(), headers={"Authorization": f"Bearer {TOKEN}", "X-Namespace": "default"}
+                "/codec/decode",
+                json=await sealed_body(),
+                headers={"Authorization": f"Bearer {TOKEN}", "X-Namespace": "default"},
             )
     finally:
         server.should_exit = True

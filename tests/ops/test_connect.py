@@ -18,7 +18,13 @@ DEAD = "127.0.0.1:9"  # nothing listens there: a DESK_ fallback that must not be
 
 @pytest.fixture
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    for var in ("TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "TEMPORAL_API_KEY", "TEMPORAL_PROFILE", "TEMPORAL_TLS"):
+    for var in (
+        "TEMPORAL_ADDRESS",
+        "TEMPORAL_NAMESPACE",
+        "TEMPORAL_API_KEY",
+        "TEMPORAL_PROFILE",
+        "TEMPORAL_TLS",
+    ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("TEMPORAL_CONFIG_FILE", str(tmp_path / "none.toml"))  # never the user's own file
     return tmp_path
@@ -34,7 +40,9 @@ async def test_toml_profile_chooses_the_cluster_and_env_vars_override_it(dev_env
     )
     settings = Settings(temporal_address=DEAD, temporal_config_file=config, temporal_profile="staging")
     client = await connect(settings)
-    described = await client.workflow_service.describe_namespace(DescribeNamespaceRequest(namespace="default"))
+    described = await client.workflow_service.describe_namespace(
+        DescribeNamespaceRequest(namespace="default")
+    )
     assert described.namespace_info.name == "default"
     assert isinstance(client.config()["interceptors"][0], ComplaintContextInterceptor)
 

@@ -27,7 +27,10 @@ from tests.ops.sample_workflow import SampleComplaintWorkflow, complaint, notify
 def _samples(text: str, name: str) -> list:
     """Samples of one metric; the parser reports counters as `<name>_total` whatever the exposition says."""
     return [
-        s for fam in text_string_to_metric_families(text) for s in fam.samples if s.name in (name, name + "_total")
+        s
+        for fam in text_string_to_metric_families(text)
+        for s in fam.samples
+        if s.name in (name, name + "_total")
     ]
 
 
@@ -37,7 +40,10 @@ async def _breach_then_ack(env, worker_client: Client, complaint_id: str):
     c = complaint(complaint_id, tier=Tier.URGENT)
     async with Worker(worker_client, task_queue=tq, workflows=[SampleComplaintWorkflow], activities=[notify]):
         handle = await env.client.start_workflow(
-            SampleComplaintWorkflow.run, c, id=workflow_id_for(complaint_id), task_queue=tq,
+            SampleComplaintWorkflow.run,
+            c,
+            id=workflow_id_for(complaint_id),
+            task_queue=tq,
             search_attributes=start_attributes(c),
         )
         await env.sleep(timedelta(minutes=6))  # past the 5-minute first response
@@ -62,8 +68,10 @@ async def test_breach_and_timer_lateness_reach_the_sdk_prometheus_endpoint_once(
 
     def our_breaches(text: str) -> list:
         return [
-            s for s in _samples(text, BREACHES)
-            if s.labels["obligation"] == "first_response" and s.labels["workflow_type"] == "OpsSampleComplaint"
+            s
+            for s in _samples(text, BREACHES)
+            if s.labels["obligation"] == "first_response"
+            and s.labels["workflow_type"] == "OpsSampleComplaint"
         ]
 
     async with httpx.AsyncClient() as http:
@@ -104,23 +112,34 @@ def test_second_process_on_the_same_sdk_metrics_port_starts_without_metrics():
 
 
 def test_notification_and_intake_counters():
-    before_failed = REGISTRY.get_sample_value(
-        "desk_notification_failures_total", {"channel": "sms", "reason": "rejected"}
-    ) or 0
+    before_failed = (
+        REGISTRY.get_sample_value(
+            "desk_notification_failures_total", {"channel": "sms", "reason": "rejected"}
+        )
+        or 0
+    )
     metrics.notification_failed("sms", "rejected")
     metrics.notification_sent("email")
-    assert REGISTRY.get_sample_value(
-        "desk_notification_failures_total", {"channel": "sms", "reason": "rejected"}
-    ) == before_failed + 1
+    assert (
+        REGISTRY.get_sample_value(
+            "desk_notification_failures_total", {"channel": "sms", "reason": "rejected"}
+        )
+        == before_failed + 1
+    )
     assert REGISTRY.get_sample_value("desk_notifications_sent_total", {"channel": "email"}) >= 1
 
 
-async def test_intake_latency_is_observed_when_a_complaint_workflow_starts(ts_env):
+async def test_intake_latency_is_observed_when_a_complaint_workflow_starts(dev_env):
+    # On the dev server: a workflow left without a worker on the time-skipping server stalls its clock for
+    # every later test, even once terminated.
     before = REGISTRY.get_sample_value("desk_intake_latency_seconds_count", {"channel": "web"}) or 0
-    client = client_on(ts_env, interceptors=[ComplaintContextInterceptor()])
+    client = client_on(dev_env, interceptors=[ComplaintContextInterceptor()])
     c = complaint(f"C-INTAKE-{uuid.uuid4().hex[:6]}")
     handle = await client.start_workflow(
-        SampleComplaintWorkflow.run, c, id=workflow_id_for(c.complaint_id), task_queue=task_queue(),
+        SampleComplaintWorkflow.run,
+        c,
+        id=workflow_id_for(c.complaint_id),
+        task_queue=task_queue(),
         search_attributes=start_attributes(c),
     )
     await handle.terminate("test over")
@@ -135,7 +154,10 @@ async def test_open_complaints_gauge_counts_running_complaints_by_tier_and_state
         c = complaint(f"C-OPEN-{uuid.uuid4().hex[:6]}", tier=tier)
         started.append(
             await dev_env.client.start_workflow(
-                SampleComplaintWorkflow.run, c, id=workflow_id_for(c.complaint_id), task_queue=tq,
+                SampleComplaintWorkflow.run,
+                c,
+                id=workflow_id_for(c.complaint_id),
+                task_queue=tq,
                 search_attributes=start_attributes(c),
             )
         )
@@ -149,9 +171,10 @@ async def test_open_complaints_gauge_counts_running_complaints_by_tier_and_state
         assert counts[("urgent", "received")] >= 2
         assert len(counts) == len(Tier) * len(metrics.OPEN_STATES)
         assert State.CLOSED.value not in {s for _, s in counts}
-        assert REGISTRY.get_sample_value(
-            "desk_open_complaints", {"tier": "urgent", "state": "received"}
-        ) == counts[("urgent", "received")]
+        assert (
+            REGISTRY.get_sample_value("desk_open_complaints", {"tier": "urgent", "state": "received"})
+            == counts[("urgent", "received")]
+        )
     finally:
         for h in started:
             await h.terminate("test over")

@@ -61,7 +61,9 @@ async def test_bare_namespace_fails_with_the_command_that_fixes_it(dev_env):
     for command in commands:
         done = subprocess.run(
             [TEMPORAL_CLI, *shlex.split(command)[1:], "--address", address],
-            capture_output=True, text=True, timeout=60,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         assert done.returncode == 0, done.stderr
     for _ in range(100):
@@ -78,7 +80,9 @@ async def test_attribute_of_the_wrong_type_is_reported(dev_env):
     await client.operator_service.add_search_attributes(
         AddSearchAttributesRequest(
             namespace=client.namespace,
-            search_attributes={search_attributes.BREACH_COUNT.name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD},
+            search_attributes={
+                search_attributes.BREACH_COUNT.name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD
+            },
         )
     )
     for _ in range(100):

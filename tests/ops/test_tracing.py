@@ -47,7 +47,8 @@ async def test_every_span_from_intake_to_activity_carries_the_complaint_number(t
         await ts_env.sleep(timedelta(minutes=1))
         with complaint_context(c.complaint_id):  # what the staff UI does around its calls
             await handle.execute_update(
-                SampleComplaintWorkflow.acknowledge, Acknowledge(actor=Actor(id="zhang", role=Role.SPECIALIST))
+                SampleComplaintWorkflow.acknowledge,
+                Acknowledge(actor=Actor(id="zhang", role=Role.SPECIALIST)),
             )
         assert await handle.result() == "C-TRACE-1 acknowledged by zhang"
 
@@ -81,6 +82,11 @@ async def test_every_span_from_intake_to_activity_carries_the_complaint_number(t
     assert line["run_id"] == handle.result_run_id
     assert line["trace_id"] == format(run_activity.context.trace_id, "032x")
     assert line["span_id"] == format(run_activity.context.span_id, "016x")
+    # Temporal's own (stdlib) loggers: their lines carry the ids too.
+    by_message = {e["event"].split(" (")[0]: e for e in json_logs.all() if e.get("workflow_id") == wf_id}
+    for message in ("stdlib line from the workflow", "stdlib line from the activity"):
+        assert by_message[message]["run_id"] == handle.result_run_id, message
+        assert by_message[message]["complaint_id"] == "C-TRACE-1", message
 
 
 async def test_complaint_number_comes_from_the_workflow_id_when_nobody_set_it(ts_env):
@@ -91,7 +97,10 @@ async def test_complaint_number_comes_from_the_workflow_id_when_nobody_set_it(ts
     c = complaint("C-TRACE-2")
     async with Worker(client, task_queue=tq, workflows=[SampleComplaintWorkflow], activities=[notify]):
         handle = await client.start_workflow(
-            SampleComplaintWorkflow.run, c, id="complaint-C-TRACE-2", task_queue=tq,
+            SampleComplaintWorkflow.run,
+            c,
+            id="complaint-C-TRACE-2",
+            task_queue=tq,
             search_attributes=start_attributes(c),
         )
         await handle.execute_update(
@@ -132,7 +141,9 @@ def test_otlp_exporter_sends_spans_with_the_complaint_number_to_the_collector():
     _Collector.received = []
     try:
         settings = Settings(
-            tracing_exporter="otlp", otlp_endpoint=f"http://127.0.0.1:{port}/v1/traces", service_name="desk-test"
+            tracing_exporter="otlp",
+            otlp_endpoint=f"http://127.0.0.1:{port}/v1/traces",
+            service_name="desk-test",
         )
         provider = build_tracer_provider(settings)
         with complaint_context("C-OTLP-1"):
@@ -142,10 +153,12 @@ def test_otlp_exporter_sends_spans_with_the_complaint_number_to_the_collector():
         provider.shutdown()
     finally:
         server.shutdown()
-    (path, request), = _Collector.received
+    ((path, request),) = _Collector.received
     assert path == "/v1/traces"
     resource = request.resource_spans[0]
-    assert any(a.key == "service.name" and a.value.string_value == "desk-test" for a in resource.resource.attributes)
+    assert any(
+        a.key == "service.name" and a.value.string_value == "desk-test" for a in resource.resource.attributes
+    )
     (span,) = resource.scope_spans[0].spans
     assert span.name == "intake"
     assert {a.key: a.value.string_value for a in span.attributes}[COMPLAINT_KEY] == "C-OTLP-1"

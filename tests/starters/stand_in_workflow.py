@@ -17,7 +17,7 @@ with workflow.unsafe.imports_passed_through():
 @workflow.defn(name="ComplaintWorkflow")
 class StandInComplaintWorkflow:
     @workflow.init
-    def __init__(self, inp: ComplaintInput) -> None:
+    def __init__(self, inp: ComplaintInput, options: dict | None = None) -> None:
         self.inp = inp
         self.extra_reports = 0
         self.attachments = list(inp.attachments)
@@ -25,7 +25,7 @@ class StandInComplaintWorkflow:
         self.closed = False
 
     @workflow.run
-    async def run(self, inp: ComplaintInput) -> None:
+    async def run(self, inp: ComplaintInput, options: dict | None = None) -> None:
         await workflow.wait_condition(lambda: self.closed)
 
     @workflow.signal(name="test_close")

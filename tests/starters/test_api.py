@@ -46,7 +46,9 @@ async def test_chinese_text_round_trips_intact(stack):
     async with stack.api() as http:
         r = await http.post(
             "/api/v1/complaints",
-            content=json.dumps(complaint_body(description=text, customer_name=name), ensure_ascii=False).encode("utf-8"),
+            content=json.dumps(
+                complaint_body(description=text, customer_name=name), ensure_ascii=False
+            ).encode("utf-8"),
             headers={"content-type": "application/json; charset=utf-8"},
         )
         assert r.status_code == 201, r.text
@@ -75,19 +77,31 @@ async def test_ten_simultaneous_identical_submissions_make_one_workflow(stack):
     assert len(runs) == 1
     view = await _state(stack, wid)
     assert view.extra_reports == 9  # the timeline shows the extra reports
-    rows = await stack.pool.fetch("SELECT joined FROM intake_receipts WHERE complaint_id = $1", view.complaint_id)
+    rows = await stack.pool.fetch(
+        "SELECT joined FROM intake_receipts WHERE complaint_id = $1", view.complaint_id
+    )
     assert sorted(r["joined"] for r in rows) == [False] + [True] * 9
 
 
 async def test_same_customer_and_order_but_another_issue_is_a_separate_complaint(stack):
     phone, order = unique_phone(), unique_order()
     async with stack.api() as http:
-        a = await http.post("/api/v1/complaints", json=complaint_body(customer_phone=phone, order_number=order, description="包裹延误五天"))
-        b = await http.post("/api/v1/complaints", json=complaint_body(customer_phone=phone, order_number=order, description="包裹破损"))
+        a = await http.post(
+            "/api/v1/complaints",
+            json=complaint_body(customer_phone=phone, order_number=order, description="包裹延误五天"),
+        )
+        b = await http.post(
+            "/api/v1/complaints",
+            json=complaint_body(customer_phone=phone, order_number=order, description="包裹破损"),
+        )
         # the same issue again, phone written differently (+86 / spaces / dashes): joins the first
         c = await http.post(
             "/api/v1/complaints",
-            json=complaint_body(customer_phone=phone.replace("+86 ", "").replace(" ", "-"), order_number=order.lower(), description="还是延误，没人联系我"),
+            json=complaint_body(
+                customer_phone=phone.replace("+86 ", "").replace(" ", "-"),
+                order_number=order.lower(),
+                description="还是延误，没人联系我",
+            ),
         )
     assert a.status_code == b.status_code == c.status_code == 201
     assert a.json()["complaint_id"] != b.json()["complaint_id"]
@@ -109,7 +123,9 @@ async def test_idempotency_key_replays_the_first_answer_and_refuses_a_different_
     body = complaint_body(description="包裹延误")
     async with stack.api() as http:
         first = await http.post("/api/v1/complaints", json=body, headers={"Idempotency-Key": key})
-        again = await asyncio.gather(*(http.post("/api/v1/complaints", json=body, headers={"Idempotency-Key": key}) for _ in range(3)))
+        again = await asyncio.gather(
+            *(http.post("/api/v1/complaints", json=body, headers={"Idempotency-Key": key}) for _ in range(3))
+        )
         other = await http.post("/api/v1/complaints", json=complaint_body(), headers={"Idempotency-Key": key})
     assert first.status_code == 201
     for r in again:
@@ -129,27 +145,75 @@ async def test_bad_input_is_refused_naming_each_field(stack):
         (complaint_body(customer_email="not-an-email"), "customer.email"),
         (complaint_body(channel="carrier-pigeon"), "channel"),
         (complaint_body(order_number=None, category="lost", description="我的包裹丢了"), "order_number"),
-        (complaint_body(order_number=None, description="生鲜变质了"), "order_number"),  # category from the text
+        (
+            complaint_body(order_number=None, description="生鲜变质了"),
+            "order_number",
+        ),  # category from the text
         (complaint_body(description=""), "description"),
         (complaint_body(description="长" * 5001), "description"),
         (complaint_body(customer_phone=None), "customer.phone"),  # no way to reach the customer
         (complaint_body(colour="red"), "colour"),
+        (
+            complaint_body(description="包裹\x00破损"),
+            "description",
+        ),  # found by the fuzzer: PostgreSQL refuses NUL
+        (complaint_body(customer_name="张\ud800三"), "customer.name"),
         (complaint_body(policy="../../etc/passwd"), "policy"),
-        (complaint_body(attachments=[{"url": "file:///etc/passwd", "name": "x", "content_type": "image/png", "size": 10}]), "attachments[0].url"),
-        (complaint_body(attachments=[{"url": "https://x.example/a.exe", "name": "a.exe", "content_type": "application/x-msdownload", "size": 10}]), "attachments[0].content_type"),
-        (complaint_body(attachments=[{"url": "https://x.example/a.jpg", "name": "a.jpg", "content_type": "image/jpeg", "size": 50 * 2**20}]), "attachments[0].size"),
+        (
+            complaint_body(
+                attachments=[
+                    {"url": "file:///etc/passwd", "name": "x", "content_type": "image/png", "size": 10}
+                ]
+            ),
+            "attachments[0].url",
+        ),
+        (
+            complaint_body(
+                attachments=[
+                    {
+                        "url": "https://x.example/a.exe",
+                        "name": "a.exe",
+                        "content_type": "application/x-msdownload",
+                        "size": 10,
+                    }
+                ]
+            ),
+            "attachments[0].content_type",
+        ),
+        (
+            complaint_body(
+                attachments=[
+                    {
+                        "url": "https://x.example/a.jpg",
+                        "name": "a.jpg",
+                        "content_type": "image/jpeg",
+                        "size": 50 * 2**20,
+                    }
+                ]
+            ),
+            "attachments[0].size",
+        ),
     ]
     async with stack.api() as http:
         for body, field in cases:
-            r = await http.post("/api/v1/complaints", json=body)
+            # json.dumps escapes to ASCII, so even a lone surrogate travels as the client would send it
+            r = await http.post(
+                "/api/v1/complaints", content=json.dumps(body), headers={"content-type": "application/json"}
+            )
             assert r.status_code == 422, (field, r.status_code, r.text)
             data = r.json()
             assert data["error"] and isinstance(data["fields"], list)
             assert field in [f["field"] for f in data["fields"]], (field, data)
             assert all(f["reason"] for f in data["fields"])
-        malformed = await http.post("/api/v1/complaints", content=b'{"customer": ', headers={"content-type": "application/json"})
+        malformed = await http.post(
+            "/api/v1/complaints", content=b'{"customer": ', headers={"content-type": "application/json"}
+        )
         assert malformed.status_code == 400 and malformed.json()["fields"][0]["field"] == "body"
-        huge = await http.post("/api/v1/complaints", content=b"{" + b" " * (300 * 1024) + b"}", headers={"content-type": "application/json"})
+        huge = await http.post(
+            "/api/v1/complaints",
+            content=b"{" + b" " * (300 * 1024) + b"}",
+            headers={"content-type": "application/json"},
+        )
         assert huge.status_code == 413 and huge.json()["fields"][0]["field"] == "body"
     # nothing half-created: no receipt for any refused body
     assert await stack.pool.fetchval("SELECT count(*) FROM intake_receipts WHERE workflow_id = ''") == 0
@@ -198,7 +262,10 @@ async def test_multipart_upload_stores_evidence_and_refuses_disguised_files(stac
         r = await http.post(
             "/api/v1/complaints/upload",
             data={"complaint": json.dumps(body, ensure_ascii=False)},
-            files=[("files", ("破损照片.png", PNG, "image/png")), ("files", ("note.txt", "箱子压扁了".encode(), "text/plain"))],
+            files=[
+                ("files", ("破损照片.png", PNG, "image/png")),
+                ("files", ("note.txt", "箱子压扁了".encode(), "text/plain")),
+            ],
         )
         assert r.status_code == 201, r.text
         view = await _state(stack, r.json()["workflow_id"])
@@ -227,3 +294,40 @@ async def test_openapi_documents_the_intake_api(stack):
     post = paths["/api/v1/complaints"]["post"]
     assert "ErrorBody" in json.dumps(post["responses"]["422"])
     assert "HTTPValidationError" not in json.dumps(post["responses"])
+
+
+async def test_a_refused_upload_leaves_no_stored_file(stack):
+    before = await stack.pool.fetchval("SELECT count(*) FROM intake_attachments")
+    async with stack.api() as http:
+        # valid file, but the complaint needs an order number: refused as a whole
+        r = await http.post(
+            "/api/v1/complaints/upload",
+            data={
+                "complaint": json.dumps(
+                    complaint_body(order_number=None, description="包裹丢失"), ensure_ascii=False
+                )
+            },
+            files=[("files", ("p.png", PNG, "image/png"))],
+        )
+        # too many files
+        many = await http.post(
+            "/api/v1/complaints/upload",
+            data={"complaint": json.dumps(complaint_body(), ensure_ascii=False)},
+            files=[("files", (f"p{i}.png", PNG, "image/png")) for i in range(11)],
+        )
+    assert r.status_code == 422 and r.json()["fields"][0]["field"] == "order_number"
+    assert many.status_code == 422 and many.json()["fields"][0]["field"] == "files"
+    assert await stack.pool.fetchval("SELECT count(*) FROM intake_attachments") == before
+
+
+async def test_dev_intake_credentials_are_stable_and_work(stack):
+    from starters.api_keys import seed_dev_intake
+
+    first = await seed_dev_intake(stack.pool, stack.settings)
+    again = await seed_dev_intake(stack.pool, stack.settings)
+    assert first == again and first.api_key.startswith("dk_dev_")
+    async with stack.http(headers={"X-API-Key": first.api_key}) as http:
+        r = await http.post("/api/v1/complaints", json=complaint_body(description="发票抬头开错了"))
+    assert r.status_code == 201, r.text
+    off = stack.settings.model_copy(update={"demo_users": False})
+    assert await seed_dev_intake(stack.pool, off) is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 from domain.actions import QUERY_STATE
@@ -54,6 +55,15 @@ async def test_public_form_in_chinese_files_a_complaint_with_photo_and_shows_num
     assert view.tier.value == "urgent"
     assert [a.name for a in view.attachments] == ["海鲜.png"]
     assert link.endswith(view.status_token)
+    if stack.activity_kind == "real":
+        # the link works once the workflow's ledger write has landed (an activity, so: wait for it)
+        async with stack.http() as http:
+            for _ in range(300):
+                page = await http.get(link.removeprefix(stack.base_url))
+                if page.status_code == 200:
+                    break
+                await asyncio.sleep(0.1)
+        assert page.status_code == 200 and number in page.text
 
 
 async def test_public_form_in_english_refuses_bad_fields_and_keeps_what_was_typed(stack):
@@ -73,6 +83,7 @@ async def test_public_form_in_english_refuses_bad_fields_and_keeps_what_was_type
         )
     assert r.status_code == 422
     assert 'data-field="phone"' in r.text
+    assert "Please give a valid phone number" in r.text  # words for a person, not a regex
     assert 'value="Ann"' in r.text and "My parcel is lost" in r.text
     assert "Please correct" in r.text
 
@@ -96,7 +107,10 @@ async def test_staff_form_requires_a_signed_in_staff_user(stack):
 async def test_hotline_staff_records_a_complaint_and_sets_the_tier(stack):
     async with stack.http(follow_redirects=False) as http:
         login = await http.get("/login")
-        r = await http.post("/login", data={"username": "zhang", "password": "demo", "next": "/staff", "csrf_token": _csrf(login.text)})
+        r = await http.post(
+            "/login",
+            data={"username": "zhang", "password": "demo", "next": "/staff", "csrf_token": _csrf(login.text)},
+        )
         assert r.status_code == 303, r.text
         page = await http.get("/staff/intake")
         assert page.status_code == 200, page.text
@@ -124,3 +138,90 @@ async def test_hotline_staff_records_a_complaint_and_sets_the_tier(stack):
     assert view.customer.customer_type == "business" and view.customer.region == "上海"
     source = await stack.pool.fetchval("SELECT source FROM intake_receipts WHERE complaint_id = $1", number)
     assert source == "staff:zhang"
+
+
+async def test_public_form_rate_limit_per_client_address(stack, monkeypatch):
+    from starters import forms
+    from starters.rate_limit import RateLimiter
+
+    monkeypatch.setattr(forms, "PUBLIC_BURST", 2)
+    stack.app.state.intake_form_limiter = RateLimiter()
+    try:
+        async with stack.http() as http:
+            page = await http.get("/file")
+            token = _csrf(page.text)
+            codes = []
+            for _ in range(3):
+                r = await http.post(
+                    "/file", data={"csrf_token": token, "name": "x", "phone": "12", "description": "d"}
+                )
+                codes.append(r.status_code)
+        assert codes == [422, 422, 429]
+        assert int(r.headers["retry-after"]) >= 1
+    finally:
+        stack.app.state.intake_form_limiter = RateLimiter()
+
+
+def _fuzz_public_form(base_url: str, cases: int) -> tuple[int, list[str]]:
+    """Random text in every field of the public form (valid CSRF token): never a server error."""
+    import httpx
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    http = httpx.Client(base_url=base_url, timeout=60)
+    token = _csrf(http.get("/file").text)
+    text = st.text(st.characters(codec="utf-8"), max_size=300)
+    ran, errors = 0, []
+
+    @settings(
+        max_examples=cases,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(
+        name=text,
+        phone=text,
+        email=text,
+        order=text,
+        description=st.one_of(text, st.text(min_size=4990, max_size=5010)),
+        category=st.one_of(st.sampled_from(["", "lost", "spoiled", "bogus"]), text),
+        locale=text,
+    )
+    def run(name, phone, email, order, description, category, locale) -> None:
+        nonlocal ran
+        ran += 1
+        data = {
+            "csrf_token": token,
+            "name": name,
+            "phone": phone,
+            "email": email,
+            "order_number": order,
+            "description": description,
+            "category": category,
+            "locale": locale,
+        }
+        r = http.post("/file", data=data)
+        if r.status_code >= 500 or r.status_code not in (201, 422):
+            errors.append(f"{r.status_code}: {data!r}"[:400])
+
+    run()
+    http.close()
+    return ran, errors
+
+
+async def test_public_form_fuzz_never_answers_a_server_error(stack, monkeypatch):
+
+    from starters import forms
+    from starters.rate_limit import RateLimiter
+
+    monkeypatch.setattr(forms, "PUBLIC_BURST", 100_000)
+    monkeypatch.setattr(forms, "PUBLIC_RATE_PER_MINUTE", 100_000)
+    stack.app.state.intake_form_limiter = RateLimiter()
+    try:
+        ran, errors = await asyncio.to_thread(_fuzz_public_form, stack.base_url, 60)
+    finally:
+        stack.app.state.intake_form_limiter = RateLimiter()
+    print(f"\npublic form fuzz: {ran} cases, {len(errors)} unexpected answers")
+    assert errors == [], errors[:5]

@@ -15,7 +15,12 @@ from tests.starters.conftest import complaint_body
 def _event(**over) -> dict:
     body = complaint_body(description="订单商品质量有问题，收到就坏了")
     body.pop("channel")
-    event = {"event_id": "evt_" + uuid.uuid4().hex, "timestamp": int(time.time()), "platform": "天猫旗舰店", "complaint": body}
+    event = {
+        "event_id": "evt_" + uuid.uuid4().hex,
+        "timestamp": int(time.time()),
+        "platform": "天猫旗舰店",
+        "complaint": body,
+    }
     event.update(over)
     return event
 
@@ -34,7 +39,9 @@ async def _post(stack, event: dict | bytes, *, secret: str | None = None, signat
 async def test_signed_webhook_files_a_complaint_on_the_sources_channel(stack):
     r = await _post(stack, _event())
     assert r.status_code == 201, r.text
-    view = await stack.client.get_workflow_handle(r.json()["workflow_id"]).query(QUERY_STATE, result_type=ComplaintView)
+    view = await stack.client.get_workflow_handle(r.json()["workflow_id"]).query(
+        QUERY_STATE, result_type=ComplaintView
+    )
     assert view.channel.value == "ecommerce"
     assert view.description == "订单商品质量有问题，收到就坏了"
     assert r.json()["category"] == "quality"
@@ -50,7 +57,9 @@ async def test_redelivered_event_gets_the_first_answer_even_after_the_replay_win
     # the same event id with another body is refused, not filed
     changed = dict(event, complaint=dict(event["complaint"], description="别的内容"))
     assert (await _post(stack, changed)).status_code == 409
-    view = await stack.client.get_workflow_handle(first.json()["workflow_id"]).query(QUERY_STATE, result_type=ComplaintView)
+    view = await stack.client.get_workflow_handle(first.json()["workflow_id"]).query(
+        QUERY_STATE, result_type=ComplaintView
+    )
     assert view.extra_reports == 0
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import re
 import socket
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -45,11 +46,17 @@ def ui_settings(ledger_url: str, **overrides) -> Settings:
     return Settings(_env_file=None, **values)
 
 
-async def serve(app: FastAPI) -> AsyncIterator[str]:
-    """Run `app` under uvicorn on 127.0.0.1 with a kernel-chosen port; yields the base URL."""
+def free_socket() -> socket.socket:
+    """A listening-ready socket on 127.0.0.1 with a kernel-chosen port (bound now, so no one else takes it)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+async def serve(app: FastAPI, sock: socket.socket | None = None) -> AsyncIterator[str]:
+    """Run `app` under uvicorn on 127.0.0.1 with a kernel-chosen port; yields the base URL."""
+    sock = sock or free_socket()
     port = sock.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False))
     task = asyncio.create_task(server.serve(sockets=[sock]))
@@ -94,7 +101,87 @@ async def signed_in(base_url: str, username: str, password: str = "demo") -> Asy
         page = await http.get("/login")
         r = await http.post(
             "/login",
-            data={"username": username, "password": password, "next": "/staff", "csrf_token": csrf_from(page.text)},
+            data={
+                "username": username,
+                "password": password,
+                "next": "/staff",
+                "csrf_token": csrf_from(page.text),
+            },
         )
         assert r.status_code == 303, r.text
         yield http
+
+
+def complaint_workflows() -> list[type]:
+    try:
+        from workflows.registry import WORKFLOWS
+
+        return list(WORKFLOWS)
+    except ModuleNotFoundError:
+        from workflows.complaint import ComplaintWorkflow
+        from workflows.investigation import DepartmentInvestigationWorkflow
+
+        return [ComplaintWorkflow, DepartmentInvestigationWorkflow]
+
+
+@dataclass
+class Stack(Web):
+    smtp_port: int = 0
+
+
+@pytest_asyncio.fixture
+async def stack(dev_env, ledger_pool, ledger_url) -> AsyncIterator[Stack]:
+    """The whole product on loopback: the Temporal dev server, a real worker (the real workflows and
+    activities), the web app (UI, intake forms, the local notification stand-ins, the carrier simulator)
+    and the SMTP sink, all on kernel-chosen ports, against a fresh migrated ledger."""
+    async for s in run_stack(dev_env.client, ledger_pool, ledger_url):
+        yield s
+
+
+@pytest_asyncio.fixture
+async def ts_stack(ts_env, ledger_pool, ledger_url) -> AsyncIterator[Stack]:
+    """The same on the time-skipping server: `ts_env.sleep(...)` brings deadlines on."""
+    async for s in run_stack(ts_env.client, ledger_pool, ledger_url):
+        yield s
+
+
+async def run_stack(client: Client, ledger_pool: asyncpg.Pool, ledger_url: str) -> AsyncIterator[Stack]:
+    from temporalio.worker import Worker
+
+    from activities.registry import build_activities
+    from standins.sink import start_smtp_sink
+
+    smtp = await start_smtp_sink("127.0.0.1", 0, ledger_pool)
+    smtp_port = smtp.sockets[0].getsockname()[1]
+    sock = free_socket()
+    port = sock.getsockname()[1]
+    settings = ui_settings(
+        ledger_url,
+        web_host="127.0.0.1",
+        web_port=port,
+        public_base_url=f"http://127.0.0.1:{port}",
+        smtp_host="127.0.0.1",
+        smtp_port=smtp_port,
+        task_queue=f"ui-{uuid.uuid4().hex[:8]}",
+    )
+    worker = Worker(
+        client,
+        task_queue=settings.task_queue,
+        workflows=complaint_workflows(),
+        activities=build_activities(settings, ledger_pool),
+    )
+    app = create_app(settings, client=client, pool=ledger_pool)
+    try:
+        async with worker:
+            async for base in serve(app, sock):
+                yield Stack(
+                    base_url=base,
+                    app=app,
+                    settings=settings,
+                    pool=ledger_pool,
+                    client=client,
+                    smtp_port=smtp_port,
+                )
+    finally:
+        smtp.close()
+        await smtp.wait_closed()

@@ -34,12 +34,23 @@ WANG = Actor(id="wang", role=Role.LOGISTICS, name="王磊 Wang Lei")
 SUN = Actor(id="sun", role=Role.SENIOR_SUPERVISOR, name="孙经理 Sun Wei")
 
 WINDOWS = {
-    Tier.URGENT: [(ObligationName.FIRST_RESPONSE, 5), (ObligationName.SUPERVISOR_ACK, 15),
-                  (ObligationName.PRELIMINARY_PLAN, 120), (ObligationName.RESOLUTION, 240)],
-    Tier.IMPORTANT: [(ObligationName.FIRST_RESPONSE, 5), (ObligationName.SUPERVISOR_ACK, 15),
-                     (ObligationName.HANDLING_START, 240), (ObligationName.RESOLUTION, 1440)],
-    Tier.GENERAL: [(ObligationName.FIRST_RESPONSE, 5), (ObligationName.ASSIGNMENT, 30),
-                   (ObligationName.RESOLUTION, 1440)],
+    Tier.URGENT: [
+        (ObligationName.FIRST_RESPONSE, 5),
+        (ObligationName.SUPERVISOR_ACK, 15),
+        (ObligationName.PRELIMINARY_PLAN, 120),
+        (ObligationName.RESOLUTION, 240),
+    ],
+    Tier.IMPORTANT: [
+        (ObligationName.FIRST_RESPONSE, 5),
+        (ObligationName.SUPERVISOR_ACK, 15),
+        (ObligationName.HANDLING_START, 240),
+        (ObligationName.RESOLUTION, 1440),
+    ],
+    Tier.GENERAL: [
+        (ObligationName.FIRST_RESPONSE, 5),
+        (ObligationName.ASSIGNMENT, 30),
+        (ObligationName.RESOLUTION, 1440),
+    ],
 }
 
 
@@ -86,7 +97,11 @@ def view(
                 breached_at=breached_at,
             )
         )
-    running = [o for o in obligations if o.status in (ObligationStatus.OPEN, ObligationStatus.WARNED, ObligationStatus.BREACHED)]
+    running = [
+        o
+        for o in obligations
+        if o.status in (ObligationStatus.OPEN, ObligationStatus.WARNED, ObligationStatus.BREACHED)
+    ]
     nxt = min(running, key=lambda o: o.due_at) if running else None
     breaches = sum(1 for o in obligations if o.breached_at)
     resolved = state in (State.RESOLVED, State.AWAITING_RATING, State.CLOSED)
@@ -116,7 +131,9 @@ def view(
         resolution=Resolution(cause="运输延误", solution="已补发", resolved_by=ZHANG, resolved_at=resolved_at)
         if resolved
         else None,
-        ratings=[Rating(score=s, at=resolved_at + timedelta(hours=i + 1)) for i, s in enumerate(ratings or [])],
+        ratings=[
+            Rating(score=s, at=resolved_at + timedelta(hours=i + 1)) for i, s in enumerate(ratings or [])
+        ],
         reopen_count=sum(1 for s in (ratings or []) if s < 4),
         closed_at=resolved_at + timedelta(hours=5) if state == State.CLOSED else None,
     )
@@ -150,26 +167,35 @@ async def demo_history(pool: asyncpg.Pool, now: datetime | None = None, n: int =
     holders = [ZHANG, LI, WANG]
     for i in range(n):
         tier = rnd.choices(list(Tier), weights=[5, 3, 2])[0]
-        received = now - timedelta(days=rnd.uniform(0.2, 14), minutes=rnd.randint(0, 600))
         closed = rnd.random() < 0.7
+        if closed:
+            received = now - timedelta(days=rnd.uniform(0.5, 14), minutes=rnd.randint(0, 600))
+        else:  # open ones: from minutes to a few days old, so the queue and the ageing chart have a spread
+            received = now - timedelta(minutes=rnd.choice([3, 12, 25, 50, 90, 200, 400, 1500, 3000, 5000]))
         outcomes = {
             name: (ObligationStatus.MET if rnd.random() < 0.8 else ObligationStatus.MET_LATE)
             if closed or name == ObligationName.FIRST_RESPONSE
             else ObligationStatus.OPEN
             for name, _ in WINDOWS[tier]
         }
-        if not closed and rnd.random() < 0.4:
-            outcomes[WINDOWS[tier][-1][0]] = ObligationStatus.BREACHED
+        if not closed:  # clocks already past their due time are breached, the others still run
+            for name, minutes in WINDOWS[tier]:
+                if name != ObligationName.FIRST_RESPONSE and received + timedelta(minutes=minutes) < now:
+                    outcomes[name] = ObligationStatus.MET if rnd.random() < 0.6 else ObligationStatus.BREACHED
         score = rnd.choice([5, 5, 4, 4, 3, 2]) if closed else None
         ratings = ([2, 5] if score == 2 else [score]) if score else None
         v = view(
             f"C-DEMO-{i:03d}",
             received_at=received,
             tier=tier,
-            state=State.CLOSED if closed else rnd.choice([State.ACKNOWLEDGED, State.IN_PROGRESS, State.ASSIGNED]),
+            state=State.CLOSED
+            if closed
+            else rnd.choice([State.ACKNOWLEDGED, State.IN_PROGRESS, State.ASSIGNED]),
             channel=rnd.choice([Channel.WEB, Channel.HOTLINE, Channel.APP, Channel.ECOMMERCE, Channel.EMAIL]),
             complaint_type=rnd.choices(list(ComplaintType), weights=[2, 6, 1])[0],
-            category=rnd.choice([Category.DELAYED, Category.DAMAGED, Category.LOST, Category.SPOILED, Category.INVOICE]),
+            category=rnd.choice(
+                [Category.DELAYED, Category.DAMAGED, Category.LOST, Category.SPOILED, Category.INVOICE]
+            ),
             region=rnd.choice(regions),
             holder=rnd.choice(holders),
             departments=[rnd.choice([Department.WAREHOUSE, Department.TRANSPORT, Department.DELIVERY])],

@@ -118,7 +118,12 @@ async def test_redirect_after_sign_in_stays_on_this_site(web):
         page = await http.get("/login")
         r = await http.post(
             "/login",
-            data={"username": "zhao", "password": "demo", "next": "//evil.example/", "csrf_token": csrf_from(page.text)},
+            data={
+                "username": "zhao",
+                "password": "demo",
+                "next": "//evil.example/",
+                "csrf_token": csrf_from(page.text),
+            },
         )
         assert r.status_code == 303
         assert r.headers["location"] == "/staff"

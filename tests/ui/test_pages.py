@@ -56,7 +56,10 @@ async def test_queue_filters_mine_unassigned_breached_and_tier(web):
         assert _order(breached.text) == ["C-LATE"]
         assert 'data-testid="badge-breach"' in breached.text
         assert _order((await http.get("/staff?tier=urgent")).text) == ["C-LATE"]
-        assert set(_order((await http.get("/staff?scope=team")).text)) == {"C-MINE", "C-LATE"}  # customer service
+        assert set(_order((await http.get("/staff?scope=team")).text)) == {
+            "C-MINE",
+            "C-LATE",
+        }  # customer service
 
 
 async def test_the_complaint_page_shows_obligations_and_report_from_the_ledger(web):
@@ -88,7 +91,11 @@ async def test_the_complaint_page_shows_obligations_and_report_from_the_ledger(w
 async def test_the_supervisor_inbox_lists_breaches(web):
     await seed.write(
         web.pool,
-        seed.view("C-BREACH", received_at=NOW - timedelta(hours=1), outcomes={ObligationName.FIRST_RESPONSE: ObligationStatus.BREACHED}),
+        seed.view(
+            "C-BREACH",
+            received_at=NOW - timedelta(hours=1),
+            outcomes={ObligationName.FIRST_RESPONSE: ObligationStatus.BREACHED},
+        ),
     )
     async with signed_in(web.base_url, "zhao") as http:
         r = await http.get("/staff/supervisor")
@@ -123,7 +130,7 @@ async def test_the_status_page_speaks_plain_words_without_staff_data(web):
         r = await http.get(f"/status/{v.status_token}")
         assert r.status_code == 200
         assert "A specialist has taken up your complaint" in r.text  # the complaint's locale: en
-        assert "the right department takes it over" in r.text  # next: assignment, with its time
+        assert "Your complaint is resolved — by" in r.text  # next promise to the customer, with its time
         assert "Zhang" not in r.text and "zhang" not in r.text and "张敏" not in r.text
         assert r.headers["referrer-policy"] == "no-referrer"
         zh = await http.get(f"/status/{v.status_token}?lang=zh-CN")
@@ -147,7 +154,17 @@ async def test_the_dashboard_shows_compliance_and_exports_csv(web):
     async with signed_in(web.base_url, "zhao") as http:
         r = await http.get("/dashboard?lang=en")
         assert r.status_code == 200
-        for chart in ("tier", "obligation", "department", "person", "type", "channel", "region", "stages", "ageing"):
+        for chart in (
+            "tier",
+            "obligation",
+            "department",
+            "person",
+            "type",
+            "channel",
+            "region",
+            "stages",
+            "ageing",
+        ):
             section = r.text.split(f'id="chart-{chart}"')[1].split("</section>")[0]
             assert "<svg" in section, chart
         assert "李娜" in r.text  # per person, by display name
@@ -167,3 +184,64 @@ def test_every_string_exists_in_both_languages():
     assert set(ZH) == set(EN)
     for key in ZH:
         assert ZH[key].count("{") == EN[key].count("{"), key
+
+
+async def test_a_bad_form_field_is_refused_naming_the_field(web):
+    await seed.write(web.pool, seed.view("C-FIELD", received_at=NOW, state=State.IN_PROGRESS))
+    async with signed_in(web.base_url, "zhang") as http:
+        page = await http.get("/staff/complaints/C-FIELD?lang=en")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+        r = await http.post(
+            "/staff/complaints/C-FIELD/actions/resolve?lang=en",
+            data={"csrf_token": token, "cause": "", "solution": "Refund", "compensation": "-5"},
+        )
+        assert r.status_code == 422
+        refusal = r.text.split('data-testid="refusal"')[1].split("</div>")[0]
+        assert "Cause (cause)" in refusal
+        assert "Compensation (CNY) (compensation)" in refusal and "greater than or equal to 0" in refusal
+
+
+async def test_the_rating_form_needs_its_csrf_token_and_a_score(web):
+    v = seed.view(
+        "C-RATE", received_at=NOW - timedelta(hours=4), state=State.AWAITING_RATING, locale=Locale.EN
+    )
+    await seed.write(web.pool, v)
+    async with httpx.AsyncClient(base_url=web.base_url) as http:
+        page = await http.get(f"/status/{v.status_token}")
+        assert 'data-testid="rate-submit"' in page.text
+        r = await http.post(f"/status/{v.status_token}/rate", data={"score": "5"})
+        assert r.status_code == 403
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+        r = await http.post(f"/status/{v.status_token}/rate", data={"score": "9", "csrf_token": token})
+        assert r.status_code == 422
+        assert "Score (score)" in r.text and "less than or equal to 5" in r.text
+
+
+async def test_the_records_export_lists_each_complaint_in_the_viewers_zone_without_customer_data(web):
+    received = datetime(2026, 3, 2, 1, 30, tzinfo=UTC)  # 09:30 in Shanghai
+    await seed.write(web.pool, seed.view("C-REC-1", received_at=received, region="杭州"))
+    await seed.write(web.pool, seed.view("C-REC-2", received_at=received + timedelta(days=40)))
+    async with signed_in(web.base_url, "zhao") as http:
+        r = await http.get("/dashboard/complaints.csv?from=2026-03-01&to=2026-03-31")
+        assert r.status_code == 200
+        rows = list(csv.DictReader(io.StringIO(r.text.lstrip("\ufeff"))))
+        assert [row["complaint_id"] for row in rows] == ["C-REC-1"]
+        assert rows[0]["received_at"] == "2026-03-02T09:30+08:00"
+        assert rows[0]["region"] == "杭州"
+        assert "张三" not in r.text and "+8613800000000" not in r.text
+        http.cookies.set("desk_tz", "Europe%2FBerlin")
+        r = await http.get("/dashboard/complaints.csv?from=2026-03-01&to=2026-03-31")
+        assert "2026-03-02T02:30+01:00" in r.text
+
+
+async def test_the_complaint_page_can_tell_when_the_complaint_changed(web):
+    v = seed.view("C-VER", received_at=NOW)
+    await seed.write(web.pool, v)
+    async with signed_in(web.base_url, "zhang") as http:
+        first = (await http.get("/staff/complaints/C-VER/version")).text
+        assert first
+        await seed.write(web.pool, v.model_copy(update={"state": State.ACKNOWLEDGED}))
+        second = (await http.get("/staff/complaints/C-VER/version")).text
+        assert second and second != first
+        page = await http.get("/staff/complaints/C-VER")
+        assert 'data-version-url="/staff/complaints/C-VER/version"' in page.text

@@ -63,6 +63,24 @@
     tick();
     setInterval(tick, 1000);
     document.querySelectorAll("[data-poll-url]").forEach(poll);
+    // The complaint page: offer a reload (never force one: a half-filled form must survive) when it changed.
+    // The baseline is read a few seconds after load, so the ledger write of one's own action is not news.
+    var changed = document.getElementById("changed");
+    if (changed) {
+      var baseline = null;
+      var check = function () {
+        if (document.hidden || !changed.hidden) return;
+        fetch(changed.getAttribute("data-version-url"), { credentials: "same-origin" })
+          .then(function (r) { return r.ok ? r.text() : null; })
+          .then(function (v) {
+            if (!v) return;
+            if (baseline === null) baseline = v; else if (v !== baseline) changed.hidden = false;
+          })
+          .catch(function () {});
+      };
+      setTimeout(check, 3000);
+      setInterval(check, 10000);
+    }
     // The browser's zone, remembered so server-rendered CSV and pages can use it.
     try {
       var tz = Intl.DateTimeFormat().resolvedOptions().timeZone;

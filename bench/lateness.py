@@ -1,0 +1,278 @@
+"""Timer lateness of the real product: N open complaints whose obligations fall due at the same instant.
+
+The real worker (`python -m desk worker`), ledger, notification outbox and sinks run as in `desk up`. Each
+complaint is started the way intake starts it (same workflow, search attributes, summary), with
+`received_at` = one common moment T0 and the `standard` policy scaled so that the first-response window is
+W seconds, around the clock (`domain.policy.scaled`, passed as the workflow's `ComplaintOptions.policy`).
+So every complaint has its first-response *warning* at T0 + 0.75·W and its *breach* at T0 + W: two waves
+of N obligations due at the same instant, each answered by notifications (warning; breach + escalation)
+and a ledger write.
+
+W is chosen from a calibration batch so that all N complaints are started and settled (intake
+notifications sent, ledger written) before the first wave; the report says how many really were.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import psutil
+
+from bench import histories, wave
+from bench.complaints import complaint_input, policy_with_window, start_complaint
+from bench.histories import WakeUp
+from bench.processes import Postgres
+from bench.progress import Progress
+
+
+class NotReady(Exception):
+    """A part of the product this measurement needs is not written yet."""
+
+
+def require(*modules: str) -> None:
+    import importlib
+
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as e:
+            raise NotReady(f"{name} is missing ({e.name})") from e
+
+
+CALIBRATION = 200  # complaints in the calibration batch (fewer when N is small)
+
+
+def _pids(product) -> list[int]:
+    pids = [p for p in (product.worker.pid if product.worker else None, product.server.pid) if p]
+    if product.pg and product.pg.pid:
+        pids.append(product.pg.pid)
+        with_children = psutil.Process(product.pg.pid).children(recursive=True)
+        pids += [c.pid for c in with_children]
+    return pids
+
+
+async def settled(
+    product, *, complaints: int, kind: str | None = None, events: int = 0, timeout: float
+) -> bool:
+    """Until the ledger has `complaints` rows (and `events` timeline events of `kind`), no notification is
+    still queued, sending or failed, and the worker, server and database have gone quiet."""
+    assert product.pool is not None
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        n = await product.pool.fetchval("SELECT count(*) FROM complaints")
+        pending = await product.pool.fetchval(
+            "SELECT count(*) FROM notifications WHERE status IN ('queued', 'sending', 'failed')"
+        )
+        have = (
+            await product.pool.fetchval("SELECT count(*) FROM timeline_events WHERE kind = $1", kind)
+            if kind
+            else 0
+        )
+        if n >= complaints and pending == 0 and have >= events:
+            left = max(5.0, deadline - time.monotonic())
+            if await wave.wait_quiet(_pids(product), quiet_cpu=8.0, quiet_for=2.0, timeout=left):
+                return True
+        await asyncio.sleep(1.0)
+    return False
+
+
+async def calibrate(product, progress: Progress, k: int) -> float:
+    """Seconds per complaint to start and settle (intake notifications, ledger), from a batch that is
+    terminated afterwards."""
+    assert product.client is not None
+    far = policy_with_window(3600)
+    t0 = datetime.now(UTC)
+    tag = uuid.uuid4().hex[:6]
+    task = progress.add(f"calibrate: {k} complaints", k)
+    start = time.monotonic()
+    _, _ = await wave.start_all(
+        k,
+        lambda i: start_complaint(
+            product.client, product.task_queue, complaint_input(f"CAL-{tag}-{i}", t0), far
+        ),
+        concurrency=32,
+        worker=None,
+        on_started=lambda: progress.advance(task),
+    )
+    ok = await settled(product, complaints=k, timeout=300)
+    per = (time.monotonic() - start) / k
+    progress.done(task)
+    if not ok:
+        raise RuntimeError("calibration batch did not settle in 5 minutes; see the worker log")
+    from desk.temporal import workflow_id_for
+
+    await asyncio.gather(
+        *(
+            product.client.get_workflow_handle(workflow_id_for(f"CAL-{tag}-{i}")).terminate(
+                "calibration done"
+            )
+            for i in range(k)
+        )
+    )
+    await product.pool.execute("DELETE FROM complaints")  # the wave counts its own rows
+    await product.pool.execute("DELETE FROM notifications")
+    return per
+
+
+async def run(
+    n: int,
+    workdir: Path,
+    progress: Progress,
+    *,
+    max_cached: int | None = None,
+    pg: Postgres | None = None,
+) -> dict:
+    require(
+        "workflows.complaint", "workflows.registry", "activities.registry", "standins.http", "workers.main"
+    )
+    from bench.product import Product
+    from desk.temporal import workflow_id_for
+
+    env = {"DESK_LOG_LEVEL": "WARNING"}
+    if max_cached is not None:
+        env["DESK_MAX_CACHED_WORKFLOWS"] = str(max_cached)
+    product = Product(workdir, pg=pg, env=env)
+    load_before = os.getloadavg()
+    await product.start(worker=True)
+    try:
+        assert product.client is not None and product.worker is not None
+        per = await calibrate(product, progress, min(CALIBRATION, max(20, n // 5)))
+        # The warning wave (0.75·W) must come after all N are started and settled, with a margin.
+        settle_estimate = per * n
+        window = max(20.0, (settle_estimate * 1.5 + 15) / 0.75)
+        policy = policy_with_window(window)
+        t0 = datetime.now(UTC)
+        warn_at, due_at = t0 + timedelta(seconds=0.75 * window), t0 + timedelta(seconds=window)
+        tag = uuid.uuid4().hex[:6]
+        cids = [f"B-{tag}-{i}" for i in range(n)]
+
+        task = progress.add(f"complaints N={n}: start (W={window:.0f}s)", n)
+        start_s, memory = await wave.start_all(
+            n,
+            lambda i: start_complaint(
+                product.client, product.task_queue, complaint_input(cids[i], t0), policy
+            ),
+            concurrency=32,
+            worker=product.worker,
+            on_started=lambda: progress.advance(task),
+        )
+        progress.done(task)
+        task = progress.add(f"complaints N={n}: settle intake work", None)
+        settled_in_time = await settled(
+            product, complaints=n, timeout=max(10.0, (warn_at - datetime.now(UTC)).total_seconds())
+        )
+        settled_at = datetime.now(UTC)
+        rss_settled = product.worker.rss_bytes()
+        memory.append((n, rss_settled))
+        progress.done(task)
+
+        task = progress.add(f"complaints N={n}: waves at +{0.75 * window:.0f}s and +{window:.0f}s", None)
+        await wave.sleep_until(due_at)
+        waves_ok = await settled(
+            product, complaints=n, kind="sla_breach", events=n, timeout=max(600.0, n * 0.5)
+        )
+        progress.done(task)
+        rss_after = product.worker.rss_bytes()
+
+        # The due moments the workflow itself recorded in the ledger, per complaint.
+        rows = await product.pool.fetch(
+            "SELECT complaint_id, warn_at, due_at FROM obligations WHERE name = 'first_response' AND occurrence = 1"
+        )
+        warn_keys = {f"{r['complaint_id']}:warn:first_response:1": r["warn_at"] for r in rows}
+        due_keys = {f"{r['complaint_id']}:breach:first_response:1": r["due_at"] for r in rows}
+        keys = {**warn_keys, **due_keys}
+        ids = [workflow_id_for(c) for c in cids]
+        task = progress.add(f"complaints N={n}: read histories", n)
+        events = await histories.fetch_all(product.client, ids, on_done=lambda: progress.advance(task))
+        progress.done(task)
+        actions = [a for wid, evs in events.items() for a in histories.keyed_actions(wid, evs, keys)]
+        warn_wakes = [a for a in actions if a.timer_id in warn_keys]
+        due_wakes = [a for a in actions if a.timer_id in due_keys]
+        idle = sum(histories.idle_wake_ups(evs) for evs in events.values())
+        recorded = sorted({r["due_at"] for r in rows})
+        result = wave.WaveResult(
+            n=n,
+            due=due_at,
+            start_seconds=start_s,
+            start_rate=n / start_s,
+            started_before_due=wave.timers_set_before(events, warn_at),
+            wake_ups=due_wakes,
+            memory=memory,
+            rss_after_wave=rss_after,
+        )
+        dones = [w.actions_done for w in due_wakes if w.actions_done]
+        if dones:
+            result.drain_seconds = round((max(dones) - min(w.due for w in due_wakes)).total_seconds(), 3)
+        warn_result = wave.WaveResult(
+            n=n,
+            due=warn_at,
+            start_seconds=start_s,
+            start_rate=n / start_s,
+            started_before_due=result.started_before_due,
+            wake_ups=warn_wakes,
+        )
+        wdones = [w.actions_done for w in warn_wakes if w.actions_done]
+        if wdones:
+            warn_result.drain_seconds = round(
+                (max(wdones) - min(w.due for w in warn_wakes)).total_seconds(), 3
+            )
+        if recorded and (recorded[-1] - recorded[0]).total_seconds() > 0.001:
+            result.notes.append(
+                f"the workflows recorded first-response due moments spread over {(recorded[-1] - recorded[0]).total_seconds():.3f} s "
+                f"(from {recorded[0].isoformat()} to {recorded[-1].isoformat()}; the bench asked for {due_at.isoformat()})"
+            )
+        if idle:
+            result.notes.append(
+                f"{idle} timer firings woke a workflow that then did nothing but set another timer "
+                "(its own clock said the moment had not come yet)"
+            )
+        if not settled_in_time:
+            result.notes.append(
+                f"intake work was still running when the warning wave came (settled {settled_at.isoformat()}): "
+                "the waves measure a machine still busy with intake"
+            )
+        if not waves_ok:
+            result.notes.append("the breach wave had not fully settled when histories were read")
+        if len(due_wakes) != n:
+            result.notes.append(f"{len(due_wakes)} breach wake-ups found for {n} complaints")
+        if len(warn_wakes) != n:
+            result.notes.append(f"{len(warn_wakes)} warning wake-ups found for {n} complaints")
+        out = result.to_json()
+        out.update(
+            {
+                "window_s": round(window, 1),
+                "calibration_s_per_complaint": round(per, 4),
+                "settled_before_warning": settled_in_time,
+                "rss_settled_mib": round(rss_settled / 2**20, 1),
+                "warning_wave": {
+                    "wake_ups": len(warn_wakes),
+                    "lateness": warn_result.lateness(),
+                    "drain_seconds": warn_result.drain_seconds,
+                },
+                "actions_per_breach": _actions(due_wakes),
+                "actions_per_warning": _actions(warn_wakes),
+                "idle_wake_ups": idle,
+                "max_cached_workflows": max_cached if max_cached is not None else "1000 (SDK default)",
+                "loadavg_before": [round(x, 2) for x in load_before],
+                "loadavg_after": [round(x, 2) for x in os.getloadavg()],
+            }
+        )
+        return out
+    finally:
+        await product.stop()
+
+
+def _actions(wakes: list[WakeUp]) -> dict[str, float]:
+    """Activities run in answer to one wake-up, on average, by type."""
+    if not wakes:
+        return {}
+    counts: dict[str, int] = {}
+    for w in wakes:
+        for t in w.action_types:
+            counts[t] = counts.get(t, 0) + 1
+    return {k: round(v / len(wakes), 2) for k, v in sorted(counts.items())}

@@ -26,6 +26,7 @@ KINDS = ("503", "hang_accept", "hang_drop")
 
 @dataclass
 class Delivered:
+    channel: str
     to: str
     text: str
     arrivals: int = 1  # requests that carried this message (resends collapsed)
@@ -55,25 +56,25 @@ class FlakyProvider:
         except TimeoutError:
             pass
 
-    def _deliver(self, key: str | None, to: str, text: str) -> str:
+    def _deliver(self, channel: str, key: str | None, to: str, text: str) -> str:
         if key is None:
-            self.unkeyed.append(Delivered(to, text))
+            self.unkeyed.append(Delivered(channel, to, text))
             return f"m-{len(self.unkeyed)}"
         if key in self.delivered:
             self.delivered[key].arrivals += 1
         else:
-            self.delivered[key] = Delivered(to, text)
+            self.delivered[key] = Delivered(channel, to, text)
         return "m-" + hashlib.sha256(key.encode()).hexdigest()[:12]
 
     def app(self) -> FastAPI:
         app = FastAPI()
 
-        async def handle(request: Request, idempotency_key: str | None) -> JSONResponse:
+        async def handle(channel: str, request: Request, idempotency_key: str | None) -> JSONResponse:
             body = await request.json()
             to, text = str(body.get("to", "")), str(body.get("text") or body.get("body") or "")
             self.requests += 1
             if idempotency_key is None:
-                return JSONResponse({"id": self._deliver(None, to, text)})
+                return JSONResponse({"id": self._deliver(channel, None, to, text)})
             self.attempts[idempotency_key] += 1
             if self.attempts[idempotency_key] == 1:
                 kind = self.kind_for(idempotency_key)
@@ -81,19 +82,19 @@ class FlakyProvider:
                 if kind == "503":
                     return JSONResponse({"error": "service unavailable"}, status_code=503)
                 if kind == "hang_accept":
-                    message_id = self._deliver(idempotency_key, to, text)
+                    message_id = self._deliver(channel, idempotency_key, to, text)
                     await self._hang()
                     return JSONResponse({"id": message_id})
                 await self._hang()
                 return JSONResponse({"error": "gateway timeout"}, status_code=504)
-            return JSONResponse({"id": self._deliver(idempotency_key, to, text)})
+            return JSONResponse({"id": self._deliver(channel, idempotency_key, to, text)})
 
         @app.post("/sms")
         async def sms(request: Request, idempotency_key: str | None = Header(default=None)) -> JSONResponse:
-            return await handle(request, idempotency_key)
+            return await handle("sms", request, idempotency_key)
 
         @app.post("/push")
         async def push(request: Request, idempotency_key: str | None = Header(default=None)) -> JSONResponse:
-            return await handle(request, idempotency_key)
+            return await handle("push", request, idempotency_key)
 
         return app

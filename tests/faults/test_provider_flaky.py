@@ -58,6 +58,6 @@ async def test_flaky_sms_and_push_providers_deliver_every_message_once(product_f
         assert sum(provider.failures.values()) == len(keys)  # each delivery's first request failed
         assert provider.requests >= 2 * len(keys)
         # No message reached a phone twice under two different keys either.
-        same = Counter((d.to, d.text) for d in provider.delivered.values())
+        same = Counter((d.channel, d.to, d.text) for d in provider.delivered.values())
         assert max(same.values()) == 1
         assert twice, "a message taken before a timeout was sent again and collapsed by its key"

@@ -122,6 +122,23 @@ class Desk:
     client: Client
     task_queue: str
     world: World
+    started: list[Complaint] = field(default_factory=list)
+
+    async def close(self) -> None:
+        """Terminate what the test left running: on the shared time-skipping server a workflow whose worker
+        is gone would hold every later test's clock (its due timers would wait for a worker for ever)."""
+        for c in self.started:
+            ids = [c.handle.id]
+            try:
+                view = await c.view()
+                ids += [f"{c.handle.id}/investigation/{f.department.value}/{r}" for f in view.investigation for r in range(1, 4)]
+            except Exception:
+                pass
+            for wf_id in ids:
+                try:
+                    await self.client.get_workflow_handle(wf_id).terminate("test over")
+                except Exception:
+                    pass  # already closed or never existed
 
     async def start(
         self,
@@ -164,6 +181,7 @@ class Desk:
         # A handle without a run id follows the complaint across continue-as-new.
         handle = self.client.get_workflow_handle_for(ComplaintWorkflow.run, workflow_id_for(cid))
         complaint = Complaint(self, handle, inp, started=now, at=received)
+        self.started.append(complaint)
         await complaint.settle()
         return complaint
 
@@ -267,4 +285,8 @@ async def desk_on(env: WorkflowEnvironment, world: World | None = None) -> Async
     world = world or World()
     task_queue = f"complaints-{uuid.uuid4().hex[:8]}"
     async with Worker(env.client, task_queue=task_queue, workflows=WORKFLOWS, activities=world.activities()):
-        yield Desk(env=env, client=env.client, task_queue=task_queue, world=world)
+        desk = Desk(env=env, client=env.client, task_queue=task_queue, world=world)
+        try:
+            yield desk
+        finally:
+            await desk.close()

@@ -53,8 +53,10 @@ class Product:
         self._stack = contextlib.AsyncExitStack()
 
     # -- lifecycle ----------------------------------------------------------------------------------------
-    async def start(self, *, worker: bool = True, web: bool = False) -> Product:
-        self.server.start()
+    async def start(self, *, worker: bool = True, web: bool = False, temporal: bool = True) -> Product:
+        """`temporal=False`: only PostgreSQL and the sinks (the caller brings its own Temporal)."""
+        if temporal:
+            self.server.start()
         if self.pg is None:
             self.pg = await asyncio.to_thread(Postgres, self.workdir / "pg")
         name = "desk_" + uuid.uuid4().hex[:10]
@@ -62,6 +64,8 @@ class Product:
         await migrate(self.database_url)
         self.pool = await asyncpg.create_pool(self.database_url, min_size=1, max_size=8)
         await self._start_sinks()
+        if not temporal:
+            return self
         await self.server.wait_ready()
         self.client = await Client.connect(self.server.address, data_converter=DATA_CONVERTER)
         if worker:

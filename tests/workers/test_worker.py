@@ -219,7 +219,7 @@ async def test_worker_runs_complaints_and_drains_in_flight_work_on_sigterm(
 
 async def test_worker_without_database_url_says_which_setting_is_missing(spawn):
     worker = spawn(temporal_address="127.0.0.1:1")
-    assert await worker.wait_exit() == 2
+    assert await worker.wait_exit() == 2, worker.output()[-3000:]
     assert "DESK_DATABASE_URL is not set" in worker.output()
     assert "Traceback" not in worker.output()
 
@@ -231,7 +231,7 @@ async def test_worker_names_the_temporal_address_it_cannot_reach(ledger_url, spa
         s.bind(("127.0.0.1", 0))
         address = f"127.0.0.1:{s.getsockname()[1]}"
     worker = spawn(temporal_address=address, database_url=ledger_url)
-    assert await worker.wait_exit() == 2
+    assert await worker.wait_exit() == 2, worker.output()[-3000:]
     assert f"cannot reach Temporal at {address}" in worker.output()
     assert "Traceback" not in worker.output()
 
@@ -254,8 +254,9 @@ async def test_worker_refuses_a_namespace_without_our_search_attributes(dev_env,
         temporal_namespace=name,
         database_url=ledger_url,
     )
-    assert await worker.wait_exit() == 2
+    code = await worker.wait_exit()
     out = worker.output()
-    assert "missing search attributes" in out
+    assert code == 2, out[-3000:]
+    assert "missing search attributes" in out, out[-3000:]
     assert "temporal operator search-attribute create" in out
     assert "Traceback" not in out

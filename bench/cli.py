@@ -2,7 +2,7 @@
 
     desk bench                                  # everything, N = 1,000 and 10,000
     desk bench --n 1000 --what floor,lateness   # a subset
-    desk bench --report-only bench/results/latest.json
+    desk bench --report-only bench/results/latest.json   # several files: merged into one report
 
 Each measurement starts its own dev server (SQLite, WAL) and embedded PostgreSQL on free ports with
 temporary data, so a run never touches `desk up`'s data folder. A measurement that cannot run (a part of
@@ -49,7 +49,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--intake-count", type=int, default=1000, help="complaints filed through the HTTP API")
     p.add_argument("--intake-concurrency", type=int, default=16, help="HTTP requests in flight")
     p.add_argument(
-        "--max-cached-workflows", type=int, default=None, help="worker sticky cache (default: the worker's)"
+        "--workers",
+        type=int,
+        nargs="+",
+        default=[1],
+        help="worker processes for the floor and lateness runs; several values run each N with each (default: 1)",
     )
     p.add_argument(
         "--workdir",
@@ -58,10 +62,29 @@ def _parser() -> argparse.ArgumentParser:
         help="keep servers' data and logs here (default: a temp folder, deleted)",
     )
     p.add_argument(
-        "--report-only", type=Path, default=None, help="rewrite the report from a results file, run nothing"
+        "--report-only",
+        type=Path,
+        nargs="+",
+        default=None,
+        help="rewrite the report from results files (several: merged, e.g. a run with --workers 2), run nothing",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar (CI logs)")
     return p
+
+
+def merge(runs: list[dict]) -> dict:
+    """Several results files as one report: the first run's machine and header, every run's figures."""
+    out = dict(runs[0])
+    for run in runs[1:]:
+        for section in ("floor", "lateness"):
+            out.setdefault(section, {}).update(run.get(section, {}))
+        for section in ("intake", "cost"):
+            if section in run and section not in out:
+                out[section] = run[section]
+        out["skipped"] = {**out.get("skipped", {}), **run.get("skipped", {})}
+        out["command"] = f"{out.get('command', '')}; {run.get('command', '')}"
+        out["finished_at"] = run.get("finished_at", out.get("finished_at"))
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -69,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     from bench import report
 
     if args.report_only:
-        results = json.loads(args.report_only.read_text(encoding="utf-8"))
+        results = merge([json.loads(p.read_text(encoding="utf-8")) for p in args.report_only])
         report.write(results, args.out)
         print(f"report written: {args.out}")
         return 0
@@ -82,8 +105,8 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    if any(n < 1 for n in args.n):
-        print("--n: every N must be at least 1", file=sys.stderr)
+    if any(n < 1 for n in args.n) or any(k < 1 for k in args.workers):
+        print("--n, --workers: every value must be at least 1", file=sys.stderr)
         return 2
 
     keep = args.workdir is not None
@@ -96,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": machine.describe(),
         "what": what,
         "n": sorted(args.n),
+        "workers": sorted(set(args.workers)),
         "skipped": {},
     }
     results_path = args.results or RESULTS_DIR / f"{started.strftime('%Y%m%dT%H%M%SZ')}.json"
@@ -139,22 +163,22 @@ async def _run_all(what: list[str], args, workdir: Path, results: dict, progress
             save()
 
     for n in sorted(args.n):
-        if "floor" in what:
+        for k in sorted(set(args.workers)):
+            key = str(n) if k == 1 else f"{n}:{k}w"
+            if "floor" in what:
 
-            async def do_floor(n=n) -> None:
-                r = await floor.run(n, workdir / f"floor-{n}", progress)
-                results.setdefault("floor", {})[str(n)] = r.to_json()
+                async def do_floor(n=n, k=k, key=key) -> None:
+                    r = await floor.run(n, workdir / f"floor-{key}", progress, workers=k)
+                    results.setdefault("floor", {})[key] = r.to_json() | {"workers": k}
 
-            await guarded(f"floor N={n}", do_floor)
-        if "lateness" in what or "memory" in what:
+                await guarded(f"floor N={key}", do_floor)
+            if "lateness" in what or "memory" in what:
 
-            async def do_lateness(n=n) -> None:
-                r = await lateness.run(
-                    n, workdir / f"lateness-{n}", progress, max_cached=args.max_cached_workflows
-                )
-                results.setdefault("lateness", {})[str(n)] = r
+                async def do_lateness(n=n, k=k, key=key) -> None:
+                    r = await lateness.run(n, workdir / f"lateness-{key}", progress, workers=k)
+                    results.setdefault("lateness", {})[key] = r
 
-            await guarded(f"lateness N={n}", do_lateness)
+                await guarded(f"lateness N={key}", do_lateness)
     if "intake" in what:
 
         async def do_intake() -> None:

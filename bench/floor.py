@@ -7,6 +7,7 @@ machine noise cancels out.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -15,7 +16,7 @@ from pathlib import Path
 from temporalio.client import Client
 
 from bench import bare, wave
-from bench.processes import DevServer, PythonProcess
+from bench.processes import DevServer, ProcessGroup, PythonProcess
 from bench.progress import Progress
 from desk.temporal import DATA_CONVERTER
 
@@ -25,20 +26,44 @@ TASK_QUEUE = "bench-floor"
 ASSUMED_START_RATE = 100.0
 
 
+async def _ready(group: ProcessGroup, timeout: float = 60.0) -> None:
+    """Until every bare worker has printed that it polls (so the idle memory sample is a started worker)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if all("bare worker ready" in p.log_tail(5) for p in group.procs):
+            return
+        if not group.running():
+            raise RuntimeError(f"bare worker exited: {group.log_tail()}")
+        await asyncio.sleep(0.2)
+    raise TimeoutError(f"bare workers not ready after {timeout}s")
+
+
 async def run(
-    n: int, workdir: Path, progress: Progress, *, max_cached: int = 1000, lead: float | None = None
+    n: int,
+    workdir: Path,
+    progress: Progress,
+    *,
+    workers: int = 1,
+    max_cached: int = 1000,
+    lead: float | None = None,
 ) -> wave.WaveResult:
     server = DevServer(workdir / "temporal")
     server.start()
-    worker = PythonProcess(
-        "bench.bare",
-        ["--address", server.address, "--task-queue", TASK_QUEUE, "--max-cached-workflows", str(max_cached)],
-        {},
-        workdir / "bare-worker.log",
+    args = [
+        "--address",
+        server.address,
+        "--task-queue",
+        TASK_QUEUE,
+        "--max-cached-workflows",
+        str(max_cached),
+    ]
+    worker = ProcessGroup(
+        [PythonProcess("bench.bare", args, {}, workdir / f"bare-worker{i}.log") for i in range(workers)]
     )
     try:
         await server.wait_ready()
         worker.start()
+        await _ready(worker)
         client = await Client.connect(server.address, data_converter=DATA_CONVERTER)
         tag = uuid.uuid4().hex[:6]
         lead_s = lead if lead is not None else n / ASSUMED_START_RATE + 15
@@ -72,6 +97,7 @@ async def run(
             await asyncio.sleep(1.0)
         progress.done(task)
         rss_after = worker.rss_bytes()
+        loads = os.getloadavg()
 
         task = progress.add(f"floor N={n}: read histories", n)
         events, wakes = await wave.collect(client, ids, on_done=lambda: progress.advance(task))
@@ -86,6 +112,7 @@ async def run(
             memory=memory,
             rss_after_wave=rss_after,
         )
+        result.notes.append(f"{workers} bare worker process(es); load average after the wave {loads[0]:.2f}")
         dones = [w.actions_done for w in wakes if w.actions_done]
         if dones:
             result.drain_seconds = round((max(dones) - due).total_seconds(), 3)

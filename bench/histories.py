@@ -176,6 +176,27 @@ def retries(events: list[HistoryEvent]) -> Counter:
     return out
 
 
+def workflow_tasks(events: list[HistoryEvent], since: datetime | None = None) -> tuple[list[float], int, int]:
+    """(durations in seconds from WorkflowTaskStarted to WorkflowTaskCompleted, timeouts, failures) of the
+    workflow tasks scheduled at or after `since`. A timer counts from when its task completes, so a slow
+    task makes the timers it sets late by its duration."""
+    by_id = {ev.event_id: ev for ev in events}
+    durations: list[float] = []
+    timeouts = failures = 0
+    for ev in events:
+        if since is not None and _t(ev) < since:
+            continue
+        if ev.event_type == E.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+            started = by_id.get(ev.workflow_task_completed_event_attributes.started_event_id)
+            if started is not None:
+                durations.append((_t(ev) - _t(started)).total_seconds())
+        elif ev.event_type == E.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT:
+            timeouts += 1
+        elif ev.event_type == E.EVENT_TYPE_WORKFLOW_TASK_FAILED:
+            failures += 1
+    return durations, timeouts, failures
+
+
 def idle_wake_ups(events: list[HistoryEvent]) -> int:
     """Timers that fired and led the workflow to do nothing but set another timer: a wake-up that came
     (by the workflow's own clock) too early."""

@@ -28,6 +28,7 @@ from bench.complaints import complaint_input, policy_with_window, start_complain
 from bench.histories import WakeUp
 from bench.processes import Postgres
 from bench.progress import Progress
+from bench.stats import summary
 
 
 class NotReady(Exception):
@@ -48,7 +49,10 @@ CALIBRATION = 200  # complaints in the calibration batch (fewer when N is small)
 
 
 def _pids(product) -> list[int]:
-    pids = [p for p in (product.worker.pid if product.worker else None, product.server.pid) if p]
+    pids = [
+        *(product.worker.pids if product.worker else []),
+        *([product.server.pid] if product.server.pid else []),
+    ]
     if product.pg and product.pg.pid:
         pids.append(product.pg.pid)
         with_children = psutil.Process(product.pg.pid).children(recursive=True)
@@ -124,7 +128,7 @@ async def run(
     workdir: Path,
     progress: Progress,
     *,
-    max_cached: int | None = None,
+    workers: int = 1,
     pg: Postgres | None = None,
 ) -> dict:
     require(
@@ -133,10 +137,8 @@ async def run(
     from bench.product import Product
     from desk.temporal import workflow_id_for
 
-    env = {"DESK_LOG_LEVEL": "WARNING"}
-    if max_cached is not None:
-        env["DESK_MAX_CACHED_WORKFLOWS"] = str(max_cached)
-    product = Product(workdir, pg=pg, env=env)
+    # Warnings only: the worker's per-activity info lines would be a cost of the benchmark, not the product.
+    product = Product(workdir, pg=pg, env={"DESK_LOG_LEVEL": "WARNING"}, workers=workers)
     load_before = os.getloadavg()
     await product.start(worker=True)
     try:
@@ -152,6 +154,7 @@ async def run(
         cids = [f"B-{tag}-{i}" for i in range(n)]
 
         task = progress.add(f"complaints N={n}: start (W={window:.0f}s)", n)
+        cpu0, clock0 = product.cpu_seconds(), time.monotonic()
         start_s, memory = await wave.start_all(
             n,
             lambda i: start_complaint(
@@ -167,6 +170,7 @@ async def run(
             product, complaints=n, timeout=max(10.0, (warn_at - datetime.now(UTC)).total_seconds())
         )
         settled_at = datetime.now(UTC)
+        cpu1, clock1 = product.cpu_seconds(), time.monotonic()
         rss_settled = product.worker.rss_bytes()
         memory.append((n, rss_settled))
         progress.done(task)
@@ -178,6 +182,7 @@ async def run(
         )
         progress.done(task)
         rss_after = product.worker.rss_bytes()
+        cpu2, clock2 = product.cpu_seconds(), time.monotonic()
 
         # The due moments the workflow itself recorded in the ledger, per complaint.
         rows = await product.pool.fetch(
@@ -194,6 +199,12 @@ async def run(
         warn_wakes = [a for a in actions if a.timer_id in warn_keys]
         due_wakes = [a for a in actions if a.timer_id in due_keys]
         idle = sum(histories.idle_wake_ups(evs) for evs in events.values())
+        wave_tasks, wave_timeouts, wave_failures = [], 0, 0
+        for evs in events.values():
+            d, t, f = histories.workflow_tasks(evs, since=warn_at - timedelta(seconds=1))
+            wave_tasks += d
+            wave_timeouts += t
+            wave_failures += f
         recorded = sorted({r["due_at"] for r in rows})
         result = wave.WaveResult(
             n=n,
@@ -257,7 +268,15 @@ async def run(
                 "actions_per_breach": _actions(due_wakes),
                 "actions_per_warning": _actions(warn_wakes),
                 "idle_wake_ups": idle,
-                "max_cached_workflows": max_cached if max_cached is not None else "1000 (SDK default)",
+                "wave_workflow_tasks_s": summary(wave_tasks),
+                "wave_workflow_task_timeouts": wave_timeouts,
+                "wave_workflow_task_failures": wave_failures,
+                "cpu_seconds": {
+                    "intake": _cpu(cpu0, cpu1, clock1 - clock0),
+                    "waves": _cpu(cpu1, cpu2, clock2 - clock1),
+                },
+                "max_cached_workflows": "1000 (SDK default; workers/main.py does not set it)",
+                "workers": workers,
                 "loadavg_before": [round(x, 2) for x in load_before],
                 "loadavg_after": [round(x, 2) for x in os.getloadavg()],
             }
@@ -265,6 +284,13 @@ async def run(
         return out
     finally:
         await product.stop()
+
+
+def _cpu(before: dict[str, float], after: dict[str, float], wall: float) -> dict[str, float]:
+    """CPU seconds each part used in a phase, and the phase's wall-clock seconds (2 cores: 2 × wall max)."""
+    out = {k: round(after.get(k, 0.0) - before.get(k, 0.0), 1) for k in after}
+    out["wall"] = round(wall, 1)
+    return out
 
 
 def _actions(wakes: list[WakeUp]) -> dict[str, float]:

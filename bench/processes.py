@@ -258,3 +258,44 @@ class PythonProcess:
             return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
         except FileNotFoundError:
             return ""
+
+
+class ProcessGroup:
+    """Several identical Python children (e.g. worker replicas) handled as one."""
+
+    def __init__(self, procs: list[PythonProcess]) -> None:
+        assert procs, "at least one process"
+        self.procs = procs
+
+    def start(self) -> None:
+        for p in self.procs:
+            p.start()
+
+    @property
+    def starts(self) -> int:
+        return self.procs[0].starts
+
+    @property
+    def pid(self) -> int | None:
+        return self.procs[0].pid
+
+    @property
+    def pids(self) -> list[int]:
+        return [p.pid for p in self.procs if p.running() and p.pid]
+
+    def running(self) -> bool:
+        return all(p.running() for p in self.procs)
+
+    def rss_bytes(self) -> int:
+        return sum(p.rss_bytes() for p in self.procs)
+
+    def kill(self) -> None:
+        for p in self.procs:
+            p.kill()
+
+    def stop(self, timeout: float = 20) -> None:
+        for p in self.procs:
+            p.stop(timeout)
+
+    def log_tail(self, lines: int = 40) -> str:
+        return "\n".join(p.log_tail(lines) for p in self.procs)

@@ -19,7 +19,7 @@ from typing import Any
 import asyncpg
 from temporalio.client import Client
 
-from bench.processes import DevServer, Postgres, PythonProcess, free_port
+from bench.processes import DevServer, Postgres, ProcessGroup, PythonProcess, free_port
 from desk.db import migrate
 from desk.temporal import DATA_CONVERTER
 
@@ -34,6 +34,7 @@ class Product:
         pg: Postgres | None = None,
         env: dict[str, str] | None = None,
         task_queue: str = TASK_QUEUE,
+        workers: int = 1,
     ) -> None:
         self.workdir = workdir
         workdir.mkdir(parents=True, exist_ok=True)
@@ -48,7 +49,8 @@ class Product:
         self.sink_url = ""
         self.smtp_port = 0
         self.web_port = free_port()
-        self.worker: PythonProcess | None = None
+        self.workers = workers  # worker processes (replicas), each `python -m desk worker`
+        self.worker: ProcessGroup | None = None
         self.web: PythonProcess | None = None
         self._stack = contextlib.AsyncExitStack()
 
@@ -110,24 +112,28 @@ class Product:
 
     async def start_worker(
         self, *, extra: dict[str, str] | None = None, ready_timeout: float = 60.0
-    ) -> PythonProcess:
+    ) -> ProcessGroup:
         if self.worker is None:
-            self.worker = PythonProcess(
-                "desk", ["worker"], {**self.env(), **(extra or {})}, self.workdir / "worker.log"
+            env = {**self.env(), **(extra or {})}
+            self.worker = ProcessGroup(
+                [
+                    PythonProcess("desk", ["worker"], env, self.workdir / f"worker{i or ''}.log")
+                    for i in range(self.workers)
+                ]
             )
         self.worker.start()
         await self.wait_worker_polling(timeout=ready_timeout)
         return self.worker
 
     async def wait_worker_polling(self, timeout: float = 60.0) -> None:
-        """Until the server lists this worker process (identity `pid@host`) among the task queue's pollers."""
+        """Until the server lists every worker process (identity `pid@host`) among the task queue's pollers."""
         from temporalio.api.enums.v1 import TaskQueueType
         from temporalio.api.taskqueue.v1 import TaskQueue
         from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 
         assert self.worker is not None and self.client is not None
         deadline = time.monotonic() + timeout
-        prefix = f"{self.worker.pid}@"
+        prefixes = [f"{pid}@" for pid in self.worker.pids]
         while time.monotonic() < deadline:
             if not self.worker.running():
                 raise RuntimeError(f"worker exited: {self.worker.log_tail()}")
@@ -139,7 +145,7 @@ class Product:
                         task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
                     )
                 )
-                if any(p.identity.startswith(prefix) for p in resp.pollers):
+                if all(any(p.identity.startswith(x) for p in resp.pollers) for x in prefixes):
                     return
             await asyncio.sleep(0.2)
         raise TimeoutError(f"worker not polling after {timeout}s: {self.worker.log_tail()}")
@@ -167,6 +173,38 @@ class Product:
                         return self.web
                 await asyncio.sleep(0.2)
         raise TimeoutError(f"web app not answering after {timeout}s: {self.web.log_tail()}")
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU time (user + system) used so far by each part: what a benchmark phase was limited by."""
+        import os
+
+        import psutil
+
+        def tree(pid: int | None) -> float:
+            if not pid:
+                return 0.0
+            try:
+                p = psutil.Process(pid)
+                procs = [p, *p.children(recursive=True)]
+            except psutil.NoSuchProcess:
+                return 0.0
+            total = 0.0
+            for q in procs:
+                try:
+                    t = q.cpu_times()
+                    total += t.user + t.system
+                except psutil.NoSuchProcess:
+                    pass
+            return total
+
+        me = psutil.Process(os.getpid()).cpu_times()
+        return {
+            "worker": sum(tree(pid) for pid in (self.worker.pids if self.worker else [])),
+            "temporal": tree(self.server.pid),
+            "postgres": tree(self.pg.pid if self.pg else None),
+            "web": tree(self.web.pid if self.web and self.web.running() else None),
+            "bench+sinks": me.user + me.system,
+        }
 
     async def restart_server(self, *, kill: bool = True) -> None:
         """Kill (SIGKILL) or stop the dev server and start it again on the same data file and ports."""

@@ -25,6 +25,21 @@ def _ratio(ours, floor) -> str:
     return "–" if r is None else f"{r:.2f}×"
 
 
+def _order(key: str) -> tuple[int, int]:
+    """Result keys are "N" (one worker process) or "N:Kw" (K worker processes)."""
+    n, _, k = key.partition(":")
+    return int(n), int(k.rstrip("w") or 1)
+
+
+def _keys(data: dict) -> list[str]:
+    return sorted(data, key=_order)
+
+
+def _label(key: str) -> str:
+    n, k = _order(key)
+    return f"{n:,}" if k == 1 else f"{n:,} ({k} workers)"
+
+
 def _trip(entry: dict, key: str) -> str:
     return " / ".join(_f(_lat(entry, key, q), 2) for q in ("p50", "p99", "max"))
 
@@ -40,18 +55,20 @@ def _plot_lateness(results: dict, img: Path) -> str | None:
         return None
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
     for label, data, style in (("complaints", ours, "-"), ("engine floor (bare)", floor, "--")):
-        ns = sorted(int(n) for n in data)
-        if not ns:
-            continue
-        for q, marker in (("p50", "o"), ("p99", "s"), ("max", "^")):
-            ys = [_lat(data[str(n)], "action_done_s", q) for n in ns]
-            pts = [(n, y) for n, y in zip(ns, ys, strict=True) if y is not None]
-            if pts:
-                ax1.plot([p[0] for p in pts], [p[1] for p in pts], style, marker=marker, label=f"{label} {q}")
-        for n in ns:
-            qs = data[str(n)].get("done_quantiles") or []
+        for k in sorted({_order(key)[1] for key in data}):
+            keys = [key for key in _keys(data) if _order(key)[1] == k]
+            tag = label if k == 1 else f"{label}, {k} workers"
+            for q, marker in (("p50", "o"), ("p99", "s"), ("max", "^")):
+                pts = [(_order(key)[0], _lat(data[key], "action_done_s", q)) for key in keys]
+                pts = [p for p in pts if p[1] is not None]
+                if pts:
+                    ax1.plot(
+                        [p[0] for p in pts], [p[1] for p in pts], style, marker=marker, label=f"{tag} {q}"
+                    )
+        for key in _keys(data):
+            qs = data[key].get("done_quantiles") or []
             if qs:
-                ax2.plot(qs, [i / 2 for i in range(len(qs))], style, label=f"{label} N={n:,}")
+                ax2.plot(qs, [i / 2 for i in range(len(qs))], style, label=f"{label} N={_label(key)}")
     ax1.set_xscale("log")
     ax1.set_xlabel("open complaints whose obligation falls due at the same instant (N)")
     ax1.set_ylabel("lateness of the action, s")
@@ -76,11 +93,11 @@ def _plot_memory(results: dict, img: Path) -> str | None:
         ("complaint worker", results.get("lateness", {})),
         ("bare worker (floor)", results.get("floor", {})),
     ):
-        for n in sorted(int(k) for k in data):
-            mem = data[str(n)].get("memory") or []
+        for key in _keys(data):
+            mem = data[key].get("memory") or []
             if mem:
                 series.append(
-                    (f"{label}, run N={n:,}", [m["open"] for m in mem], [m["rss_mib"] for m in mem])
+                    (f"{label}, run N={_label(key)}", [m["open"] for m in mem], [m["rss_mib"] for m in mem])
                 )
     if not series:
         return None
@@ -145,24 +162,26 @@ def _lateness(results: dict, img_rel: str, plot: str | None) -> list[str]:
     out = [
         "## Timer lateness: N obligations due at the same instant",
         "",
-        "Lateness = the moment the work happened − the moment it was due, read from each workflow's history: ",
-        "*fired* is the TimerFired event, *action started* the ActivityTaskStarted of the first activity the "
-        "workflow ran in answer, *action done* the last ActivityTaskCompleted of that answer. The due moment is "
-        "`WorkflowTaskStarted time + start_to_fire_timeout` of the TimerStarted event (the workflow's own "
-        "`workflow.now()` plus the timeout it asked for); on the bare workflow this matched the due moment it "
-        "was given to within a microsecond.",
+        "Lateness = the moment the work happened − the moment it was due, from each workflow's history. "
+        "*Fired* is the TimerFired event that woke the workflow, *action started* / *action done* the "
+        "ActivityTaskStarted / ActivityTaskCompleted of the activity that answered. For complaints the due moment "
+        "is the one the workflow recorded in the ledger (`obligations.due_at`, `warn_at`) and the answer is the "
+        "notification activity whose idempotency key names that obligation (`<id>:breach:first_response:1`); "
+        "the table shows the breach wave. For the bare workflow the due moment is `WorkflowTaskStarted time + "
+        "start_to_fire_timeout` of its TimerStarted event, which matched the moment it was given to within "
+        "microseconds. *Timers set before due* counts workflows whose timer existed before the (warning) wave.",
         "",
         "| run | N | started/s | timers set before due | fired p50 / p99 / max (s) | action started p50 / p99 / max (s) | action done p50 / p99 / max (s) | drain (s) |",
         "|---|---:|---:|---:|---|---|---|---:|",
     ]
-    ns = sorted({int(n) for n in floor} | {int(n) for n in ours})
+    ns = sorted(set(floor) | set(ours), key=_order)
     for n in ns:
         for label, data in (("complaints", ours), ("engine floor", floor)):
-            e = data.get(str(n))
+            e = data.get(n)
             if not e:
                 continue
             out.append(
-                f"| {label} | {n:,} | {_f(e.get('start_rate_per_s'), 0)} | {e.get('started_before_due', '–')} / {e.get('wake_ups', '–')} "
+                f"| {label} | {_label(n)} | {_f(e.get('start_rate_per_s'), 0)} | {e.get('started_before_due', '–')} / {e.get('wake_ups', '–')} "
                 f"| {_trip(e, 'timer_fired_s')} | {_trip(e, 'action_started_s')} | {_trip(e, 'action_done_s')} | {_f(e.get('drain_seconds'), 1)} |"
             )
     out.append("")
@@ -174,23 +193,59 @@ def _lateness(results: dict, img_rel: str, plot: str | None) -> list[str]:
             "|---:|---:|---:|---:|---:|",
         ]
         for n in ns:
-            o, f = ours.get(str(n)), floor.get(str(n))
+            o, f = ours.get(n), floor.get(n)
             if not (o and f):
                 continue
             out.append(
-                f"| {n:,} | {_ratio(o.get('start_rate_per_s'), f.get('start_rate_per_s'))} "
+                f"| {_label(n)} | {_ratio(o.get('start_rate_per_s'), f.get('start_rate_per_s'))} "
                 f"| {_ratio(_lat(o, 'action_done_s', 'p50'), _lat(f, 'action_done_s', 'p50'))} "
                 f"| {_ratio(_lat(o, 'action_done_s', 'p99'), _lat(f, 'action_done_s', 'p99'))} "
                 f"| {_ratio(_lat(o, 'timer_fired_s', 'p99'), _lat(f, 'timer_fired_s', 'p99'))} |"
             )
         out.append("")
+    for n in ns:
+        e = ours.get(n)
+        if e:
+            out += _diagnostics(n, e)
     for label, data in (("complaints", ours), ("engine floor", floor)):
         for n in ns:
-            notes = (data.get(str(n)) or {}).get("notes") or []
+            notes = (data.get(n) or {}).get("notes") or []
             if notes:
-                out.append(f"- {label}, N={n:,}: " + "; ".join(notes))
+                out.append(f"- {label}, N={_label(n)}: " + "; ".join(notes))
     if plot:
         out += ["", f"![lateness vs open complaints]({img_rel}/{plot})", ""]
+    return out
+
+
+def _diagnostics(n: str, e: dict) -> list[str]:
+    """What the complaint run at N was limited by: its warning wave, its workflow tasks, its CPU."""
+    out = [
+        f"**Complaints, N={_label(n)}** (first-response window W = {e.get('window_s')} s; warning wave at 0.75·W, breach wave at W):",
+        "",
+    ]
+    w = e.get("warning_wave") or {}
+    if w:
+        out.append(
+            f"- warning wave: {w.get('wake_ups')} warnings, action done p50 / p99 / max "
+            f"{_trip(w, 'action_done_s')} s, drained in {_f(w.get('drain_seconds'), 1)} s"
+        )
+    t = e.get("wave_workflow_tasks_s") or {}
+    if t.get("n"):
+        out.append(
+            f"- workflow tasks during the waves: {t['n']:,}, duration p50 / p99 / max {_f(t.get('p50'), 3)} / "
+            f"{_f(t.get('p99'), 3)} / {_f(t.get('max'), 3)} s; {e.get('wave_workflow_task_timeouts', 0)} timed out "
+            f"(10 s), {e.get('wave_workflow_task_failures', 0)} failed. A timer counts from the moment its workflow "
+            "task completes, so a slow task makes the timers it sets late by its duration."
+        )
+    if e.get("idle_wake_ups"):
+        out.append(f"- idle wake-ups (timer fired, workflow's own clock said not yet): {e['idle_wake_ups']}")
+    for phase, cpu in (e.get("cpu_seconds") or {}).items():
+        parts = ", ".join(f"{k} {v}" for k, v in cpu.items() if k != "wall")
+        out.append(f"- CPU seconds during {phase} ({cpu.get('wall')} s wall, 2 cores): {parts}")
+    acts = e.get("actions_per_breach") or {}
+    if acts:
+        out.append(f"- activities per breach wake-up (timed: the breach notification): {acts}")
+    out.append("")
     return out
 
 
@@ -198,15 +253,15 @@ def _memory(results: dict, img_rel: str, plot: str | None) -> list[str]:
     ours, floor = results.get("lateness", {}), results.get("floor", {})
     rows = []
     for label, data in (("complaint worker", ours), ("bare worker (floor)", floor)):
-        for n in sorted(int(k) for k in data):
-            e = data[str(n)]
+        for n in _keys(data):
+            e = data[n]
             mem = e.get("memory") or []
             if not mem:
                 continue
             base, top = mem[0]["rss_mib"], mem[-1]["rss_mib"]
             per_k = (top - base) / (mem[-1]["open"] / 1000) if mem[-1]["open"] else None
             rows.append(
-                f"| {label} | {n:,} | {base} | {top} | {_f(per_k, 1)} | {e.get('rss_after_wave_mib', '–')} | {e.get('max_cached_workflows', '–')} |"
+                f"| {label} | {_label(n)} | {base} | {top} | {_f(per_k, 1)} | {e.get('rss_after_wave_mib', '–')} | {e.get('max_cached_workflows', '–')} |"
             )
     if not rows:
         return []
@@ -283,9 +338,11 @@ def _headline(results: dict) -> list[str]:
     out = ["## Headline", ""]
     ours, floor = results.get("lateness", {}), results.get("floor", {})
     if ours:
-        n = max(int(k) for k in ours)
-        e = ours[str(n)]
-        f = floor.get(str(n))
+        one = [k for k in ours if _order(k)[1] == 1] or list(ours)
+        key = max(one, key=_order)
+        n = _order(key)[0]
+        e = ours[key]
+        f = floor.get(key)
         line = (
             f"- With **{n:,} open complaints** whose obligation fell due at the same instant, the answering action "
             f"was done **p99 {_f(_lat(e, 'action_done_s', 'p99'), 2)} s** late (p50 {_f(_lat(e, 'action_done_s', 'p50'), 2)} s, "
@@ -300,8 +357,9 @@ def _headline(results: dict) -> list[str]:
             )
         out.append(line)
     elif floor:
-        n = max(int(k) for k in floor)
-        f = floor[str(n)]
+        key = max(floor, key=_order)
+        n = _order(key)[0]
+        f = floor[key]
         out.append(
             f"- Engine floor only (the complaint workflow could not run): {n:,} bare timers due at once were acted on "
             f"p99 {_f(_lat(f, 'action_done_s', 'p99'), 2)} s late; {_f(f.get('start_rate_per_s'), 0)} workflows started per second."

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import structlog
@@ -200,7 +201,10 @@ class DataDirLock:
 
     def publish(self, info: dict[str, Any]) -> None:
         tmp = self.info_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(info, indent=2))
+        # 0600: it holds the database URL and the dev API key
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(json.dumps(info, indent=2))
         tmp.replace(self.info_path)
 
     def release(self) -> None:
@@ -547,23 +551,26 @@ def product_lines(settings: Settings) -> list[tuple[str, str]]:
     return lines
 
 
+def _without_password(url: str) -> str:
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1)))
+
+
 def banner(stack: Stack, seconds: float) -> Text:
-    cfg, settings = stack.cfg, stack.settings
+    cfg = stack.cfg
     rows: list[tuple[str, str]] = [("Web app", cfg.web_url), ("API docs", f"{cfg.web_url}/docs")]
     if importlib.util.find_spec("ui.staff") is not None:
         rows.append(("Staff UI", f"{cfg.web_url}/staff"))
     rows += [
         ("Temporal Web UI", f"{cfg.ui_url}/namespaces/{cfg.namespace}/workflows"),
         ("Temporal gRPC", f"{cfg.temporal_address}  namespace {cfg.namespace}, task queue {cfg.task_queue}"),
-        ("PostgreSQL", stack.database_url),
+        ("PostgreSQL", _without_password(stack.database_url)),
     ]
     if stack.sink is not None:
         rows.append(("SMTP sink", f"{cfg.smtp_host}:{cfg.smtp_port}"))
-    if importlib.util.find_spec("standins.http") is not None:
-        rows.append(
-            ("Sent messages", f"{cfg.web_url}/sink/messages  (SMS, e-mail, push, WeCom, DingTalk stand-ins)")
-        )
-    rows += product_lines(settings)
+    rows += product_lines(stack.child_settings())
     if stack.dev_intake is not None:
         rows.append(("Dev API key", f"{stack.dev_intake.api_key}   (header X-API-Key)"))
         rows.append(
@@ -583,7 +590,7 @@ def banner(stack: Stack, seconds: float) -> Text:
     out.append(
         "\nOther terminals (desk submit, desk import-csv, desk worker):\n"
         f"  export DESK_TEMPORAL_ADDRESS={cfg.temporal_address} DESK_TEMPORAL_NAMESPACE={cfg.namespace} "
-        f"DESK_DATABASE_URL='{stack.database_url}'\n"
+        f"DESK_DATABASE_URL='{_without_password(stack.database_url)}'\n"
         "Press Ctrl-C to stop; everything stays in the data folder for the next start.\n"
     )
     return out
@@ -634,8 +641,13 @@ class Stack:
     async def _start_postgres(self) -> None:
         from desk.db import create_pool, migrate
 
-        async with self.display.step("PostgreSQL (embedded) and ledger migrations"):
-            self.database_url = await self.postgres.start()
+        external = self.settings.database_url  # set: use that PostgreSQL instead of the embedded one
+        async with self.display.step(
+            "PostgreSQL (DESK_DATABASE_URL) and ledger migrations"
+            if external
+            else "PostgreSQL (embedded) and ledger migrations"
+        ):
+            self.database_url = external or await self.postgres.start()
             await migrate(self.database_url)
             self.pool = await create_pool(self.database_url, min_size=1, max_size=4)
             await self._seed_demo_data()
@@ -650,7 +662,7 @@ class Stack:
             self.demo_users = [str(u) for u in getattr(auth, "DEMO_USERS", ())]
         keys = _optional_module("starters.api_keys")
         if keys is not None and hasattr(keys, "seed_dev_intake"):
-            self.dev_intake = await keys.seed_dev_intake(self.pool, self.settings)
+            self.dev_intake = await keys.seed_dev_intake(self.pool, self.child_settings())
 
     async def _start_temporal(self, stops: contextlib.AsyncExitStack) -> None:
         cfg = self.cfg
@@ -691,29 +703,37 @@ class Stack:
         keys = getattr(self.settings, "codec_keys", None)
         return f"{self.cfg.web_url}/codec" if keys is not None and keys.get_secret_value().strip() else None
 
-    def _child_env(self) -> dict[str, str]:
+    def _child_overrides(self) -> dict[str, Any]:
+        """What the children are told about where things are (as settings fields)."""
         cfg, s = self.cfg, self.settings
-        env = dict(os.environ)
-        env.update(
-            {
-                "DESK_TEMPORAL_ADDRESS": cfg.temporal_address,
-                "DESK_TEMPORAL_NAMESPACE": cfg.namespace,
-                "DESK_TEMPORAL_ENVCONFIG": "false",  # a TEMPORAL_ADDRESS in the shell must not redirect them
-                "DESK_TASK_QUEUE": cfg.task_queue,
-                "DESK_TEMPORAL_UI_URL": cfg.ui_url,
-                "DESK_DATABASE_URL": self.database_url,
-                "DESK_DATA_DIR": str(cfg.data_dir),
-                "DESK_WEB_HOST": cfg.web_host,
-                "DESK_WEB_PORT": str(cfg.web_port),
-                "DESK_SMTP_HOST": cfg.smtp_host,
-                "DESK_SMTP_PORT": str(cfg.smtp_port),
-                "DESK_LOG_LEVEL": s.log_level,
-                "PYTHONUNBUFFERED": "1",
-            }
-        )
+        values: dict[str, Any] = {
+            "temporal_address": cfg.temporal_address,
+            "temporal_namespace": cfg.namespace,
+            "task_queue": cfg.task_queue,
+            "temporal_envconfig": False,  # a TEMPORAL_ADDRESS in the shell must not redirect them
+            "temporal_ui_url": cfg.ui_url,
+            "database_url": self.database_url,
+            "data_dir": cfg.data_dir,
+            "web_host": cfg.web_host,
+            "web_port": cfg.web_port,
+            "smtp_host": cfg.smtp_host,
+            "smtp_port": cfg.smtp_port,
+        }
         if "public_base_url" not in s.model_fields_set:
-            env["DESK_PUBLIC_BASE_URL"] = cfg.web_url
-        if s.log_json is None:  # children write to a pipe; render for wherever our output goes
+            values["public_base_url"] = cfg.web_url
+        return values
+
+    def child_settings(self) -> Settings:
+        """The settings the children run with, for hooks that describe them (banner lines)."""
+        return self.settings.model_copy(update=self._child_overrides())
+
+    def _child_env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        for name, value in self._child_overrides().items():
+            env[f"DESK_{name.upper()}"] = str(value).lower() if isinstance(value, bool) else str(value)
+        env["DESK_LOG_LEVEL"] = self.settings.log_level
+        env["PYTHONUNBUFFERED"] = "1"
+        if self.settings.log_json is None:  # children write to a pipe; render for wherever our output goes
             env["DESK_LOG_JSON"] = "false" if self.display.tty else "true"
         return env
 

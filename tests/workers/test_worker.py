@@ -22,6 +22,7 @@ from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest, RegisterNamespaceRequest
 from temporalio.client import Client
+from temporalio.service import RPCError
 
 from desk.temporal import workflow_id_for
 from workers.main import POLLING_EVENT, STOPPED_EVENT
@@ -241,14 +242,19 @@ async def test_worker_refuses_a_namespace_without_our_search_attributes(dev_env,
     await dev_env.client.workflow_service.register_namespace(
         RegisterNamespaceRequest(namespace=name, workflow_execution_retention_period=Duration(seconds=86400))
     )
-    for _ in range(100):  # the namespace reaches the frontend's cache shortly after registration
+    # The namespace reaches the frontend's cache a moment after registration (longer on a loaded machine):
+    # wait until a fresh client, like the worker's, can use it.
+    fresh = await Client.connect(dev_env.client.service_client.config.target_host, namespace=name)
+    deadline = time.monotonic() + WAIT_S
+    while True:
         try:
-            await dev_env.client.operator_service.list_search_attributes(
-                ListSearchAttributesRequest(namespace=name)
-            )
+            await fresh.operator_service.list_search_attributes(ListSearchAttributesRequest(namespace=name))
+            await fresh.count_workflows()
             break
-        except Exception:
-            await asyncio.sleep(0.1)
+        except RPCError:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.2)
     worker = spawn(
         temporal_address=dev_env.client.service_client.config.target_host,
         temporal_namespace=name,

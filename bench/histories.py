@@ -176,6 +176,19 @@ def retries(events: list[HistoryEvent]) -> Counter:
     return out
 
 
+def task_failures(events: list[HistoryEvent]) -> Counter:
+    """Why workflow tasks failed: cause and the first words of the failure message."""
+    from temporalio.api.enums.v1 import WorkflowTaskFailedCause
+
+    out: Counter = Counter()
+    for ev in events:
+        if ev.event_type == E.EVENT_TYPE_WORKFLOW_TASK_FAILED:
+            a = ev.workflow_task_failed_event_attributes
+            cause = WorkflowTaskFailedCause.Name(a.cause).removeprefix("WORKFLOW_TASK_FAILED_CAUSE_")
+            out[f"{cause}: {a.failure.message[:120]}"] += 1
+    return out
+
+
 def workflow_tasks(events: list[HistoryEvent], since: datetime | None = None) -> tuple[list[float], int, int]:
     """(durations in seconds from WorkflowTaskStarted to WorkflowTaskCompleted, timeouts, failures) of the
     workflow tasks scheduled at or after `since`. A timer counts from when its task completes, so a slow

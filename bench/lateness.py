@@ -18,6 +18,7 @@ import asyncio
 import os
 import time
 import uuid
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -200,6 +201,7 @@ async def run(
         due_wakes = [a for a in actions if a.timer_id in due_keys]
         idle = sum(histories.idle_wake_ups(evs) for evs in events.values())
         wave_tasks, wave_timeouts, wave_failures = [], 0, 0
+        failure_causes = sum((histories.task_failures(evs) for evs in events.values()), Counter())
         for evs in events.values():
             d, t, f = histories.workflow_tasks(evs, since=warn_at - timedelta(seconds=1))
             wave_tasks += d
@@ -271,6 +273,7 @@ async def run(
                 "wave_workflow_tasks_s": summary(wave_tasks),
                 "wave_workflow_task_timeouts": wave_timeouts,
                 "wave_workflow_task_failures": wave_failures,
+                "workflow_task_failure_causes": dict(failure_causes.most_common(5)),
                 "cpu_seconds": {
                     "intake": _cpu(cpu0, cpu1, clock1 - clock0),
                     "waves": _cpu(cpu1, cpu2, clock2 - clock1),

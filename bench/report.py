@@ -167,7 +167,10 @@ def _lateness(results: dict, img_rel: str, plot: str | None) -> list[str]:
         "ActivityTaskStarted / ActivityTaskCompleted of the activity that answered. For complaints the due moment "
         "is the one the workflow recorded in the ledger (`obligations.due_at`, `warn_at`) and the answer is the "
         "notification activity whose idempotency key names that obligation (`<id>:breach:first_response:1`); "
-        "the table shows the breach wave. For the bare workflow the due moment is `WorkflowTaskStarted time + "
+        "the table shows the breach wave. For complaints *fired* is the last timer that fired before the workflow "
+        "scheduled that notification: when the worker is so far behind that it handles the warning and the breach "
+        "in one task woken by the warning's timer, that timer fired before the breach was due and the figure is "
+        "negative. For the bare workflow the due moment is `WorkflowTaskStarted time + "
         "start_to_fire_timeout` of its TimerStarted event, which matched the moment it was given to within "
         "microseconds. *Timers set before due* counts workflows whose timer existed before the (warning) wave.",
         "",
@@ -402,7 +405,7 @@ def _limits(results: dict) -> list[str]:
             out.append(
                 f"- N={_label(key)}: CPU seconds in the wave phase: worker {waves.get('worker')} of {total:.1f} in all "
                 f"(temporal {waves.get('temporal')}, postgres {waves.get('postgres')}, bench and sinks {waves.get('bench+sinks')}); "
-                f"per complaint {1000 * waves.get('worker', 0) / n:.0f} ms of worker CPU for its warning and breach, "
+                f"per complaint {1000 * waves.get('worker', 0) / n:.0f} ms of worker CPU in the wave phase (warning, breach, escalation), "
                 f"{1000 * intake.get('worker', 0) / n:.0f} ms for its intake. {k} worker process{'es' if k > 1 else ''}: "
                 "workflow code and activities of one process share one Python interpreter lock, so one process "
                 "uses at most one core."
@@ -430,8 +433,8 @@ def _limits(results: dict) -> list[str]:
         out.append(
             f"- Even the bare workflow: {_order(key)[0]:,} timers due at once were acted on within "
             f"{_f(f.get('drain_seconds'), 1)} s ({_f(f.get('drain_rate_per_s'), 0)} per second): the dev server fires the timers "
-            f"on time (p99 {_f(_lat(f, 'timer_fired_s', 'p99'), 2)} s) and the single worker process works through "
-            "the backlog."
+            f"on time (p99 {_f(_lat(f, 'timer_fired_s', 'p99'), 2)} s) and the {f.get('workers', 1)} worker process(es) "
+            "work through the backlog of workflow tasks and activities."
         )
     loads = [e.get("loadavg_before") for e in ours.values() if e.get("loadavg_before")]
     if loads:

@@ -88,7 +88,7 @@ async def test_postgres_down_across_the_deadlines_ledger_and_notifications_catch
         f" activity retries: {dict(retried) or 'none'}; breach notifications started at most {late:.1f} s after"
         " their due moment (the workflow waits for its ledger write before it goes on)"
     )
-    assert during >= K  # at least each complaint's warning, stamped while the ledger was down
+    assert during > 0  # written while the ledger was down, caught up after (completeness: check_exactly_once)
     assert len(breaches) == K
     assert rows == K
     assert checked.problems == []

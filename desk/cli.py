@@ -165,6 +165,13 @@ def cmd_import_csv(args: argparse.Namespace) -> int:
     return _exit_code(_run(module.import_csv(args.path, settings, **{k: v for k, v in options.items() if v})))
 
 
+def cmd_simulate(args: argparse.Namespace) -> int:
+    module = _require_module("starters.simulate", "desk simulate")
+    if module is None:
+        return 2
+    return module.main([str(args.scenario)])
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     module = _require_module("bench.cli", "desk bench")
     if module is None:
@@ -263,6 +270,12 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--report", type=Path, help="write a per-row result CSV here")
     imp.add_argument("--concurrency", type=int, help="complaints filed at once (default 4)")
     imp.set_defaults(func=cmd_import_csv)
+
+    sim = sub.add_parser(
+        "simulate", help="run a scenario file through the real workflow in seconds (see docs/scenarios.md)"
+    )
+    sim.add_argument("scenario", type=Path, help="scenario YAML file; prints the JSON timeline")
+    sim.set_defaults(func=cmd_simulate)
 
     bench = sub.add_parser("bench", help="benchmarks (see docs/benchmarks.md)", add_help=False)
     bench.add_argument("args", nargs=argparse.REMAINDER)

@@ -66,18 +66,15 @@ def codec_router(
         response.headers["Vary"] = "Origin"
 
     async def who(request: Request) -> str:
-        """The caller's name for the audit log, or an HTTPException (401 / 403)."""
-        auth = request.headers.get("authorization", "")
-        if auth:
-            scheme, _, presented = auth.partition(" ")
-            if token and scheme.lower() == "bearer" and hmac.compare_digest(presented.strip(), token):
-                return "bearer-token"
-            raise HTTPException(401, "invalid codec credentials", headers={"WWW-Authenticate": "Bearer"})
+        """The caller's name for the audit log, or an HTTPException (401 / 403). A bearer token that is not
+        ours (e.g. the Web UI passing its own access token) does not spoil a valid staff session."""
+        scheme, _, presented = request.headers.get("authorization", "").partition(" ")
+        if token and scheme.lower() == "bearer" and hmac.compare_digest(presented.strip(), token):
+            return "bearer-token"
         signed_in = await session(request) if session else None
         if signed_in is None:
-            raise HTTPException(
-                401, "codec server: credentials required", headers={"WWW-Authenticate": "Bearer"}
-            )
+            detail = "invalid codec credentials" if scheme else "codec server: credentials required"
+            raise HTTPException(401, detail, headers={"WWW-Authenticate": "Bearer"})
         user, role = signed_in
         if role not in CODEC_ROLES:
             raise HTTPException(403, f"codec server: role {role.value} may not read customer data")

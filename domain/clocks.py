@@ -107,16 +107,18 @@ def reopen(ob: Obligation, rule: ObligationRule, policy: Policy, tier: Tier, at:
     return fresh.model_copy(update={"escalation_level": ob.escalation_level})
 
 
-def replan(ob: Obligation, rule: ObligationRule, policy: Policy, tier: Tier) -> Obligation:
-    """Same start, new rule (a tier change): the due and warning points move; what already happened stays."""
+def replan(
+    ob: Obligation, rule: ObligationRule, policy: Policy, tier: Tier, anchor_at: datetime | None = None
+) -> Obligation:
+    """A tier change: the clock runs again from the same event (`anchor_at`, default its own start) under
+    the new rule — window and calendar — so its due and warning points move; what already happened stays
+    (a warning already given is not given again)."""
     if ob.status not in RUNNING:
         return ob
-    fresh = open_clock(rule, policy, tier, ob.started_at, department=ob.department, occurrence=ob.occurrence)
-    status = (
-        S.WARNED if ob.status == S.WARNED and fresh.warn_at and fresh.warn_at <= ob.started_at else S.OPEN
-    )
+    start = anchor_at or ob.started_at
+    fresh = open_clock(rule, policy, tier, start, department=ob.department, occurrence=ob.occurrence)
     return fresh.model_copy(
-        update={"status": status, "escalation_level": ob.escalation_level, "external": ob.external}
+        update={"status": ob.status, "escalation_level": ob.escalation_level, "external": ob.external}
     )
 
 

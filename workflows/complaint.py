@@ -132,14 +132,14 @@ with workflow.unsafe.imports_passed_through():
         DepartmentInvestigationWorkflow,
         DepartmentOverdue,
         InvestigationInput,
+        investigation_id,
     )
 
 N, S = ObligationName, ObligationStatus
+MIN_TIMER = timedelta(milliseconds=1)  # closer than this to a due moment is "due now"
 TIMELINE_CAP = 50  # newest events kept in state and view; the ledger keeps every one
 PAST_CAP = 30  # settled earlier occurrences (periodic reports, reopened clocks) kept for the view
 MAX_ATTACHMENTS = 60
-# Roles whose acknowledgement meets `supervisor_ack` (A §3.2: supervisor, and department heads for urgent).
-ACK_ROLES = frozenset({Role.SUPERVISOR, Role.SENIOR_SUPERVISOR, Role.DEPARTMENT_HEAD, Role.ADMIN})
 # Departments whose work needs the parcel's trail (B §2.3).
 LOGISTICS_DEPARTMENTS = frozenset(
     {Department.LOGISTICS, Department.WAREHOUSE, Department.TRANSPORT, Department.DELIVERY}
@@ -276,9 +276,13 @@ class ComplaintWorkflow:
     def cid(self) -> str:
         return self._input.complaint_id
 
+    def _clock(self) -> datetime:
+        """The complaint's time, to the millisecond (shifted in simulations): what deadlines are compared to."""
+        return workflow.now() + self._opts.time_shift
+
     def _now(self) -> datetime:
-        # Whole seconds: deadlines people read, and the same instants whatever the task's few ms of latency.
-        return (workflow.now() + self._opts.time_shift).replace(microsecond=0)
+        # What gets recorded: whole seconds, the same instants whatever the task's few ms of latency.
+        return self._clock().replace(microsecond=0)
 
     def _policy_for(self, input: ComplaintInput) -> Policy:
         if self._opts.policy is not None:
@@ -334,8 +338,8 @@ class ComplaintWorkflow:
             wake = clocks.next_wakeup(self.s.obligations)
             self._armed = wake.at if wake else None
             self._dirty = False
-            left = (wake.at - workflow.now() - self._opts.time_shift) if wake else None  # to the ms
-            if left is None or left > timedelta(milliseconds=1):
+            left = (wake.at - self._clock()) if wake else None
+            if left is None or left > MIN_TIMER:
                 try:
                     await workflow.wait_condition(
                         lambda: self._dirty or self._failure is not None or self._should_continue_as_new(),
@@ -347,7 +351,8 @@ class ComplaintWorkflow:
             if self._failure is not None:
                 raise self._failure
             async with self._lock:
-                if self._fire(self._now()):
+                # Anything due within a timer's resolution is due now: the loop must always make progress.
+                if self._fire(self._clock() + MIN_TIMER):
                     self._commit()
         # Never leave an Update half-done, a notification unsent or the ledger behind.
         await workflow.wait_condition(lambda: workflow.all_handlers_finished() and not self._tasks)
@@ -364,25 +369,29 @@ class ComplaintWorkflow:
         limit = self._opts.history_limit
         return limit is not None and info.get_current_history_length() > limit
 
-    def _fire(self, now: datetime) -> bool:
-        """Act on every warning and due moment that has come. At most one escalation per step: obligations
-        due at the same instant are one lapse, not several."""
+    def _fire(self, horizon: datetime) -> bool:
+        """Act on every warning and due moment up to `horizon`, each stamped with its own moment (a clock
+        breaches at its due time, however late the worker saw it). At most one escalation per step:
+        obligations due at the same instant are one lapse, not several."""
         changed = escalated = False
         for _ in range(1000):
             wake = clocks.next_wakeup(self.s.obligations)
-            if wake is None or wake.at > now:
+            if wake is None or wake.at > horizon:
                 break
             changed = True
             ob = self.s.obligations[wake.key]
-            workflow_metrics.timer_fired(ob.name, wake.at, now=workflow.now() + self._opts.time_shift)
+            workflow_metrics.timer_fired(ob.name, wake.at, now=self._clock())
             if wake.kind == "warn":
-                self._warn(ob, now)
+                self._warn(ob, wake.at)
             elif ob.name == N.RATING:
-                self._close_without_rating(ob, now)
+                self._close_without_rating(ob, wake.at)
             elif ob.periodic:
-                self._produce_periodic(ob, now)
+                # On time, the next period starts at this one's end (a steady cadence); after an outage it
+                # starts now rather than firing a burst of catch-up reports.
+                late = self._clock() - wake.at > ob.window / 2
+                self._produce_periodic(ob, self._now() if late else wake.at)
             else:
-                escalated = self._breach(ob, now, escalate=not escalated) or escalated
+                escalated = self._breach(ob, wake.at, escalate=not escalated) or escalated
             if self.s.state in TERMINAL_STATES:
                 break
         return changed
@@ -566,7 +575,10 @@ class ComplaintWorkflow:
             if rule is None:
                 self.s.obligations[key] = clocks.waive(ob, at)
             else:
-                self.s.obligations[key] = clocks.replan(ob, rule, self.s.policy, self.s.tier)
+                # A first occurrence runs from its anchor event (the new calendar may start it earlier);
+                # a later one (re-armed, reopened) from its own start.
+                anchor_at = self.s.anchors.get(rule.anchor) if ob.occurrence == 1 else None
+                self.s.obligations[key] = clocks.replan(ob, rule, self.s.policy, self.s.tier, anchor_at)
         resolved = Anchor.RESOLVED in self.s.anchors
         for rule in rules.values():
             if rule.name.value in self.s.obligations or rule.anchor not in self.s.anchors:
@@ -769,13 +781,17 @@ class ComplaintWorkflow:
                 events, self._events = self._events, []
                 batch = LedgerWrite(complaint=self._view().model_dump(mode="json"), events=events)
                 try:
+                    # A local activity: one marker event instead of three per write. A local activity holds
+                    # the workflow task while it runs, so attempts are short and any backoff beyond 2 s
+                    # waits on a timer instead: a database outage must not hold back the clocks' timers.
                     await workflow.execute_local_activity(
                         ACTIVITY_RECORD,
                         batch,
                         result_type=int,
-                        start_to_close_timeout=timedelta(seconds=30),
-                        schedule_to_close_timeout=timedelta(minutes=10),
+                        start_to_close_timeout=timedelta(seconds=10),
+                        schedule_to_close_timeout=timedelta(hours=1),
                         retry_policy=LEDGER_RETRY,
+                        local_retry_threshold=timedelta(seconds=2),
                         summary=f"ledger: {len(events)} events",
                     )
                 except ActivityError as e:
@@ -990,11 +1006,12 @@ class ComplaintWorkflow:
         self._in(WORKING, "acknowledge")
         if self._acknowledges(a.actor) or self.s.state == State.RECEIVED:
             return
-        pending_sup = self._active(N.SUPERVISOR_ACK)
-        if pending_sup and a.actor.role not in ACK_ROLES:
+        if self._active(N.SUPERVISOR_ACK) and a.actor.role not in self._ack_roles():
+            extra = sorted(self._ack_roles() - SUPERVISOR_ROLES - {Role.SUPERVISOR})
+            who = " or ".join(_role(r) for r in [Role.SUPERVISOR, *extra])
             raise _refuse(
-                "The first response is done; this complaint now waits for a supervisor's or department head's"
-                f" acknowledgement, and you are signed in as {_role(a.actor.role)}."
+                f"The first response is done; this complaint now waits for a {who}'s acknowledgement,"
+                f" and you are signed in as {_role(a.actor.role)}."
             )
         raise _refuse("Already acknowledged: there is nothing left to acknowledge. Post progress instead.")
 
@@ -1006,9 +1023,15 @@ class ComplaintWorkflow:
         out = []
         if self._active(N.FIRST_RESPONSE):
             out.append(Anchor.ACKNOWLEDGED)
-        if actor.role in ACK_ROLES and self._active(N.SUPERVISOR_ACK):
+        if actor.role in self._ack_roles() and self._active(N.SUPERVISOR_ACK):
             out.append(Anchor.SUPERVISOR_ACKNOWLEDGED)
         return out
+
+    def _ack_roles(self) -> frozenset[Role]:
+        """Who meets `supervisor_ack`: whoever was alerted at intake besides the specialists (important: the
+        supervisor; urgent: the supervisor or a department head — A §3.2), and anyone above them."""
+        alerted = set(self.s.policy.alert_at_intake.get(self.s.tier, [])) - {Role.SPECIALIST}
+        return frozenset(alerted | SUPERVISOR_ROLES)
 
     @workflow.update(name=UPDATE_ACKNOWLEDGE)
     async def acknowledge(self, a: Acknowledge) -> ActionResult:
@@ -1146,11 +1169,14 @@ class ComplaintWorkflow:
         async with self._lock:
             self._check_assign(a)
             now = self._now()
-            new = [d for d in a.departments if d not in self.s.departments]
-            self.s.departments = list(dict.fromkeys([*self.s.departments, *a.departments]))
+            first = Anchor.ASSIGNMENT not in self.s.anchors
+            # Until the first assignment the departments are the classifier's proposal; from then on they
+            # are the ones actually assigned, and later assignments add to them.
+            before = [] if first else self.s.departments
+            new = [d for d in a.departments if d not in before]
+            self.s.departments = list(dict.fromkeys([*before, *a.departments]))
             self.s.assignees = list(dict.fromkeys([*self.s.assignees, *a.assignees]))
             self.s.holder = self.s.holder or a.actor
-            first = Anchor.ASSIGNMENT not in self.s.anchors
             self._happen(Anchor.ASSIGNMENT, now, a.actor)
             self._waive((N.DIRECT_ANSWER,), now)
             self._event(
@@ -1223,7 +1249,7 @@ class ComplaintWorkflow:
         )
 
     def _child_id(self, dept: Department, rnd: int) -> str:
-        return f"{workflow.info().workflow_id}/investigation/{dept.value}/{rnd}"
+        return investigation_id(workflow.info().workflow_id, dept, rnd)
 
     async def _signal_child(self, dept: Department, signal: str, arg: Any) -> None:
         rnd = self.s.investigation_round
@@ -1369,7 +1395,7 @@ class ComplaintWorkflow:
         if not self.s.investigation:
             raise _refuse("No joint investigation is running for this complaint; post progress instead.")
         if self._pending_finding(a.department) is None:
-            known = {f.department for f in self.s.investigation}
+            known = list(dict.fromkeys(f.department for f in self.s.investigation))
             if a.department in known:
                 raise _refuse(
                     f"The {a.department.value} department has already reported (or was overridden)."

@@ -33,6 +33,11 @@ NOTIFY_RETRY = RetryPolicy(
 )
 
 
+def investigation_id(complaint_workflow_id: str, department: Department, round: int) -> str:
+    """One child per department and investigation round, named after its complaint's workflow."""
+    return f"{complaint_workflow_id}/investigation/{department.value}/{round}"
+
+
 class InvestigationInput(BaseModel):
     complaint_id: str
     department: Department
@@ -104,7 +109,7 @@ class DepartmentInvestigationWorkflow:
         if await self._sleep_until(inp, inp.due_at, f"{dept} report due"):
             self._overdue = True
             await asyncio.gather(
-                self._notify(inp, "breach", TemplateKey.BREACH, roles=[Role.DEPARTMENT_HEAD], due=inp.due_at),
+                self._notify(inp, "breach", TemplateKey.BREACH, roles=[], due=inp.due_at),  # the department
                 self._notify(
                     inp, "escalation", TemplateKey.ESCALATION, roles=[Role.DEPARTMENT_HEAD], due=inp.due_at
                 ),

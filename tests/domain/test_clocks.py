@@ -144,6 +144,22 @@ def test_replan_moves_due_point_from_the_same_start():
     assert re.due_at == MONDAY_9 + timedelta(hours=4) and re.calendar == "24x7"
 
 
+def test_replan_to_around_the_clock_counts_from_the_event_not_the_business_start():
+    friday_night = datetime(2026, 3, 6, 20, tzinfo=SH)
+    ob = clock(N.RESOLUTION, Tier.GENERAL, friday_night)
+    assert ob.started_at == datetime(2026, 3, 9, 9, tzinfo=SH)
+    urgent_rule = STD.rule(N.RESOLUTION, Tier.URGENT, ComplaintType.COMPLAINT)
+    assert clocks.replan(ob, urgent_rule, STD, Tier.URGENT, friday_night).due_at == friday_night + timedelta(
+        hours=4
+    )
+
+
+def test_replan_keeps_a_warning_already_given():
+    ob = clocks.warn(clock(N.RESOLUTION, Tier.GENERAL, MONDAY_9), MONDAY_9 + timedelta(hours=20))
+    urgent_rule = STD.rule(N.RESOLUTION, Tier.URGENT, ComplaintType.COMPLAINT)
+    assert clocks.replan(ob, urgent_rule, STD, Tier.URGENT).status == S.WARNED
+
+
 def test_peak_factor_is_applied_when_the_clock_starts_in_peak_season():
     from datetime import date
 

@@ -92,7 +92,13 @@ async def test_decodes_for_the_bearer_token_and_for_an_engineer_or_admin_session
         by_token = await http.post("/codec/decode", json=body, headers={"Authorization": f"Bearer {TOKEN}"})
         by_engineer = await http.post("/codec/decode", json=body, headers={"Cookie": "sid=s-eng"})
         by_admin = await http.post("/codec/decode", json=body, headers={"Cookie": "sid=s-adm"})
-    for r in (by_token, by_engineer, by_admin):
+        # The Web UI may pass its own access token along: the engineer's session still counts.
+        ui_token_and_session = await http.post(
+            "/codec/decode",
+            json=body,
+            headers={"Cookie": "sid=s-eng", "Authorization": "Bearer ui-oidc-token"},
+        )
+    for r in (by_token, by_engineer, by_admin, ui_token_and_session):
         assert r.status_code == 200, r.text
         assert opened(r.json()) == [{"customer": SECRET}]
 
@@ -173,3 +179,25 @@ async def test_stand_alone_server_over_real_http():
 def test_stand_alone_server_needs_a_token():
     with pytest.raises(ValueError, match="DESK_CODEC_AUTH_TOKEN"):
         create_codec_app(Settings(codec_keys=SecretStr(KEYS)))
+
+
+async def test_mounted_in_the_web_app_it_follows_the_real_staff_sessions(ts_env, ledger_pool, ledger_url):
+    """The web app with encryption on: /codec answers by the signed-in staff member's role; /metrics is there."""
+    from tests.ui.conftest import signed_in, start_web, ui_settings
+
+    settings = ui_settings(ledger_url, codec_keys=SecretStr(KEYS), temporal_ui_url=UI)
+    body = await sealed_body()
+    async for web in start_web(ts_env.client, ledger_pool, settings):
+        async with httpx.AsyncClient(base_url=web.base_url) as anonymous:
+            refused = await anonymous.post("/codec/decode", json=body, headers={"Origin": UI})
+            scrape = await anonymous.get("/metrics")
+        async with signed_in(web.base_url, "zhang") as specialist:
+            forbidden = await specialist.post("/codec/decode", json=body)
+        async with signed_in(web.base_url, "chen") as engineer:
+            decoded = await engineer.post("/codec/decode", json=body, headers={"Origin": UI})
+    assert refused.status_code == 401 and SECRET not in refused.text
+    assert refused.headers["Access-Control-Allow-Origin"] == UI
+    assert forbidden.status_code == 403 and SECRET not in forbidden.text
+    assert decoded.status_code == 200 and opened(decoded.json()) == [{"customer": SECRET}]
+    assert decoded.headers["Access-Control-Allow-Credentials"] == "true"
+    assert scrape.status_code == 200 and "desk_intake_latency_seconds" in scrape.text

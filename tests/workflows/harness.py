@@ -1,5 +1,6 @@
-"""Driving complaints on the time-skipping server: same-named fake activities that record what they were
-asked, a worker per test on its own task queue, and helpers to start complaints at a chosen moment.
+"""Driving complaints on the time-skipping server: same-named stand-in activities that record what they were
+asked (`starters.simulate.Recorder`), a worker per test on its own task queue, and helpers to start
+complaints at a chosen moment.
 
 Complaints start "as if" at a known moment (Monday 2 March 2026 09:00 Shanghai unless told otherwise)
 through the workflow's `time_shift` option, so business-hours behaviour does not depend on when the suite
@@ -17,27 +18,13 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from temporalio import activity
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import Client, WorkflowHandle, WorkflowHistory
-from temporalio.exceptions import ApplicationError
+from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from desk.temporal import workflow_id_for
 from domain.actions import QUERY_STATE, ActionResult
-from domain.messages import (
-    ACTIVITY_NOTIFY,
-    ACTIVITY_RECORD,
-    ACTIVITY_TRACKING,
-    Audience,
-    LedgerWrite,
-    Notification,
-    NotificationResult,
-    TemplateKey,
-    TrackingRequest,
-    TrackingSnapshot,
-)
 from domain.models import (
     Actor,
     Category,
@@ -51,8 +38,13 @@ from domain.models import (
 )
 from domain.policy import Policy
 from domain.view import ComplaintView, ObligationView
+from starters.simulate import Recorder, quiescent, sleep_past, terminate_complaint
 from workflows.complaint import ComplaintOptions, ComplaintWorkflow
 from workflows.registry import WORKFLOWS
+
+# The recording stand-ins of the simulation are the workflow tests' outside world (tests/ops import these).
+World = Recorder
+_quiescent = quiescent
 
 SH = ZoneInfo("Asia/Shanghai")
 MONDAY_9 = datetime(2026, 3, 2, 9, tzinfo=SH)  # an ordinary working Monday morning
@@ -66,57 +58,6 @@ HEAD = Actor(id="head-1", role=Role.DEPARTMENT_HEAD)
 
 
 @dataclass
-class World:
-    """What the complaint asked of the outside world, in order."""
-
-    notifications: list[Notification] = field(default_factory=list)
-    ledger: list[LedgerWrite] = field(default_factory=list)
-    tracking: list[TrackingRequest] = field(default_factory=list)
-    fail_templates: set[TemplateKey] = field(default_factory=set)  # these notifications fail for good
-
-    def activities(self) -> list[Any]:
-        @activity.defn(name=ACTIVITY_NOTIFY)
-        async def notify(n: Notification) -> NotificationResult:
-            if n.template in self.fail_templates:
-                raise ApplicationError(f"{n.template} refused by every channel", non_retryable=True)
-            self.notifications.append(n)
-            return NotificationResult(idempotency_key=n.idempotency_key, delivered=["sms"])
-
-        @activity.defn(name=ACTIVITY_RECORD)
-        async def record_ledger(batch: LedgerWrite) -> int:
-            self.ledger.append(batch)
-            return len(batch.events)
-
-        @activity.defn(name=ACTIVITY_TRACKING)
-        async def lookup_tracking(req: TrackingRequest) -> TrackingSnapshot:
-            self.tracking.append(req)
-            found = req.waybill.startswith("SF")
-            return TrackingSnapshot(
-                waybill=req.waybill,
-                found=found,
-                carrier="SF Express" if found else None,
-                status="in transit" if found else None,
-            )
-
-        return [notify, record_ledger, lookup_tracking]
-
-    def sent(
-        self, template: TemplateKey, audience: Audience | None = None, complaint_id: str | None = None
-    ) -> list[Notification]:
-        return [
-            n
-            for n in self.notifications
-            if n.template == template
-            and (audience is None or n.audience == audience)
-            and (complaint_id is None or n.complaint_id == complaint_id)
-        ]
-
-    def events(self, complaint_id: str, kind: str | None = None) -> list[Any]:
-        out = [e for b in self.ledger for e in b.events if e.complaint_id == complaint_id]
-        return [e for e in out if kind is None or e.kind == kind]
-
-
-@dataclass
 class Desk:
     env: WorkflowEnvironment
     client: Client
@@ -125,20 +66,22 @@ class Desk:
     started: list[Complaint] = field(default_factory=list)
 
     async def close(self) -> None:
-        """Terminate what the test left running: on the shared time-skipping server a workflow whose worker
-        is gone would hold every later test's clock (its due timers would wait for a worker for ever)."""
+        """Check no workflow task failed (a bug the SDK would quietly retry), then terminate what the test
+        left running: on the shared time-skipping server a workflow whose worker is gone would hold every
+        later test's clock (its due timers would wait for a worker for ever)."""
+        failed = []
         for c in self.started:
-            ids = [c.handle.id]
+            history = await c.handle.fetch_history()
+            failed += [
+                c.id for e in history.events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED
+            ]
+        for c in self.started:
             try:
                 view = await c.view()
-                ids += [f"{c.handle.id}/investigation/{f.department.value}/{r}" for f in view.investigation for r in range(1, 4)]
-            except Exception:
-                pass
-            for wf_id in ids:
-                try:
-                    await self.client.get_workflow_handle(wf_id).terminate("test over")
-                except Exception:
-                    pass  # already closed or never existed
+            except Exception:  # the run is gone or its worker stopped answering: the complaint alone
+                view = None
+            await terminate_complaint(self.client, c.handle.id, view)
+        assert not failed, f"workflow tasks failed in {sorted(set(failed))}: see the worker log"
 
     async def start(
         self,
@@ -156,7 +99,7 @@ class Desk:
         description: str = "包裹延误三天,客户着急",
     ) -> Complaint:
         now = await self.env.get_current_time()
-        received = at if shift else now
+        received = at if shift else now - timedelta(milliseconds=1500)  # filed a moment before the start
         cid = f"C-T{uuid.uuid4().hex[:10].upper()}"
         inp = ComplaintInput(
             complaint_id=cid,
@@ -175,12 +118,14 @@ class Desk:
         opts = ComplaintOptions(
             policy=policy, time_shift=(at - now) if shift else timedelta(0), history_limit=history_limit
         )
-        await self.client.start_workflow(
+        first = await self.client.start_workflow(
             ComplaintWorkflow.run, args=[inp, opts], id=workflow_id_for(cid), task_queue=self.task_queue
         )
         # A handle without a run id follows the complaint across continue-as-new.
         handle = self.client.get_workflow_handle_for(ComplaintWorkflow.run, workflow_id_for(cid))
-        complaint = Complaint(self, handle, inp, started=now, at=received)
+        complaint = Complaint(
+            self, handle, inp, started=now, at=received, first_run_id=first.result_run_id or ""
+        )
         self.started.append(complaint)
         await complaint.settle()
         return complaint
@@ -196,13 +141,12 @@ class Complaint:
     input: ComplaintInput
     started: datetime  # the test server's clock when it started
     at: datetime  # the moment the complaint believes it started (after the time shift)
+    first_run_id: str = ""
 
     async def until(self, offset: timedelta) -> None:
-        """Let time pass until `offset` after the complaint started (timers due before it fire)."""
-        now = await self.desk.env.get_current_time()
-        left = self.started + offset - now
-        if left > timedelta(0):
-            await self.desk.env.sleep(left)
+        """Let time pass until `offset` after the complaint started: timers due by then have fired (the
+        complaint counts whole seconds, so what happens next is recorded at `offset`)."""
+        await sleep_past(self.desk.env, self.started + offset)
         await self.settle()
 
     async def settle(self) -> None:
@@ -210,7 +154,7 @@ class Complaint:
         activity, no child start or signal pending — so what it sent can be checked. Read from its history,
         which the time-skipping server keeps exact. A bounded wait, not a timing assertion."""
         for _ in range(500):
-            if _quiescent(await self.handle.fetch_history()):
+            if quiescent(await self.handle.fetch_history()):
                 return
             await asyncio.sleep(0.02)
         raise AssertionError(f"{self.id} still busy after 10 s")
@@ -244,40 +188,6 @@ class Complaint:
     async def history_length(self) -> int:
         history = await self.handle.fetch_history()
         return len(history.events)
-
-
-_OPENS = {
-    EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED: "wft",
-    EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED: "activity",
-    EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED: "child",
-    EventType.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED: "signal",
-}
-_CLOSES = {
-    EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED: ("wft", "scheduled_event_id"),
-    EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED: ("wft", "scheduled_event_id"),
-    EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT: ("wft", "scheduled_event_id"),
-    EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED: ("activity", "scheduled_event_id"),
-    EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED: ("activity", "scheduled_event_id"),
-    EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT: ("activity", "scheduled_event_id"),
-    EventType.EVENT_TYPE_ACTIVITY_TASK_CANCELED: ("activity", "scheduled_event_id"),
-    EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED: ("child", "initiated_event_id"),
-    EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_FAILED: ("child", "initiated_event_id"),
-    EventType.EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED: ("signal", "initiated_event_id"),
-    EventType.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED: ("signal", "initiated_event_id"),
-}
-
-
-def _quiescent(history: WorkflowHistory) -> bool:
-    """No workflow task, activity, child start or outgoing signal still open in this run's history."""
-    open_ids: set[int] = set()
-    for e in history.events:
-        if e.event_type in _OPENS:
-            open_ids.add(e.event_id)
-        elif e.event_type in _CLOSES:
-            _, field_name = _CLOSES[e.event_type]
-            attrs = getattr(e, e.WhichOneof("attributes"))
-            open_ids.discard(getattr(attrs, field_name))
-    return not open_ids
 
 
 @asynccontextmanager

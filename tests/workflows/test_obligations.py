@@ -6,11 +6,22 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from temporalio.api.enums.v1 import EventType
+from temporalio.api.sdk.v1 import WorkflowMetadata
 
 from domain import actions as a
+from domain import search_attributes as sa
 from domain.messages import Audience, TemplateKey
-from domain.models import Category, Channel, ComplaintType, ObligationName, ObligationStatus, Role, State, Tier
-from tests.workflows.harness import SH, SPECIALIST, SUPERVISOR, Desk, desk_on, World
+from domain.models import (
+    Category,
+    Channel,
+    ComplaintType,
+    ObligationName,
+    ObligationStatus,
+    Role,
+    State,
+    Tier,
+)
+from tests.workflows.harness import SH, SPECIALIST, SUPERVISOR, Desk, World, desk_on
 
 N, S = ObligationName, ObligationStatus
 M, H = timedelta(minutes=1), timedelta(hours=1)
@@ -21,9 +32,17 @@ async def test_warning_at_75_percent_goes_to_whoever_holds_the_complaint(desk: D
     await c.until(1 * M)
     await c.do(a.UPDATE_ACKNOWLEDGE, a.Acknowledge(actor=SPECIALIST))  # the specialist now holds it
     await c.until(11 * M)  # supervisor_ack: 15 min window → warning at 11:15
-    assert not [n for n in desk.world.sent(TemplateKey.WARNING, complaint_id=c.id) if n.context["obligation"] == "supervisor_ack"]
+    assert not [
+        n
+        for n in desk.world.sent(TemplateKey.WARNING, complaint_id=c.id)
+        if n.context["obligation"] == "supervisor_ack"
+    ]
     await c.until(11 * M + 16 * timedelta(seconds=1))
-    [warning] = [n for n in desk.world.sent(TemplateKey.WARNING, complaint_id=c.id) if n.context["obligation"] == "supervisor_ack"]
+    [warning] = [
+        n
+        for n in desk.world.sent(TemplateKey.WARNING, complaint_id=c.id)
+        if n.context["obligation"] == "supervisor_ack"
+    ]
     assert warning.roles == [Role.SPECIALIST] and warning.staff_ids == [SPECIALIST.id]
     assert (await c.obligation(N.SUPERVISOR_ACK)).status == S.WARNED
 
@@ -65,7 +84,7 @@ async def test_waiting_on_customer_pauses_resolution_and_resume_keeps_the_time_l
     c = await desk.start(tier=Tier.URGENT)
     await c.do(a.UPDATE_ACKNOWLEDGE, a.Acknowledge(actor=SUPERVISOR))
     await c.do(a.UPDATE_PROPOSE_PLAN, a.ProposePlan(actor=SUPERVISOR, plan="上门取证"))
-    await c.until(1 * H)
+    await c.until(65 * M)
     res = await c.do(a.UPDATE_WAIT, a.WaitOnCustomer(actor=SUPERVISOR, reason="等待客户提供照片"))
     assert res.state == State.WAITING_ON_CUSTOMER.value
     assert (await c.obligation(N.RESOLUTION)).status == S.PAUSED
@@ -77,7 +96,7 @@ async def test_waiting_on_customer_pauses_resolution_and_resume_keeps_the_time_l
     res = await c.do(a.UPDATE_RESUME, a.Resume(actor=SUPERVISOR))
     assert res.state == State.ACKNOWLEDGED.value
     resolution = await c.obligation(N.RESOLUTION)
-    assert resolution.status == S.OPEN and resolution.due_at == c.at + 8 * H + 3 * H  # 3 h were left
+    assert resolution.status == S.OPEN and resolution.due_at == c.at + 8 * H + 175 * M  # 2 h 55 min were left
     assert updates_while_waiting == 2  # 30 and 60 min, then paused with the rest
 
 
@@ -107,7 +126,8 @@ async def test_classify_to_urgent_replans_every_clock(desk: Desk):
     c = await desk.start(tier=Tier.GENERAL)
     await c.until(10 * M)
     res = await c.do(
-        a.UPDATE_CLASSIFY, a.Classify(actor=SPECIALIST, tier=Tier.URGENT, complaint_type=ComplaintType.COMPLAINT)
+        a.UPDATE_CLASSIFY,
+        a.Classify(actor=SPECIALIST, tier=Tier.URGENT, complaint_type=ComplaintType.COMPLAINT),
     )
     assert "re-planned" in res.message
     view = await c.view()
@@ -118,7 +138,11 @@ async def test_classify_to_urgent_replans_every_clock(desk: Desk):
     assert by_name[N.CUSTOMER_UPDATE].status == S.OPEN
     assert by_name[N.PRELIMINARY_PLAN].due_at == c.at + 2 * H
     assert view.tier == Tier.URGENT and view.tier_confirmed
-    raised = [n for n in desk.world.sent(TemplateKey.NEW_COMPLAINT, Audience.STAFF, c.id) if n.context.get("from_tier")]
+    raised = [
+        n
+        for n in desk.world.sent(TemplateKey.NEW_COMPLAINT, Audience.STAFF, c.id)
+        if n.context.get("from_tier")
+    ]
     assert raised and {Role.SUPERVISOR, Role.DEPARTMENT_HEAD} <= set(raised[0].roles)
 
 
@@ -128,7 +152,8 @@ async def test_proposed_urgent_tier_takes_effect_at_once_and_staff_confirm_it(de
     assert view.tier == Tier.URGENT and not view.tier_confirmed
     assert (await c.obligation(N.RESOLUTION)).due_at == c.at + 4 * H
     res = await c.do(
-        a.UPDATE_CLASSIFY, a.Classify(actor=SPECIALIST, tier=Tier.URGENT, complaint_type=ComplaintType.COMPLAINT)
+        a.UPDATE_CLASSIFY,
+        a.Classify(actor=SPECIALIST, tier=Tier.URGENT, complaint_type=ComplaintType.COMPLAINT),
     )
     assert res.message == "Classification confirmed."
     assert (await c.view()).tier_confirmed
@@ -176,27 +201,62 @@ async def test_same_issue_reported_again_joins_the_open_complaint(desk: Desk):
     first = a.AddReport(
         channel=Channel.HOTLINE, description=c.input.description, received_at=c.input.received_at.isoformat()
     )
-    res = await c.handle.execute_update(a.UPDATE_ADD_REPORT, first, id=f"intake-{c.id}", result_type=a.ActionResult)
+    res = await c.handle.execute_update(
+        a.UPDATE_ADD_REPORT, first, id=f"intake-{c.id}", result_type=a.ActionResult
+    )
     assert res.complaint_id == c.id and (await c.view()).extra_reports == 0  # the intake's own first report
-    again = a.AddReport(channel=Channel.APP, description="还是没收到", received_at="2026-03-02T10:00:00+08:00")
+    again = a.AddReport(
+        channel=Channel.APP, description="还是没收到", received_at="2026-03-02T10:00:00+08:00"
+    )
     res = await c.do(a.UPDATE_ADD_REPORT, again)
     assert res.complaint_id == c.id and "Joined" in res.message
     assert (await c.view()).extra_reports == 1
     assert desk.world.sent(TemplateKey.DUPLICATE_JOINED, Audience.CUSTOMER, c.id)
 
 
-async def test_search_attributes_follow_every_state_change(desk: Desk):
+async def test_search_attributes_and_current_details_follow_every_state_change(desk: Desk):
     c = await desk.start(tier=Tier.URGENT)
-    await c.until(6 * M)
+    await c.until(6 * M)  # first_response breached at 5 min
     history = await c.handle.fetch_history()
-    upserts = [e for e in history.events if e.event_type == EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES]
-    fields = set().union(*(e.upsert_workflow_search_attributes_event_attributes.search_attributes.indexed_fields for e in upserts))
-    assert {"ComplaintTier", "ComplaintState", "BreachedObligations", "BreachCount", "LastBreachAt", "NextDueAt", "HolderRole"} <= fields
-    # Current details say where it stands, with no customer data.
-    desc = await c.handle.fetch_history()  # the details are on the workflow's user metadata
-    assert desc is not None
-    view = await c.view()
-    assert view.customer.name not in str(history.events[-1])
+    upserts = [
+        e for e in history.events if e.event_type == EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES
+    ]
+    fields = set().union(
+        *(
+            e.upsert_workflow_search_attributes_event_attributes.search_attributes.indexed_fields
+            for e in upserts
+        )
+    )
+    assert {
+        "ComplaintTier",
+        "ComplaintState",
+        "BreachedObligations",
+        "BreachCount",
+        "LastBreachAt",
+        "NextDueAt",
+        "HolderRole",
+    } <= fields
+    attrs = (await c.handle.describe()).typed_search_attributes
+    assert attrs.get(sa.TIER) == "urgent" and attrs.get(sa.BREACHED) == ["first_response"]
+    assert attrs.get(sa.BREACH_COUNT) == 1 and attrs.get(sa.HOLDER_ROLE) == "supervisor"
+    assert attrs.get(sa.LAST_BREACH_AT) == c.at + 5 * M
+    # The current details say where it stands in words — and never who the customer is (A §4.2).
+    meta = await c.handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
+    details = meta.current_details
+    assert (
+        c.id in details
+        and "urgent" in details
+        and "Next deadline: supervisor_ack due 2026-03-02 09:15" in details
+    )
+    assert "Breaches: 1 (first_response)" in details
+    for secret in (
+        c.input.customer.name,
+        c.input.customer.phone,
+        c.input.customer.email,
+        c.input.description,
+    ):
+        assert secret not in details
+        assert all(secret not in str(v) for v in attrs)
 
 
 async def test_peak_season_shortens_deadlines_opened_inside_it(desk: Desk):
@@ -208,3 +268,31 @@ async def test_peak_season_shortens_deadlines_opened_inside_it(desk: Desk):
     policy.peak.periods = [PeakPeriod(start=date(2026, 3, 1), end=date(2026, 3, 7))]
     c = await desk.start(tier=Tier.URGENT, policy=policy)
     assert (await c.obligation(N.RESOLUTION)).due_at == c.at + 3 * H  # 4 h × 0.75
+
+
+async def test_unshifted_clock_with_milliseconds_breaches_at_the_due_moment(desk: Desk):
+    """Intake times carry milliseconds in production; the loop must still fire exactly at the due moment."""
+    c = await desk.start(tier=Tier.URGENT, shift=False)
+    await c.until(5 * M + timedelta(seconds=1))
+    fr = await c.obligation(N.FIRST_RESPONSE)
+    assert fr.status == S.BREACHED and fr.breached_at == fr.due_at
+    assert (await c.view()).last_breach_at == fr.due_at
+    history = await c.handle.fetch_history()
+    assert not [e for e in history.events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED]
+
+
+async def test_reclassified_urgent_out_of_hours_counts_from_intake_around_the_clock(desk: Desk):
+    friday_night = datetime(2026, 3, 6, 20, 0, tzinfo=SH)
+    c = await desk.start(tier=Tier.GENERAL, at=friday_night)
+    await c.until(1 * H)  # 21:00: the business clocks have not even started
+    await c.do(
+        a.UPDATE_CLASSIFY,
+        a.Classify(actor=SPECIALIST, tier=Tier.URGENT, complaint_type=ComplaintType.COMPLAINT),
+    )
+    view = await c.view()
+    by_name = {o.name: o for o in view.obligations}
+    assert by_name[N.RESOLUTION].due_at == friday_night + 4 * H
+    # Urgent from the start means the 5-minute response and the 15-minute ack were missed long ago: one
+    # lapse, one escalation.
+    assert by_name[N.FIRST_RESPONSE].status == S.BREACHED and by_name[N.SUPERVISOR_ACK].status == S.BREACHED
+    assert view.holder_role == Role.SUPERVISOR

@@ -1,0 +1,41 @@
+"""Replay every recorded history (tests/histories/*.json) against today's workflow code: a change that
+would break complaints already running fails here. Re-record on purpose with `python -m tests.histories.record`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.worker import Replayer
+
+from desk.temporal import DATA_CONVERTER
+from workflows.registry import WORKFLOWS
+
+HERE = Path(__file__).parent.parent / "histories"
+HISTORIES = sorted(HERE.glob("*.json"))
+WORKFLOW_IDS = dict(
+    line.split() for line in (HERE / "workflow_ids.txt").read_text().splitlines() if line.strip()
+)
+
+
+def test_there_are_recorded_histories_for_every_tier_and_the_hard_cases():
+    names = {p.stem for p in HISTORIES}
+    assert {
+        "general_consultation",
+        "general_complaint",
+        "important_complaint",
+        "urgent_complaint",
+        "urgent_reopened",
+        "lost_goods_investigation",
+        "investigation_child_overdue",
+    } <= names
+    assert any(n.startswith("continued_as_new") for n in names)
+
+
+@pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
+async def test_recorded_history_replays_without_nondeterminism(path: Path):
+    history = WorkflowHistory.from_json(WORKFLOW_IDS[path.stem], path.read_text(encoding="utf-8"))
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=DATA_CONVERTER)
+    result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
+    assert result.replay_failure is None

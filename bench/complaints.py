@@ -44,7 +44,7 @@ async def start_complaint(client, task_queue: str, ci, policy) -> str:
 
     from desk.temporal import workflow_id_for
     from domain import search_attributes as sa
-    from workflows.complaint import ComplaintOptions
+    from domain.case import ComplaintOptions
 
     workflow_id = workflow_id_for(ci.complaint_id)
     await client.start_workflow(

@@ -158,8 +158,8 @@ async def _run_one(env, lc: Lifecycle, progress: Progress) -> dict:
 
     from desk.temporal import workflow_id_for
     from domain.actions import UPDATE_ADD_REPORT, ActionResult, AddReport
+    from domain.case import ComplaintOptions
     from domain.models import Category, Channel, ComplaintInput, ComplaintType, Customer, Tier
-    from workflows.complaint import ComplaintOptions
 
     now = await env.get_current_time()
     cid = f"C-COST{uuid.uuid4().hex[:8].upper()}"

@@ -3,12 +3,13 @@
     desk up           the whole product on this machine (embedded Temporal dev server + PostgreSQL)
     desk worker       the worker process, against DESK_TEMPORAL_ADDRESS and DESK_DATABASE_URL
     desk web          the web app (intake API, staff UI, status page), same settings
+    desk email-intake the inbound SMTP endpoint: each e-mail becomes a complaint (DESK_EMAIL_INTAKE_*)
     desk migrate      apply the ledger migrations to DESK_DATABASE_URL
     desk submit …     file a complaint from the command line (starters.submit)
     desk import-csv F import complaints from a CSV file (starters.csv_import)
     desk bench …      benchmarks (bench.cli)
     desk codec-server the payload codec endpoint for the Temporal Web UI (desk.codec_server)
-    desk healthcheck  exit 0 when this container's worker polls / web app answers (docker health checks)
+    desk healthcheck  exit 0 when this container's worker polls / web app / e-mail intake answers (docker)
 
 Settings come from DESK_* environment variables (see .env.example); flags override them.
 """
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib
+import contextlib
 import inspect
 import socket
 import sys
@@ -48,16 +49,6 @@ def _exit_code(result: Any) -> int:
     return result if isinstance(result, int) and not isinstance(result, bool) else 0
 
 
-def _require_module(name: str, what: str) -> Any | None:
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as e:
-        if e.name and name.startswith(e.name):
-            print(f"desk: {what} is not available yet ({name} is missing)", file=sys.stderr)
-            return None
-        raise
-
-
 def _require_database(settings: Settings) -> bool:
     if settings.database_url:
         return True
@@ -81,6 +72,7 @@ def cmd_up(args: argparse.Namespace) -> int:
             "web_host": args.web_host,
             "web_port": args.web_port,
             "smtp_port": args.smtp_port,
+            "email_intake_port": args.email_intake_port,
         }
     )
     configure_logging(settings.log_level, settings.log_json)
@@ -124,6 +116,22 @@ def cmd_web(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_email_intake(args: argparse.Namespace) -> int:
+    settings = _settings(
+        {
+            "email_intake_host": args.host,
+            "email_intake_port": args.port,
+            "email_intake_recipients": args.recipients,
+        }
+    )
+    configure_logging(settings.log_level, settings.log_json)
+    if not _require_database(settings):
+        return 2
+    from starters.email_intake import run_email_intake
+
+    return asyncio.run(run_email_intake(settings))
+
+
 def cmd_migrate(args: argparse.Namespace) -> int:
     settings = _settings({})
     configure_logging(settings.log_level, settings.log_json)
@@ -141,9 +149,8 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 def cmd_submit(args: argparse.Namespace) -> int:
     settings = _settings({})
     configure_logging(settings.log_level, settings.log_json)
-    module = _require_module("starters.submit", "desk submit")
-    if module is None:
-        return 2
+    from starters import submit as module
+
     # The options belong to starters.submit; parsed here so `desk --help` does not import the intake.
     parser = argparse.ArgumentParser(
         prog="desk submit", description=module.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -155,44 +162,43 @@ def cmd_submit(args: argparse.Namespace) -> int:
 def cmd_import_csv(args: argparse.Namespace) -> int:
     settings = _settings({})
     configure_logging(settings.log_level, settings.log_json)
-    module = _require_module("starters.csv_import", "desk import-csv")
-    if module is None:
-        return 2
+    from starters import csv_import
+
     if not args.path.is_file():
         print(f"desk import-csv: {args.path}: no such file", file=sys.stderr)
         return 2
     options = {"report_path": args.report, "concurrency": args.concurrency}
-    return _exit_code(_run(module.import_csv(args.path, settings, **{k: v for k, v in options.items() if v})))
+    return _exit_code(
+        _run(csv_import.import_csv(args.path, settings, **{k: v for k, v in options.items() if v}))
+    )
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    module = _require_module("starters.simulate", "desk simulate")
-    if module is None:
-        return 2
-    return module.main([str(args.scenario)])
+    from starters import simulate
+
+    return simulate.main([str(args.scenario)])
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    module = _require_module("bench.cli", "desk bench")
-    if module is None:
-        return 2
-    return _exit_code(_run(module.main(args.args)))
+    from bench import cli as bench_cli
+
+    return _exit_code(_run(bench_cli.main(args.args)))
 
 
 def cmd_codec_server(args: argparse.Namespace) -> int:
     settings = _settings({"codec_host": args.host, "codec_port": args.port})
     configure_logging(settings.log_level, settings.log_json)
-    module = _require_module("desk.codec_server", "desk codec-server")
-    if module is None:
-        return 2
-    return _exit_code(module.serve(settings))
+    from desk import codec_server
+
+    return _exit_code(codec_server.serve(settings))
 
 
 def cmd_healthcheck(args: argparse.Namespace) -> int:
     """For container health checks: quiet, exit 0 healthy / 1 not."""
     settings = _settings({})
+    probes = {"worker": _worker_polling, "web": _web_answers, "email-intake": _email_intake_greets}
     try:
-        ok = asyncio.run(_worker_polling(settings) if args.part == "worker" else _web_answers(settings))
+        ok = asyncio.run(probes[args.part](settings))
     except Exception as e:
         print(f"unhealthy: {e!r}", file=sys.stderr)
         return 1
@@ -228,6 +234,23 @@ async def _web_answers(settings: Settings) -> bool:
         return (await http.get(f"http://{host}:{settings.web_port}/healthz")).status_code == 200
 
 
+async def _email_intake_greets(settings: Settings) -> bool:
+    """True when the inbound SMTP endpoint answers with its 220 greeting (then QUIT: no complaint made)."""
+    host = "127.0.0.1" if settings.email_intake_host in ("0.0.0.0", "::", "") else settings.email_intake_host
+    reader, writer = await asyncio.wait_for(
+        asyncio.open_connection(host, settings.email_intake_port), timeout=3.0
+    )
+    try:
+        greeting = await asyncio.wait_for(reader.readline(), timeout=3.0)
+        writer.write(b"QUIT\r\n")
+        await writer.drain()
+        return greeting.startswith(b"220")
+    finally:
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+
+
 # ------------------------------------------------------------------------------------------- parser
 
 
@@ -246,6 +269,11 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--web-host", help="web app bind address (DESK_WEB_HOST, default 127.0.0.1)")
     up.add_argument("--web-port", type=int, help="web app port (DESK_WEB_PORT, default 8000)")
     up.add_argument("--smtp-port", type=int, help="SMTP sink port (DESK_SMTP_PORT, default 8025)")
+    up.add_argument(
+        "--email-intake-port",
+        type=int,
+        help="inbound e-mail (SMTP) port: each message becomes a complaint (DESK_EMAIL_INTAKE_PORT, default 2525)",
+    )
     up.set_defaults(func=cmd_up)
 
     sub.add_parser("worker", help="run the worker (DESK_TEMPORAL_ADDRESS, DESK_DATABASE_URL)").set_defaults(
@@ -256,6 +284,17 @@ def build_parser() -> argparse.ArgumentParser:
     web.add_argument("--host", help="bind address (DESK_WEB_HOST)")
     web.add_argument("--port", type=int, help="port (DESK_WEB_PORT)")
     web.set_defaults(func=cmd_web)
+
+    mail = sub.add_parser(
+        "email-intake",
+        help="receive complaints by e-mail on an SMTP port (DESK_EMAIL_INTAKE_PORT)",
+    )
+    mail.add_argument("--host", help="bind address (DESK_EMAIL_INTAKE_HOST, default 127.0.0.1)")
+    mail.add_argument("--port", type=int, help="port (DESK_EMAIL_INTAKE_PORT, default 2525)")
+    mail.add_argument(
+        "--recipients", help="accepted addresses, comma list (DESK_EMAIL_INTAKE_RECIPIENTS; default any)"
+    )
+    mail.set_defaults(func=cmd_email_intake)
 
     sub.add_parser("migrate", help="apply the ledger migrations to DESK_DATABASE_URL").set_defaults(
         func=cmd_migrate
@@ -288,8 +327,10 @@ def build_parser() -> argparse.ArgumentParser:
     codec.add_argument("--port", type=int, help="port (DESK_CODEC_PORT)")
     codec.set_defaults(func=cmd_codec_server)
 
-    health = sub.add_parser("healthcheck", help="exit 0 if this host's worker polls / web app answers")
-    health.add_argument("part", choices=["worker", "web"])
+    health = sub.add_parser(
+        "healthcheck", help="exit 0 if this host's worker polls / web app / e-mail intake answers"
+    )
+    health.add_argument("part", choices=["worker", "web", "email-intake"])
     health.set_defaults(func=cmd_healthcheck)
     return parser
 

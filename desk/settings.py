@@ -39,6 +39,11 @@ class Settings(BaseSettings):
     secret_key: str = "dev-only-change-me"  # signs sessions and CSRF tokens
     demo_users: bool = True  # seed demo logins on an empty ledger
 
+    # E-mail intake (desk email-intake, started by desk up): inbound SMTP, each message becomes a complaint
+    email_intake_host: str = "127.0.0.1"  # 0.0.0.0 in a container
+    email_intake_port: int = 2525
+    email_intake_recipients: str = ""  # comma list of accepted addresses (`a@x.com, 投诉@x.com`); empty: any
+
     # Outside systems; empty means the local stand-ins started by desk up
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 8025
@@ -84,6 +89,13 @@ class Settings(BaseSettings):
     retention_dry_run: bool = False  # only count what would go
     retention_cron: str = "30 3 * * *"  # in retention_timezone
     retention_timezone: str = "Asia/Shanghai"
+
+    # Worker tuning (the SDK defaults). A complaint evicted from the cache is replayed from its history on
+    # its next task; size the cache above the open complaints one worker holds (docs/deployment.md).
+    worker_max_cached_workflows: int = 1000
+    worker_max_concurrent_workflow_tasks: int | None = None
+    worker_max_concurrent_activities: int | None = None
+    worker_max_concurrent_local_activities: int | None = None
 
     log_level: str = "INFO"
     log_json: bool | None = None  # None: JSON when stdout is not a terminal

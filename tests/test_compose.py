@@ -47,7 +47,7 @@ def _command(service: str) -> str:
 
 
 def test_stack_has_every_part_of_the_production_like_setup():
-    assert {"postgresql", "temporal", "temporal-ui", "worker", "web"} <= set(SERVICES)
+    assert {"postgresql", "temporal", "temporal-ui", "worker", "web", "email-intake"} <= set(SERVICES)
     assert _image("temporal").startswith("temporalio/server:")
     assert _image("temporal-ui").startswith("temporalio/ui:")
     assert _image("temporal-admin-tools").startswith("temporalio/admin-tools:")
@@ -72,7 +72,7 @@ def test_our_image_is_built_once_and_shared():
     assert built, "one service builds the Dockerfile"
     ours = {_image(s) for s in built}
     assert len(ours) == 1
-    for service in ("worker", "web", "migrate"):
+    for service in ("worker", "web", "email-intake", "migrate"):
         assert _image(service) in ours
     from_line = next(
         line for line in (ROOT / "Dockerfile").read_text().splitlines() if line.startswith("FROM")
@@ -107,7 +107,7 @@ def test_start_order_waits_on_health_and_on_setup_jobs():
     assert condition("temporal", "temporal-admin-tools") == "service_completed_successfully"
     assert condition("temporal-setup", "temporal") == "service_healthy"
     assert condition("temporal-ui", "temporal") == "service_healthy"
-    for app in ("worker", "web"):
+    for app in ("worker", "web", "email-intake"):
         assert condition(app, "temporal-setup") == "service_completed_successfully"
         assert condition(app, "migrate") == "service_completed_successfully"
     assert condition("migrate", "ledger-setup") == "service_completed_successfully"
@@ -145,7 +145,29 @@ def test_web_app_is_published_and_checked_through_the_cli():
     assert SERVICES["worker"]["healthcheck"]["test"] == ["CMD", "desk", "healthcheck", "worker"]
 
 
-@pytest.mark.parametrize("service", ["worker", "web", "migrate"])
+def test_email_intake_listens_on_all_interfaces_on_its_published_port():
+    mail = SERVICES["email-intake"]
+    assert mail["command"][:2] == ["desk", "email-intake"]
+    env = _env("email-intake")
+    assert env["DESK_EMAIL_INTAKE_HOST"] == "0.0.0.0"
+    port = env["DESK_EMAIL_INTAKE_PORT"]
+    flags = dict(zip(mail["command"][2::2], mail["command"][3::2], strict=True))
+    assert flags.get("--port", port) == port and flags.get("--host", "0.0.0.0") == "0.0.0.0"
+    assert any(str(p).endswith(f":{port}") for p in mail["ports"])
+    assert mail["healthcheck"]["test"] == ["CMD", "desk", "healthcheck", "email-intake"]
+
+
+@pytest.mark.parametrize("service", ["worker", "web", "email-intake"])
+def test_desk_health_checks_probe_the_part_the_service_runs(service):
+    """`desk healthcheck PART` must be a part the CLI knows (argparse exits 2 otherwise: always unhealthy)."""
+    from desk.cli import build_parser
+
+    test = SERVICES[service]["healthcheck"]["test"]
+    assert test[:3] == ["CMD", "desk", "healthcheck"]
+    assert build_parser().parse_args(test[2:]).part == SERVICES[service]["command"][1] == service
+
+
+@pytest.mark.parametrize("service", ["worker", "web", "email-intake", "migrate"])
 def test_desk_variables_are_real_settings(service):
     env = _env(service)
     desk_vars = {k for k in env if k.startswith("DESK_")}

@@ -1,8 +1,9 @@
 """The real `desk up` in a subprocess, on a temporary data folder and free ports.
 
-It must: bring up the Temporal Web UI and the web app; take a complaint; stop on SIGINT leaving no process
-behind (dev server and PostgreSQL included); come back on the same data folder with the complaint still
-there (in Temporal and, when the ledger is wired, in PostgreSQL); refuse a second start on a folder in use.
+It must: bring up the Temporal Web UI and the web app; take a complaint through the intake API and one by
+e-mail (its SMTP intake port); stop on SIGINT leaving no process behind (dev server and PostgreSQL
+included); come back on the same data folder with the complaints still there (in Temporal and in the
+PostgreSQL ledger); refuse a second start on a folder in use.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ import subprocess
 import sys
 import time
 import uuid
-from datetime import UTC, datetime
+from email.message import EmailMessage
 from pathlib import Path
 
+import aiosmtplib
 import asyncpg
 import httpx
 import psutil
@@ -28,7 +30,7 @@ from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client, WorkflowExecutionStatus
 
-from desk.temporal import DATA_CONVERTER, workflow_id_for
+from desk.temporal import DATA_CONVERTER
 
 pytestmark = pytest.mark.slow
 
@@ -59,6 +61,7 @@ class UpProcess:
             "--ui-port", str(self.ports["ui"]),
             "--web-port", str(self.ports["web"]),
             "--smtp-port", str(self.ports["smtp"]),
+            "--email-intake-port", str(self.ports["email"]),
         ]  # fmt: skip
 
     @staticmethod
@@ -133,7 +136,7 @@ class UpProcess:
 
 @pytest.fixture
 def stack_paths(tmp_path: Path):
-    ports = {name: _free_port() for name in ("temporal", "ui", "web", "smtp")}
+    ports = {name: _free_port() for name in ("temporal", "ui", "web", "smtp", "email")}
     runs: list[UpProcess] = []
 
     def make(label: str) -> UpProcess:
@@ -162,66 +165,49 @@ async def _worker_polls(client: Client, task_queue: str, worker_pid: int) -> boo
     return any(p.identity.startswith(f"{worker_pid}@") for p in resp.pollers)
 
 
-async def _intake_route(web_url: str) -> bool:
-    async with httpx.AsyncClient(timeout=10) as http:
-        spec = (await http.get(f"{web_url}/openapi.json")).json()
-    return "post" in spec.get("paths", {}).get("/api/v1/complaints", {})
-
-
-async def _file_complaint(client: Client, info: dict, worker_runs: bool) -> tuple[str, str]:
-    """(complaint id, workflow id): through the intake API when a worker runs the workflow, else by
-    starting ComplaintWorkflow directly (the worker's registries are written by others, in parallel)."""
-    if worker_runs and info.get("dev_api_key") and await _intake_route(info["web_url"]):
-        async with httpx.AsyncClient(timeout=60) as http:
-            resp = await http.post(
-                f"{info['web_url']}/api/v1/complaints",
-                headers={"X-API-Key": info["dev_api_key"], "Idempotency-Key": uuid.uuid4().hex},
-                json={
-                    "channel": "app",
-                    "customer": {"name": "张三", "phone": "+86 138 0000 0000", "locale": "zh-CN"},
-                    "order_number": "SF" + uuid.uuid4().hex[:10].upper(),
-                    "description": "生鲜水果到货时已经腐烂变质 — restart test",
-                },
-            )
-        assert resp.status_code == 201, resp.text
-        complaint_id = resp.json()["complaint_id"]
-        pool = await asyncpg.connect(info["database_url"])
-        try:
-            workflow_id = await pool.fetchval(
-                "SELECT workflow_id FROM intake_receipts WHERE complaint_id = $1 ORDER BY id LIMIT 1",
-                complaint_id,
-            )
-        finally:
-            await pool.close()
-        return complaint_id, workflow_id or workflow_id_for(complaint_id)
-
-    from domain.models import Channel, ComplaintInput, Customer
-
-    complaint_id = "C-UPTEST-" + uuid.uuid4().hex[:6].upper()
-    complaint = ComplaintInput(
-        complaint_id=complaint_id,
-        channel=Channel.API,
-        customer=Customer(name="张三"),
-        description="生鲜水果到货时已经腐烂变质 — restart test",
-        received_at=datetime.now(UTC),
-        status_token=uuid.uuid4().hex,
-    )
-    # run(input, options=None): both payloads are sent so the SDK decodes them to their declared types.
-    handle = await client.start_workflow(
-        "ComplaintWorkflow",
-        args=[complaint, None],
-        id=workflow_id_for(complaint_id),
-        task_queue=info["task_queue"],
-    )
-    return complaint_id, handle.id
-
-
-async def _has_ledger(database_url: str) -> bool:
+async def _workflow_of(database_url: str, complaint_id: str) -> str:
     conn = await asyncpg.connect(database_url)
     try:
-        return bool(await conn.fetchval("SELECT to_regclass('complaints') IS NOT NULL"))
+        workflow_id = await conn.fetchval(
+            "SELECT workflow_id FROM intake_receipts WHERE complaint_id = $1 ORDER BY id LIMIT 1",
+            complaint_id,
+        )
     finally:
         await conn.close()
+    assert workflow_id, f"no intake receipt for {complaint_id}"
+    return workflow_id
+
+
+async def _file_complaint(info: dict) -> tuple[str, str]:
+    """(complaint id, workflow id) of a complaint filed through the intake API with the dev key."""
+    async with httpx.AsyncClient(timeout=60) as http:
+        resp = await http.post(
+            f"{info['web_url']}/api/v1/complaints",
+            headers={"X-API-Key": info["dev_api_key"], "Idempotency-Key": uuid.uuid4().hex},
+            json={
+                "channel": "app",
+                "customer": {"name": "张三", "phone": "+86 138 0000 0000", "locale": "zh-CN"},
+                "order_number": "SF" + uuid.uuid4().hex[:10].upper(),
+                "description": "生鲜水果到货时已经腐烂变质 — restart test",
+            },
+        )
+    assert resp.status_code == 201, resp.text
+    complaint_id = resp.json()["complaint_id"]
+    return complaint_id, await _workflow_of(info["database_url"], complaint_id)
+
+
+async def _mail_complaint(info: dict) -> tuple[str, str]:
+    """(complaint id, workflow id) of a complaint sent as an e-mail to the stack's SMTP intake."""
+    host, port = info["email_intake"].rsplit(":", 1)
+    msg = EmailMessage()
+    msg["From"] = f"王芳 <wf-{uuid.uuid4().hex[:6]}@example.com>"
+    msg["To"] = "complaints@desk.example"
+    msg["Subject"] = "投诉：快递延误"
+    msg.set_content(f"运单号 SF{uuid.uuid4().int % 10**12:012d} 已经延误五天，请尽快处理。")
+    _, reply = await aiosmtplib.send(msg, hostname=host, port=int(port), timeout=60)
+    assert reply.startswith("OK complaint C-") and reply.endswith("filed"), reply
+    complaint_id = reply.split()[2]
+    return complaint_id, await _workflow_of(info["database_url"], complaint_id)
 
 
 async def _ledger_row(database_url: str, complaint_id: str) -> bool:
@@ -251,7 +237,8 @@ async def test_up_runs_everything_and_a_restart_keeps_the_complaint(stack_paths)
     assert await _answers(f"{info['web_url']}/healthz") == 200
     assert await _answers(f"{info['web_url']}/docs") == 200
     banner = first.output()
-    for where in (info["temporal_ui_url"], info["web_url"], f"{info['web_url']}/docs"):
+    assert info["email_intake"] == f"127.0.0.1:{first.ports['email']}"
+    for where in (info["temporal_ui_url"], info["web_url"], f"{info['web_url']}/docs", info["email_intake"]):
         assert where in banner
 
     # A second `desk up` on the same folder says so and leaves the running stack alone.
@@ -263,13 +250,15 @@ async def test_up_runs_everything_and_a_restart_keeps_the_complaint(stack_paths)
     assert await _answers(f"{info['web_url']}/healthz") == 200
 
     client = await Client.connect(info["temporal_address"], data_converter=DATA_CONVERTER)
-    worker_runs = await _worker_polls(client, info["task_queue"], info["pids"]["worker"])
-    complaint_id, workflow_id = await _file_complaint(client, info, worker_runs)
-    before = await client.get_workflow_handle(workflow_id).describe()
-    assert before.status == WorkflowExecutionStatus.RUNNING
-    ledger_wired = worker_runs and await _has_ledger(info["database_url"])  # activities write the row
-    if ledger_wired:
-        await _eventually(lambda: _ledger_row(info["database_url"], complaint_id), "ledger row written")
+    assert await _worker_polls(client, info["task_queue"], info["pids"]["worker"])
+    filed = [await _file_complaint(info), await _mail_complaint(info)]
+    before = {}
+    for complaint_id, workflow_id in filed:
+        before[workflow_id] = await client.get_workflow_handle(workflow_id).describe()
+        assert before[workflow_id].status == WorkflowExecutionStatus.RUNNING
+        await _eventually(
+            lambda cid=complaint_id: _ledger_row(info["database_url"], cid), f"ledger row of {complaint_id}"
+        )
 
     # Ctrl-C: everything stops, nothing is left running.
     assert await first.stop(signal.SIGINT) == 0, first.output()[-3000:]
@@ -277,21 +266,19 @@ async def test_up_runs_everything_and_a_restart_keeps_the_complaint(stack_paths)
     assert not (first.data_dir / "desk.json").exists()
     assert not (first.data_dir / "pg" / "postmaster.pid").exists()
 
-    # Same folder again: the complaint is still there.
+    # Same folder again: the complaints are still there.
     again = stack_paths("again")
     await again.start()
     info2 = again.info()
     client = await Client.connect(info2["temporal_address"], data_converter=DATA_CONVERTER)
-    after = await client.get_workflow_handle(workflow_id).describe()
-    assert after.run_id == before.run_id
-    assert after.status == WorkflowExecutionStatus.RUNNING
-    if worker_runs:
-        await _eventually(
-            lambda: _worker_polls(client, info2["task_queue"], info2["pids"]["worker"]), "worker polls"
-        )
-        state = await client.get_workflow_handle(workflow_id).query("state")
+    assert await _worker_polls(client, info2["task_queue"], info2["pids"]["worker"])
+    for complaint_id, workflow_id in filed:
+        handle = client.get_workflow_handle(workflow_id)
+        after = await handle.describe()
+        assert after.run_id == before[workflow_id].run_id
+        assert after.status == WorkflowExecutionStatus.RUNNING
+        state = await handle.query("state")
         assert (state["complaint_id"] if isinstance(state, dict) else state.complaint_id) == complaint_id
-    if ledger_wired:
         assert await _ledger_row(info2["database_url"], complaint_id)
 
     # SIGTERM (what a service manager sends) stops it just as cleanly.

@@ -8,13 +8,11 @@ before they are cancelled, so a deploy or a Ctrl-C never cuts a notification or 
 from __future__ import annotations
 
 import asyncio
-import importlib
 import inspect
 import signal
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
-from typing import Any
 
 import asyncpg
 import structlog
@@ -22,16 +20,18 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 from temporalio.worker import Worker
 
+from activities.registry import build_activities
+from desk import metrics, preflight, schedules, telemetry
 from desk.db import create_pool, migrate
 from desk.settings import Settings
 from desk.temporal import connect
+from workflows.registry import WORKFLOWS
 
 # How long in-flight activities may run on after a stop signal (compose's stop_grace_period is longer).
 GRACEFUL_SHUTDOWN = timedelta(seconds=15)
 
 # Log events `desk up` and the tests look for.
 POLLING_EVENT = "worker polling"
-IDLE_EVENT = "worker idle"
 STOPPED_EVENT = "worker stopped"
 
 log = structlog.get_logger("worker")
@@ -39,27 +39,6 @@ log = structlog.get_logger("worker")
 
 class WorkerStartError(Exception):
     """A start-up problem a person can fix (unreachable server, missing setting); no traceback needed."""
-
-
-def _optional_module(name: str) -> Any | None:
-    """Import a module another part of the team owns; None (and a log line) while it is not written yet."""
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as e:
-        if e.name and name.startswith(e.name):
-            log.warning("module not present yet, skipping", module=name)
-            return None
-        raise
-
-
-def load_workflows() -> list[type]:
-    module = _optional_module("workflows.registry")
-    return list(getattr(module, "WORKFLOWS", [])) if module else []
-
-
-def load_activities(settings: Settings, pool: asyncpg.Pool) -> list[Callable]:
-    module = _optional_module("activities.registry")
-    return list(module.build_activities(settings, pool)) if module else []
 
 
 def _needs_thread_pool(activities: Sequence[Callable]) -> bool:
@@ -88,9 +67,6 @@ async def _open_ledger(settings: Settings) -> asyncpg.Pool:
 
 async def _check_namespace(client: Client) -> None:
     """Refuse to start on a namespace without our search attributes: complaints would be stuck retrying."""
-    preflight = _optional_module("desk.preflight")
-    if preflight is None:
-        return
     try:
         report = await preflight.preflight(client)
     except preflight.PreflightError as e:
@@ -104,9 +80,6 @@ async def _check_namespace(client: Client) -> None:
 async def _ensure_schedules(client: Client, settings: Settings) -> None:
     """Product-owned Temporal Schedules (retention), brought in line with the settings at every start. A
     failure is logged, not fatal: complaints must keep flowing even if the sweep cannot be scheduled."""
-    schedules = _optional_module("desk.schedules")
-    if schedules is None:
-        return
     try:
         await schedules.ensure_retention_schedule(client, settings)
     except Exception as e:
@@ -115,20 +88,12 @@ async def _ensure_schedules(client: Client, settings: Settings) -> None:
 
 def _start_metrics(client: Client, settings: Settings) -> asyncio.Task | None:
     """Business metrics on DESK_METRICS_PORT (0: off), with the open-complaints gauge kept fresh."""
-    port = getattr(settings, "metrics_port", 0)
-    metrics = _optional_module("desk.metrics") if port else None
-    if metrics is None:
+    if not settings.metrics_port:
         return None
-    metrics.serve(port)
+    metrics.serve(settings.metrics_port)
     return asyncio.create_task(
         metrics.run_open_complaints_gauge(client, settings.open_complaints_interval), name="open-complaints"
     )
-
-
-def _flush_traces() -> None:
-    telemetry = _optional_module("desk.telemetry")
-    if telemetry is not None:
-        telemetry.shutdown_tracing()
 
 
 def _install_stop_handlers(stop: asyncio.Event) -> None:
@@ -162,23 +127,14 @@ async def run(settings: Settings, *, stop: asyncio.Event | None = None) -> int:
         if gauge is not None:
             gauge.cancel()
         await pool.close()
-        _flush_traces()
+        telemetry.shutdown_tracing()
 
 
 async def _poll_until_stopped(
     client: Client, settings: Settings, pool: asyncpg.Pool, stop: asyncio.Event
 ) -> int:
-    workflows = load_workflows()
-    activities = load_activities(settings, pool)
-    if not workflows and not activities:
-        # Keep the process (and so `desk up`) alive while the registries are still being written.
-        log.warning(
-            IDLE_EVENT, reason="no workflows or activities registered", task_queue=settings.task_queue
-        )
-        await stop.wait()
-        log.info(STOPPED_EVENT)
-        return 0
-
+    workflows = list(WORKFLOWS)
+    activities = list(build_activities(settings, pool))
     executor = ThreadPoolExecutor(max_workers=32) if _needs_thread_pool(activities) else None
     worker = Worker(
         client,
@@ -187,6 +143,10 @@ async def _poll_until_stopped(
         activities=activities,
         activity_executor=executor,
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
+        max_cached_workflows=settings.worker_max_cached_workflows,
+        max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
+        max_concurrent_activities=settings.worker_max_concurrent_activities,
+        max_concurrent_local_activities=settings.worker_max_concurrent_local_activities,
     )
     running = asyncio.create_task(worker.run(), name="temporal-worker")
     stopping = asyncio.create_task(stop.wait(), name="stop-signal")

@@ -17,9 +17,10 @@ from temporalio.worker import Worker
 from desk.telemetry import complaint_context
 from desk.temporal import workflow_id_for
 from domain.actions import UPDATE_ACKNOWLEDGE, UPDATE_CANCEL, Acknowledge, ActionResult, Cancel
+from domain.case import ComplaintOptions
 from domain.models import Actor, Channel, ComplaintInput, Customer, Role, Tier
 from tests.workflows.harness import World, _quiescent
-from workflows.complaint import ComplaintOptions, ComplaintWorkflow
+from workflows.complaint import ComplaintWorkflow
 from workflows.registry import WORKFLOWS
 
 CUSTOMER = Customer(name="王小明 Wang Xiaoming", phone="+86 138 0013 8000", email="wxm@example.cn")

@@ -1,8 +1,6 @@
 """Fixtures for the intake tests: one real stack for the module session.
 
-- the Temporal dev server (`dev_env`) with a real worker running `ComplaintWorkflow` — the real one from
-  `workflows/` when it is in the tree, else the test-only stand-in of the same contract — and its
-  activities (the real ones from `activities.registry` when present, else same-named fakes);
+- the Temporal dev server (`dev_env`) with a real worker running the real workflows and activities;
 - a migrated PostgreSQL database on the harness's embedded server;
 - the web app from `ui.app.create_app`, served by uvicorn on a kernel-chosen port;
 - an API key for a test intake system and a webhook source.
@@ -12,9 +10,6 @@ Tests use their own customers and order numbers, so they never join each other's
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import importlib
-import os
 import socket
 import uuid
 from collections.abc import AsyncIterator
@@ -26,69 +21,17 @@ import httpx
 import pytest_asyncio
 import uvicorn
 from fastapi import FastAPI
-from temporalio import activity
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.registry import build_activities
 from desk.db import migrate
 from desk.settings import Settings
-from desk.temporal import dedupe_workflow_id
-from domain.messages import ACTIVITY_NOTIFY, ACTIVITY_RECORD, ACTIVITY_TRACKING
 from starters.api_keys import create_api_key, create_webhook_source
 from starters.intake import IntakeService
+from workflows.registry import WORKFLOWS
 
 TASK_QUEUE = "intake-tests"
-
-
-def complaint_workflows() -> tuple[list[type], str]:
-    """The real workflow(s) if written, else the stand-in; INTAKE_TESTS_STANDIN=1 forces the stand-in."""
-    if os.environ.get("INTAKE_TESTS_STANDIN") != "1":
-        for module, attr in (
-            ("workflows.registry", "WORKFLOWS"),
-            ("workflows.complaint", "ComplaintWorkflow"),
-        ):
-            try:
-                mod = importlib.import_module(module)
-            except ModuleNotFoundError as e:
-                if e.name and module.startswith(e.name):
-                    continue
-                raise
-            found = getattr(mod, attr)
-            return (list(found) if isinstance(found, list | tuple) else [found]), "real"
-    from tests.starters.stand_in_workflow import StandInComplaintWorkflow
-
-    return [StandInComplaintWorkflow], "stand-in"
-
-
-@activity.defn(name=ACTIVITY_NOTIFY)
-async def fake_notify(n: Any) -> Any:
-    from domain.messages import NotificationResult
-
-    key = n.get("idempotency_key", "") if isinstance(n, dict) else getattr(n, "idempotency_key", "")
-    return NotificationResult(idempotency_key=key, delivered=["test"])
-
-
-@activity.defn(name=ACTIVITY_RECORD)
-async def fake_record(_: Any) -> None:
-    return None
-
-
-@activity.defn(name=ACTIVITY_TRACKING)
-async def fake_tracking(req: Any) -> Any:
-    from domain.messages import TrackingSnapshot
-
-    waybill = req.get("waybill", "") if isinstance(req, dict) else getattr(req, "waybill", "")
-    return TrackingSnapshot(waybill=waybill, found=False)
-
-
-def complaint_activities(settings: Settings, pool: asyncpg.Pool) -> tuple[list, str]:
-    try:
-        registry = importlib.import_module("activities.registry")
-    except ModuleNotFoundError as e:
-        if e.name and "activities.registry".startswith(e.name):
-            return [fake_notify, fake_record, fake_tracking], "fake"
-        raise
-    return list(registry.build_activities(settings, pool)), "real"
 
 
 @dataclass
@@ -101,8 +44,6 @@ class Stack:
     api_key: str
     webhook_source: str
     webhook_secret: str
-    workflow_kind: str
-    activity_kind: str
 
     def http(self, **kw) -> httpx.AsyncClient:
         return httpx.AsyncClient(base_url=self.base_url, timeout=60, **kw)
@@ -177,22 +118,15 @@ async def stack(dev_env, intake_db) -> AsyncIterator[Stack]:
     if sink is not None:  # the real notify activity's e-mails land in the stand-in sink, not on port 8025
         settings = settings.model_copy(update={"smtp_port": sink.sockets[0].getsockname()[1]})
 
-    workflows, wf_kind = complaint_workflows()
-    activities, act_kind = complaint_activities(settings, pool)
-    if wf_kind == "real":
-        problem = await _probe(dev_env.client, settings, workflows, [fake_notify, fake_record, fake_tracking])
-        if problem:
-            from tests.starters.stand_in_workflow import StandInComplaintWorkflow
-
-            print(
-                f"\nintake tests: the real ComplaintWorkflow does not take a complaint yet ({problem}); using the stand-in"
-            )
-            workflows, wf_kind = [StandInComplaintWorkflow], "stand-in (real one failed its probe)"
-    print(f"\nintake tests: {wf_kind} ComplaintWorkflow, {act_kind} activities, dev server")
     api_key = await create_api_key(pool, "test-system", rate_per_minute=60_000, burst=10_000)
     secret = await create_webhook_source(pool, "test-shop", channel="ecommerce")
     app = create_app(settings, client=dev_env.client, pool=pool)
-    async with Worker(dev_env.client, task_queue=TASK_QUEUE, workflows=workflows, activities=activities):
+    async with Worker(
+        dev_env.client,
+        task_queue=TASK_QUEUE,
+        workflows=WORKFLOWS,
+        activities=build_activities(settings, pool),
+    ):
         async for _ in _serve(app, sock):
             yield Stack(
                 base_url=base_url,
@@ -203,8 +137,6 @@ async def stack(dev_env, intake_db) -> AsyncIterator[Stack]:
                 api_key=api_key,
                 webhook_source="test-shop",
                 webhook_secret=secret,
-                workflow_kind=wf_kind,
-                activity_kind=act_kind,
             )
     sock.close()
     if sink is not None:
@@ -219,40 +151,6 @@ async def _smtp_sink(pool: asyncpg.Pool):
     except ModuleNotFoundError:
         return None
     return await start_smtp_sink("127.0.0.1", 0, pool)
-
-
-async def _probe(client: Client, settings: Settings, workflows: list, activities: list) -> str | None:
-    """One complaint through the real workflow on a scratch task queue: does it take a report at all?"""
-    from starters.errors import IntakeError
-    from starters.intake import IntakeRequest
-
-    probe_settings = settings.model_copy(update={"task_queue": f"intake-probe-{uuid.uuid4().hex[:6]}"})
-    service = IntakeService(client, probe_settings, update_timeout=20)
-    req = IntakeRequest.model_validate(
-        {
-            "customer": {"name": "probe", "phone": unique_phone()},
-            "order_number": unique_order(),
-            "description": "包裹延误",
-        }
-    )
-    try:
-        async with Worker(
-            client, task_queue=probe_settings.task_queue, workflows=workflows, activities=activities
-        ):
-            result = await service.submit(req, source="probe")
-            if result.status_url is None or result.first_response_by is None:
-                return "no status link or promised time"
-            again = await service.submit(req, source="probe")
-            if not again.joined:
-                return "a second report of the same issue did not join"
-    except IntakeError as e:
-        return str(e)
-    finally:
-        # whatever happened, leave no probe complaint running
-        wid = dedupe_workflow_id(service.prepare(req).dedupe_key or "")
-        with contextlib.suppress(Exception):
-            await client.get_workflow_handle(wid).terminate("intake test probe")
-    return None
 
 
 def unique_phone() -> str:

@@ -1,9 +1,18 @@
-"""E-mail to complaint: a real SMTP conversation with the intake endpoint on a free loopback port."""
+"""E-mail to complaint: real SMTP conversations with the intake endpoint, in process and as the
+`desk email-intake` command, on free loopback ports."""
 
 from __future__ import annotations
 
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
 import uuid
 from email.message import EmailMessage
+from pathlib import Path
 
 import aiosmtplib
 import pytest
@@ -11,7 +20,7 @@ import pytest_asyncio
 
 from domain.actions import QUERY_STATE
 from domain.view import ComplaintView
-from starters.email_intake import find_order_number, html_to_text, start_email_intake
+from starters.email_intake import LISTENING_EVENT, find_order_number, html_to_text, start_email_intake
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x01" * 40
 
@@ -121,8 +130,6 @@ def test_html_to_text_drops_scripts_and_keeps_paragraphs():
 
 
 async def test_serve_email_intake_runs_on_its_own_connections_and_limits_recipients(stack):
-    import asyncio
-
     from starters.email_intake import serve_email_intake
 
     bound: asyncio.Future[int] = asyncio.get_running_loop().create_future()
@@ -149,3 +156,95 @@ async def test_serve_email_intake_runs_on_its_own_connections_and_limits_recipie
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
+
+
+def _desk_env(settings, **desk: str) -> dict[str, str]:
+    """`desk` subprocess environment: the test stack's Temporal and database, nothing from the shell."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DESK_", "TEMPORAL_"))}
+    env.update({"DESK_LOG_JSON": "true", "DESK_TEMPORAL_ENVCONFIG": "false", "PYTHONUNBUFFERED": "1"})
+    for name in ("temporal_address", "temporal_namespace", "task_queue", "database_url", "public_base_url"):
+        env[f"DESK_{name.upper()}"] = str(getattr(settings, name))
+    env.update({f"DESK_{k.upper()}": v for k, v in desk.items()})
+    return env
+
+
+def _desk_email_intake(tmp_path: Path, label: str, env: dict[str, str], *args: str) -> subprocess.Popen:
+    with (tmp_path / f"{label}.log").open("wb") as out:  # cwd: away from any .env in the repo
+        return subprocess.Popen(
+            [sys.executable, "-m", "desk", "email-intake", *args],
+            cwd=tmp_path,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
+async def _exit_code(proc: subprocess.Popen, limit_s: float = 90) -> int:
+    deadline = time.monotonic() + limit_s
+    while proc.poll() is None:
+        if time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"desk email-intake still running after {limit_s:.0f}s")
+        await asyncio.sleep(0.1)
+    return proc.returncode
+
+
+async def _desk_healthcheck(tmp_path: Path, env: dict[str, str]) -> int:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "desk", "healthcheck", "email-intake", cwd=tmp_path, env=env
+    )
+    return await asyncio.wait_for(proc.wait(), 60)
+
+
+async def test_desk_email_intake_command_serves_refuses_a_taken_port_and_stops_on_sigterm(stack, tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = _desk_env(stack.settings, email_intake_recipients="complaints@desk.example")
+    proc = _desk_email_intake(tmp_path, "serving", env, "--port", str(port))
+    log_path = tmp_path / "serving.log"
+    try:
+        deadline = time.monotonic() + 90
+        while LISTENING_EVENT not in log_path.read_text(errors="replace"):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(
+                    f"desk email-intake did not listen:\n{log_path.read_text(errors='replace')[-3000:]}"
+                )
+            await asyncio.sleep(0.1)
+
+        _, reply = await _send(
+            port, _message("发票", "请问发票怎么开？", sender=f"cli-{uuid.uuid4().hex[:6]}@example.com")
+        )
+        assert reply.startswith("OK complaint C-"), reply
+        assert (await _view(stack, reply.split()[2])).channel.value == "email"
+        wrong = _message("发票", "请问发票怎么开？")
+        wrong.replace_header("To", "someone-else@desk.example")  # DESK_EMAIL_INTAKE_RECIPIENTS applies
+        with pytest.raises(aiosmtplib.SMTPRecipientsRefused):
+            await _send(port, wrong)
+
+        # A second one on the same port says which setting moves it, without a traceback.
+        clash = _desk_email_intake(tmp_path, "clash", env, "--port", str(port))
+        assert await _exit_code(clash) == 2
+        out = (tmp_path / "clash.log").read_text(errors="replace")
+        assert f"cannot listen on 127.0.0.1:{port}" in out and "DESK_EMAIL_INTAKE_PORT" in out, out
+        assert "Traceback" not in out
+
+        # The container health check finds it through DESK_EMAIL_INTAKE_PORT (and makes no complaint).
+        probe_env = {**env, "DESK_EMAIL_INTAKE_PORT": str(port)}
+        assert await _desk_healthcheck(tmp_path, probe_env) == 0
+
+        proc.send_signal(signal.SIGTERM)
+        assert await _exit_code(proc) == 0, log_path.read_text(errors="replace")[-3000:]
+        assert "email intake stopped" in log_path.read_text(errors="replace")
+        assert await _desk_healthcheck(tmp_path, probe_env) == 1
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+async def test_desk_email_intake_without_database_url_names_the_setting(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DESK_", "TEMPORAL_"))}
+    proc = _desk_email_intake(tmp_path, "no-db", env)
+    assert await _exit_code(proc) == 2
+    assert "DESK_DATABASE_URL is not set" in (tmp_path / "no-db.log").read_text(errors="replace")

@@ -55,15 +55,14 @@ async def test_public_form_in_chinese_files_a_complaint_with_photo_and_shows_num
     assert view.tier.value == "urgent"
     assert [a.name for a in view.attachments] == ["海鲜.png"]
     assert link.endswith(view.status_token)
-    if stack.activity_kind == "real":
-        # the link works once the workflow's ledger write has landed (an activity, so: wait for it)
-        async with stack.http() as http:
-            for _ in range(300):
-                page = await http.get(link.removeprefix(stack.base_url))
-                if page.status_code == 200:
-                    break
-                await asyncio.sleep(0.1)
-        assert page.status_code == 200 and number in page.text
+    # the link works once the workflow's ledger write has landed (an activity, so: wait for it)
+    async with stack.http() as http:
+        for _ in range(300):
+            page = await http.get(link.removeprefix(stack.base_url))
+            if page.status_code == 200:
+                break
+            await asyncio.sleep(0.1)
+    assert page.status_code == 200 and number in page.text
 
 
 async def test_public_form_in_english_refuses_bad_fields_and_keeps_what_was_typed(stack):

@@ -112,18 +112,6 @@ async def signed_in(base_url: str, username: str, password: str = "demo") -> Asy
         yield http
 
 
-def complaint_workflows() -> list[type]:
-    try:
-        from workflows.registry import WORKFLOWS
-
-        return list(WORKFLOWS)
-    except ModuleNotFoundError:
-        from workflows.complaint import ComplaintWorkflow
-        from workflows.investigation import DepartmentInvestigationWorkflow
-
-        return [ComplaintWorkflow, DepartmentInvestigationWorkflow]
-
-
 @dataclass
 class Stack(Web):
     smtp_port: int = 0
@@ -150,6 +138,7 @@ async def run_stack(client: Client, ledger_pool: asyncpg.Pool, ledger_url: str) 
 
     from activities.registry import build_activities
     from standins.sink import start_smtp_sink
+    from workflows.registry import WORKFLOWS
 
     smtp = await start_smtp_sink("127.0.0.1", 0, ledger_pool)
     smtp_port = smtp.sockets[0].getsockname()[1]
@@ -167,7 +156,7 @@ async def run_stack(client: Client, ledger_pool: asyncpg.Pool, ledger_url: str) 
     worker = Worker(
         client,
         task_queue=settings.task_queue,
-        workflows=complaint_workflows(),
+        workflows=WORKFLOWS,
         activities=build_activities(settings, ledger_pool),
     )
     app = create_app(settings, client=client, pool=ledger_pool)

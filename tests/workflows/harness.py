@@ -25,6 +25,7 @@ from temporalio.worker import Worker
 
 from desk.temporal import workflow_id_for
 from domain.actions import QUERY_STATE, ActionResult
+from domain.case import ComplaintOptions
 from domain.models import (
     Actor,
     Category,
@@ -39,7 +40,7 @@ from domain.models import (
 from domain.policy import Policy
 from domain.view import ComplaintView, ObligationView
 from starters.simulate import Recorder, quiescent, sleep_past, terminate_complaint
-from workflows.complaint import ComplaintOptions, ComplaintWorkflow
+from workflows.complaint import ComplaintWorkflow
 from workflows.registry import WORKFLOWS
 
 # The recording stand-ins of the simulation are the workflow tests' outside world (tests/ops import these).
@@ -194,7 +195,16 @@ class Complaint:
 async def desk_on(env: WorkflowEnvironment, world: World | None = None) -> AsyncIterator[Desk]:
     world = world or World()
     task_queue = f"complaints-{uuid.uuid4().hex[:8]}"
-    async with Worker(env.client, task_queue=task_queue, workflows=WORKFLOWS, activities=world.activities()):
+    import os
+
+    cache = int(os.environ.get("DESK_TEST_WORKFLOW_CACHE", "1000"))
+    async with Worker(
+        env.client,
+        task_queue=task_queue,
+        workflows=WORKFLOWS,
+        activities=world.activities(),
+        max_cached_workflows=cache,
+    ):
         desk = Desk(env=env, client=env.client, task_queue=task_queue, world=world)
         try:
             yield desk

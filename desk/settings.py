@@ -22,7 +22,9 @@ class Settings(BaseSettings):
     # TEMPORAL_TLS_*, profiles in temporal.toml) wins over the two DESK_ values above, which are the fallback.
     temporal_envconfig: bool = True  # False: ignore TEMPORAL_* and the TOML file (the embedded dev stack)
     temporal_profile: str | None = None  # TOML profile; None: TEMPORAL_PROFILE, else "default"
-    temporal_config_file: Path | None = None  # None: TEMPORAL_CONFIG_FILE, else ~/.config/temporalio/temporal.toml
+    temporal_config_file: Path | None = (
+        None  # None: TEMPORAL_CONFIG_FILE, else ~/.config/temporalio/temporal.toml
+    )
 
     # PostgreSQL ledger; empty means the embedded server under data_dir (desk up)
     database_url: str = ""
@@ -71,15 +73,21 @@ class Settings(BaseSettings):
     # Observability (desk/telemetry.py, desk/metrics.py)
     service_name: str = "complaint-desk"  # OpenTelemetry resource service.name
     tracing_exporter: Literal["none", "console", "otlp"] = "none"
-    otlp_endpoint: str = ""  # e.g. http://otel-collector:4318/v1/traces; empty: OTEL_EXPORTER_OTLP_* or default
+    otlp_endpoint: str = (
+        ""  # e.g. http://otel-collector:4318/v1/traces; empty: OTEL_EXPORTER_OTLP_* or default
+    )
     metrics_port: int = 0  # business metrics (prometheus_client) HTTP port of the worker; 0: off
     sdk_metrics_bind: str = ""  # Temporal SDK metrics Prometheus endpoint, e.g. 0.0.0.0:9464; empty: off
     open_complaints_interval: float = 60.0  # seconds between refreshes of the open-complaints gauge
 
     # Customer-data protection (desk/codec.py, desk/codec_server.py)
-    codec_keys: SecretStr = SecretStr("")  # "k2:BASE64,k1:BASE64": first seals, all open; empty: no encryption
+    codec_keys: SecretStr = SecretStr(
+        ""
+    )  # "k2:BASE64,k1:BASE64": first seals, all open; empty: no encryption
     codec_auth_token: SecretStr = SecretStr("")  # bearer token the codec server accepts; empty: sessions only
-    codec_cors_origins: str = ""  # comma list of extra Web UI origins; temporal_ui_url's origin is always allowed
+    codec_cors_origins: str = (
+        ""  # comma list of extra Web UI origins; temporal_ui_url's origin is always allowed
+    )
     codec_host: str = "127.0.0.1"  # desk codec-server
     codec_port: int = 8089
 
@@ -93,6 +101,10 @@ class Settings(BaseSettings):
     # Worker tuning (the SDK defaults). A complaint evicted from the cache is replayed from its history on
     # its next task; size the cache above the open complaints one worker holds (docs/deployment.md).
     worker_max_cached_workflows: int = 1000
+    # Temporal's workflow sandbox catches non-deterministic calls at run time; it costs about twice the CPU
+    # per workflow task and 2.5x the memory per cached complaint (docs/benchmarks.md). The tests always run
+    # sandboxed, so turning it off in production keeps the check where code changes.
+    worker_sandbox: bool = True
     worker_max_concurrent_workflow_tasks: int | None = None
     worker_max_concurrent_activities: int | None = None
     worker_max_concurrent_local_activities: int | None = None

@@ -18,7 +18,7 @@ import asyncpg
 import structlog
 from temporalio.client import Client
 from temporalio.service import RPCError
-from temporalio.worker import Worker
+from temporalio.worker import SandboxedWorkflowRunner, UnsandboxedWorkflowRunner, Worker
 
 from activities.registry import build_activities
 from desk import metrics, preflight, schedules, telemetry
@@ -144,6 +144,7 @@ async def _poll_until_stopped(
         activity_executor=executor,
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
         max_cached_workflows=settings.worker_max_cached_workflows,
+        workflow_runner=SandboxedWorkflowRunner() if settings.worker_sandbox else UnsandboxedWorkflowRunner(),
         max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
         max_concurrent_activities=settings.worker_max_concurrent_activities,
         max_concurrent_local_activities=settings.worker_max_concurrent_local_activities,

@@ -192,18 +192,19 @@ class Complaint:
 
 
 @asynccontextmanager
-async def desk_on(env: WorkflowEnvironment, world: World | None = None) -> AsyncIterator[Desk]:
+async def desk_on(
+    env: WorkflowEnvironment, world: World | None = None, *, max_cached_workflows: int = 1000
+) -> AsyncIterator[Desk]:
+    """A worker on its own task queue. `max_cached_workflows=0`: every workflow task replays the history
+    from the start, so a run whose replay disagrees with what it did live fails at once."""
     world = world or World()
     task_queue = f"complaints-{uuid.uuid4().hex[:8]}"
-    import os
-
-    cache = int(os.environ.get("DESK_TEST_WORKFLOW_CACHE", "1000"))
     async with Worker(
         env.client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
         activities=world.activities(),
-        max_cached_workflows=cache,
+        max_cached_workflows=max_cached_workflows,
     ):
         desk = Desk(env=env, client=env.client, task_queue=task_queue, world=world)
         try:

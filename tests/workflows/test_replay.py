@@ -10,6 +10,8 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
 from desk.temporal import DATA_CONVERTER
+from tests.histories.lifecycles import ALL as LIFECYCLES
+from tests.workflows.harness import desk_on
 from workflows.registry import WORKFLOWS
 
 HERE = Path(__file__).parent.parent / "histories"
@@ -39,3 +41,12 @@ async def test_recorded_history_replays_without_nondeterminism(path: Path):
     replayer = Replayer(workflows=WORKFLOWS, data_converter=DATA_CONVERTER)
     result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
     assert result.replay_failure is None
+
+
+@pytest.mark.parametrize("name", sorted(LIFECYCLES))
+async def test_lifecycle_on_a_worker_without_cache_replays_every_task(ts_env, name: str):
+    """Every workflow task rebuilds the complaint from its history (as after an eviction or a worker
+    restart under load), then goes on live: a difference between the two fails the task, and the harness
+    fails the test on any failed workflow task."""
+    async with desk_on(ts_env, max_cached_workflows=0) as desk:
+        await LIFECYCLES[name](desk)

@@ -18,7 +18,8 @@ import asyncpg
 import structlog
 from temporalio.client import Client
 from temporalio.service import RPCError
-from temporalio.worker import SandboxedWorkflowRunner, UnsandboxedWorkflowRunner, Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from activities.registry import build_activities
 from desk import metrics, preflight, schedules, telemetry

@@ -105,7 +105,11 @@ class Settings(BaseSettings):
     # per workflow task and 2.5x the memory per cached complaint (docs/benchmarks.md). The tests always run
     # sandboxed, so turning it off in production keeps the check where code changes.
     worker_sandbox: bool = True
-    worker_max_concurrent_workflow_tasks: int | None = None
+    # Workflow activations share one interpreter lock: beyond a few at once they only slow each other down,
+    # past the SDK's 2 s deadlock alarm and the 10 s task timeout (docs/benchmarks.md). Scale with processes.
+    worker_max_concurrent_workflow_tasks: int | None = 8
+    # How long a task waits for the worker that has the complaint cached before another worker replays it.
+    worker_sticky_timeout_seconds: float = 10.0
     worker_max_concurrent_activities: int | None = None
     worker_max_concurrent_local_activities: int | None = None
 

@@ -147,6 +147,7 @@ async def _poll_until_stopped(
         max_cached_workflows=settings.worker_max_cached_workflows,
         workflow_runner=SandboxedWorkflowRunner() if settings.worker_sandbox else UnsandboxedWorkflowRunner(),
         max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
+        sticky_queue_schedule_to_start_timeout=timedelta(seconds=settings.worker_sticky_timeout_seconds),
         max_concurrent_activities=settings.worker_max_concurrent_activities,
         max_concurrent_local_activities=settings.worker_max_concurrent_local_activities,
     )

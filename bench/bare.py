@@ -41,11 +41,13 @@ def due_iso(at: datetime) -> str:
     return at.astimezone(UTC).isoformat()
 
 
-async def _serve(address: str, task_queue: str, max_cached: int) -> None:
+async def _serve(address: str, task_queue: str) -> None:
     from temporalio.client import Client
     from temporalio.worker import Worker
 
+    from desk.settings import Settings
     from desk.temporal import DATA_CONVERTER
+    from workers.tuning import worker_tuning
 
     client = await Client.connect(address, data_converter=DATA_CONVERTER)
     stop = asyncio.Event()
@@ -57,7 +59,7 @@ async def _serve(address: str, task_queue: str, max_cached: int) -> None:
         task_queue=task_queue,
         workflows=[BareTimerWorkflow],
         activities=[bare_action],
-        max_cached_workflows=max_cached,
+        **worker_tuning(Settings(_env_file=None)),  # the product worker's tuning (DESK_WORKER_*)
     )
     async with worker:
         print("bare worker ready", flush=True)
@@ -68,9 +70,8 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--address", required=True)
     p.add_argument("--task-queue", required=True)
-    p.add_argument("--max-cached-workflows", type=int, default=1000)
     a = p.parse_args()
-    asyncio.run(_serve(a.address, a.task_queue, a.max_cached_workflows))
+    asyncio.run(_serve(a.address, a.task_queue))
 
 
 if __name__ == "__main__":

@@ -44,7 +44,6 @@ async def run(
     progress: Progress,
     *,
     workers: int = 1,
-    max_cached: int = 1000,
     lead: float | None = None,
 ) -> wave.WaveResult:
     server = DevServer(workdir / "temporal")
@@ -54,8 +53,6 @@ async def run(
         server.address,
         "--task-queue",
         TASK_QUEUE,
-        "--max-cached-workflows",
-        str(max_cached),
     ]
     worker = ProcessGroup(
         [PythonProcess("bench.bare", args, {}, workdir / f"bare-worker{i}.log") for i in range(workers)]

@@ -278,7 +278,7 @@ async def run(
                     "intake": _cpu(cpu0, cpu1, clock1 - clock0),
                     "waves": _cpu(cpu1, cpu2, clock2 - clock1),
                 },
-                "max_cached_workflows": "1000 (SDK default; workers/main.py does not set it)",
+                "worker_settings": _worker_settings(),
                 "workers": workers,
                 "loadavg_before": [round(x, 2) for x in load_before],
                 "loadavg_after": [round(x, 2) for x in os.getloadavg()],
@@ -287,6 +287,14 @@ async def run(
         return out
     finally:
         await product.stop()
+
+
+def _worker_settings() -> dict[str, object]:
+    """The worker's tuning as its process resolves it (DESK_WORKER_* in this environment, else defaults)."""
+    from desk.settings import Settings
+
+    s = Settings(_env_file=None)
+    return {k: v for k, v in s.model_dump().items() if k.startswith("worker_")}
 
 
 def _cpu(before: dict[str, float], after: dict[str, float], wall: float) -> dict[str, float]:

@@ -226,6 +226,9 @@ def _diagnostics(n: str, e: dict) -> list[str]:
         f"**Complaints, N={_label(n)}** (first-response window W = {e.get('window_s')} s; warning wave at 0.75·W, breach wave at W):",
         "",
     ]
+    if e.get("worker_settings"):
+        tuning = ", ".join(f"{k.removeprefix('worker_')}={v}" for k, v in e["worker_settings"].items())
+        out.append(f"- worker tuning (DESK_WORKER_*): {tuning}")
     w = e.get("warning_wave") or {}
     if w:
         out.append(
@@ -267,7 +270,7 @@ def _memory(results: dict, img_rel: str, plot: str | None) -> list[str]:
             base, top = mem[0]["rss_mib"], mem[-1]["rss_mib"]
             per_k = (top - base) / (mem[-1]["open"] / 1000) if mem[-1]["open"] else None
             rows.append(
-                f"| {label} | {_label(n)} | {base} | {top} | {_f(per_k, 1)} | {e.get('rss_after_wave_mib', '–')} | {e.get('max_cached_workflows', '–')} |"
+                f"| {label} | {_label(n)} | {base} | {top} | {_f(per_k, 1)} | {e.get('rss_after_wave_mib', '–')} | {_cache(e)} |"
             )
     if not rows:
         return []
@@ -391,6 +394,13 @@ def _headline(results: dict) -> list[str]:
     return out
 
 
+def _cache(e: dict) -> object:
+    """The sticky cache size a run used (older results files carry it as a note)."""
+    return (e.get("worker_settings") or {}).get(
+        "worker_max_cached_workflows", e.get("max_cached_workflows", "–")
+    )
+
+
 def _limits(results: dict) -> list[str]:
     """What limited the figures, read off the results (nothing here is asserted without its number)."""
     ours, floor = results.get("lateness", {}), results.get("floor", {})
@@ -451,11 +461,13 @@ def _limits(results: dict) -> list[str]:
                 f"N={_label(key)}: p99 {_f(_lat(f, 'action_done_s', 'p99'), 1)} s"
                 + (f" ({missed:,} timers set only after the due moment)" if missed > 0 else "")
             )
+        caches = sorted({str(_cache(e)) for e in ours.values()}) or ["1000"]
         out.append(
-            "- The engine floor itself degrades once the open workflows outnumber the SDK's default sticky cache "
-            "(`max_cached_workflows` = 1000): " + "; ".join(rows) + ". Past the cache, a woken workflow is "
-            "replayed from its history first, and at 10,000 the single bare worker could not even set all its "
-            "timers before they were due."
+            "- The engine floor (its worker tuned exactly like ours: `workers/tuning.py`, sticky cache "
+            f"{' / '.join(caches)}): "
+            + "; ".join(rows)
+            + ". Past the cache, a woken workflow is replayed from "
+            "its history first."
         )
     loads = [e.get("loadavg_before") for e in ours.values() if e.get("loadavg_before")]
     if loads:

@@ -18,14 +18,14 @@ import asyncpg
 import structlog
 from temporalio.client import Client
 from temporalio.service import RPCError
-from temporalio.worker import UnsandboxedWorkflowRunner, Worker
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
+from temporalio.worker import Worker
 
 from activities.registry import build_activities
 from desk import metrics, preflight, schedules, telemetry
 from desk.db import create_pool, migrate
 from desk.settings import Settings
 from desk.temporal import connect
+from workers.tuning import worker_tuning
 from workflows.registry import WORKFLOWS
 
 # How long in-flight activities may run on after a stop signal (compose's stop_grace_period is longer).
@@ -144,12 +144,7 @@ async def _poll_until_stopped(
         activities=activities,
         activity_executor=executor,
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
-        max_cached_workflows=settings.worker_max_cached_workflows,
-        workflow_runner=SandboxedWorkflowRunner() if settings.worker_sandbox else UnsandboxedWorkflowRunner(),
-        max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
-        sticky_queue_schedule_to_start_timeout=timedelta(seconds=settings.worker_sticky_timeout_seconds),
-        max_concurrent_activities=settings.worker_max_concurrent_activities,
-        max_concurrent_local_activities=settings.worker_max_concurrent_local_activities,
+        **worker_tuning(settings),
     )
     running = asyncio.create_task(worker.run(), name="temporal-worker")
     stopping = asyncio.create_task(stop.wait(), name="stop-signal")

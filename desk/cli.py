@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import inspect
 import socket
 import sys
@@ -236,19 +235,10 @@ async def _web_answers(settings: Settings) -> bool:
 
 async def _email_intake_greets(settings: Settings) -> bool:
     """True when the inbound SMTP endpoint answers with its 220 greeting (then QUIT: no complaint made)."""
+    from desk.stack import smtp_greets
+
     host = "127.0.0.1" if settings.email_intake_host in ("0.0.0.0", "::", "") else settings.email_intake_host
-    reader, writer = await asyncio.wait_for(
-        asyncio.open_connection(host, settings.email_intake_port), timeout=3.0
-    )
-    try:
-        greeting = await asyncio.wait_for(reader.readline(), timeout=3.0)
-        writer.write(b"QUIT\r\n")
-        await writer.drain()
-        return greeting.startswith(b"220")
-    finally:
-        writer.close()
-        with contextlib.suppress(OSError):
-            await writer.wait_closed()
+    return await smtp_greets(f"{host}:{settings.email_intake_port}", timeout=3.0)
 
 
 # ------------------------------------------------------------------------------------------- parser

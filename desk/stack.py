@@ -496,12 +496,12 @@ async def _http_ok(url: str) -> bool:
         return (await http.get(url)).status_code == 200
 
 
-async def _smtp_greets(address: str) -> bool:
-    """True once an SMTP server answers on host:port with its 220 greeting."""
+async def smtp_greets(address: str, timeout: float = 2.0) -> bool:
+    """True once an SMTP server answers on host:port with its 220 greeting (then QUIT: nothing sent)."""
     host, port = address.rsplit(":", 1)
-    reader, writer = await asyncio.wait_for(asyncio.open_connection(host, int(port)), timeout=2.0)
+    reader, writer = await asyncio.wait_for(asyncio.open_connection(host, int(port)), timeout=timeout)
     try:
-        greeting = await asyncio.wait_for(reader.readline(), timeout=2.0)
+        greeting = await asyncio.wait_for(reader.readline(), timeout=timeout)
         writer.write(b"QUIT\r\n")
         await writer.drain()
         return greeting.startswith(b"220")
@@ -774,7 +774,7 @@ class Stack:
         async with self.display.step(f"E-mail intake (SMTP) on {address}"):
             self.email = self._python_child("email", "email-intake")
             await self.email.start()
-            await _until(lambda: _smtp_greets(address), what="e-mail intake", child=self.email)
+            await _until(lambda: smtp_greets(address), what="e-mail intake", child=self.email)
 
     # -- run
 

@@ -107,7 +107,7 @@ class Settings(BaseSettings):
     worker_sandbox: bool = True
     # Workflow activations share one interpreter lock: beyond a few at once they only slow each other down,
     # past the SDK's 2 s deadlock alarm and the 10 s task timeout (docs/benchmarks.md). Scale with processes.
-    worker_max_concurrent_workflow_tasks: int | None = 8
+    worker_max_concurrent_workflow_tasks: int | None = 16
     # How long a task waits for the worker that has the complaint cached before another worker replays it.
     worker_sticky_timeout_seconds: float = 10.0
     worker_max_concurrent_activities: int | None = None

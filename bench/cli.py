@@ -75,6 +75,15 @@ def _parser() -> argparse.ArgumentParser:
 def merge(runs: list[dict]) -> dict:
     """Several results files as one report: the first run's machine and header, every run's figures."""
     out = dict(runs[0])
+    out["runs"] = [
+        {
+            "sections": [k for k in ("floor", "lateness", "intake", "cost") if run.get(k)],
+            "started_at": run.get("started_at", "?"),
+            "cpu": (run.get("machine") or {}).get("cpu", "?"),
+            "command": run.get("command", ""),
+        }
+        for run in runs
+    ]
     for run in runs[1:]:
         for section in ("floor", "lateness"):
             out.setdefault(section, {}).update(run.get(section, {}))

@@ -152,6 +152,25 @@ def _machine(results: dict) -> list[str]:
         f"| run | {results.get('started_at', '?')} → {results.get('finished_at', '?')} |",
         f"| command | `{results.get('command', '')}` |",
         "",
+        *_sources(results),
+    ]
+
+
+def _sources(results: dict) -> list[str]:
+    """Which run each part of a merged report came from (they may be days and machines apart)."""
+    runs = results.get("runs") or []
+    if len(runs) < 2:
+        return []
+    return [
+        "This report merges several runs; the machine above is the first one's:",
+        "",
+        "| sections | run started | cpu | command |",
+        "|---|---|---|---|",
+        *(
+            f"| {', '.join(r['sections'])} | {r['started_at']} | {r['cpu']} | `{r['command']}` |"
+            for r in runs
+        ),
+        "",
     ]
 
 
@@ -425,8 +444,9 @@ def _limits(results: dict) -> list[str]:
         if t.get("n"):
             out.append(
                 f"- N={_label(key)}: workflow tasks in the waves took p99 {_f(t.get('p99'), 2)} s; {bad} of {t['n']:,} "
-                "timed out (10 s) or failed (the SDK fails an activation that does not yield within 2 s of wall time: "
-                '"potential deadlock", then retries it), and each retry adds seconds to the notifications it carries.'
+                "timed out (10 s: a task that ran too long, or one that waited longer than the sticky timeout for the "
+                "worker holding its complaint) or failed (the SDK fails an activation that does not yield within 2 s "
+                'of wall time: "potential deadlock"); each is handed out again and adds seconds to what it carries.'
             )
     idle = sum((e.get("idle_wake_ups") or 0) for e in ours.values())
     spread = [n for e in ours.values() for n in (e.get("notes") or []) if "spread over" in n]

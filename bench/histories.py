@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from temporalio.api.enums.v1 import EventType
+from temporalio.api.enums.v1 import EventType, TimeoutType
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client
 
@@ -189,13 +189,17 @@ def task_failures(events: list[HistoryEvent]) -> Counter:
     return out
 
 
-def workflow_tasks(events: list[HistoryEvent], since: datetime | None = None) -> tuple[list[float], int, int]:
-    """(durations in seconds from WorkflowTaskStarted to WorkflowTaskCompleted, timeouts, failures) of the
-    workflow tasks scheduled at or after `since`. A timer counts from when its task completes, so a slow
-    task makes the timers it sets late by its duration."""
+def workflow_tasks(
+    events: list[HistoryEvent], since: datetime | None = None
+) -> tuple[list[float], Counter[str], int]:
+    """(durations in seconds from WorkflowTaskStarted to WorkflowTaskCompleted, timeouts by kind, failures)
+    of the workflow tasks scheduled at or after `since`. A timer counts from when its task completes, so a
+    slow task makes the timers it sets late by its duration. Timeout kinds: `start_to_close` (the worker
+    took too long), `schedule_to_start` (the task waited too long for the worker holding the workflow)."""
     by_id = {ev.event_id: ev for ev in events}
     durations: list[float] = []
-    timeouts = failures = 0
+    timeouts: Counter[str] = Counter()
+    failures = 0
     for ev in events:
         if since is not None and _t(ev) < since:
             continue
@@ -204,7 +208,8 @@ def workflow_tasks(events: list[HistoryEvent], since: datetime | None = None) ->
             if started is not None:
                 durations.append((_t(ev) - _t(started)).total_seconds())
         elif ev.event_type == E.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT:
-            timeouts += 1
+            kind = TimeoutType.Name(ev.workflow_task_timed_out_event_attributes.timeout_type)
+            timeouts[kind.removeprefix("TIMEOUT_TYPE_").lower()] += 1
         elif ev.event_type == E.EVENT_TYPE_WORKFLOW_TASK_FAILED:
             failures += 1
     return durations, timeouts, failures

@@ -200,7 +200,7 @@ async def run(
         warn_wakes = [a for a in actions if a.timer_id in warn_keys]
         due_wakes = [a for a in actions if a.timer_id in due_keys]
         idle = sum(histories.idle_wake_ups(evs) for evs in events.values())
-        wave_tasks, wave_timeouts, wave_failures = [], 0, 0
+        wave_tasks, wave_timeouts, wave_failures = [], Counter(), 0
         failure_causes = sum((histories.task_failures(evs) for evs in events.values()), Counter())
         for evs in events.values():
             d, t, f = histories.workflow_tasks(evs, since=warn_at - timedelta(seconds=1))
@@ -271,7 +271,8 @@ async def run(
                 "actions_per_warning": _actions(warn_wakes),
                 "idle_wake_ups": idle,
                 "wave_workflow_tasks_s": summary(wave_tasks),
-                "wave_workflow_task_timeouts": wave_timeouts,
+                "wave_workflow_task_timeouts": sum(wave_timeouts.values()),
+                "wave_workflow_task_timeouts_by_kind": dict(wave_timeouts),
                 "wave_workflow_task_failures": wave_failures,
                 "workflow_task_failure_causes": dict(failure_causes.most_common(5)),
                 "cpu_seconds": {

@@ -256,10 +256,14 @@ def _diagnostics(n: str, e: dict) -> list[str]:
         )
     t = e.get("wave_workflow_tasks_s") or {}
     if t.get("n"):
+        kinds = e.get("wave_workflow_task_timeouts_by_kind") or {}
+        by_kind = (
+            " (" + ", ".join(f"{k.replace('_', '-')} {v}" for k, v in kinds.items()) + ")" if kinds else ""
+        )
         out.append(
             f"- workflow tasks during the waves: {t['n']:,}, duration p50 / p99 / max {_f(t.get('p50'), 3)} / "
-            f"{_f(t.get('p99'), 3)} / {_f(t.get('max'), 3)} s; {e.get('wave_workflow_task_timeouts', 0)} timed out "
-            f"(10 s), {e.get('wave_workflow_task_failures', 0)} failed. A timer counts from the moment its workflow "
+            f"{_f(t.get('p99'), 3)} / {_f(t.get('max'), 3)} s; {e.get('wave_workflow_task_timeouts', 0)} timed out"
+            f"{by_kind}, {e.get('wave_workflow_task_failures', 0)} failed. A timer counts from the moment its workflow "
             "task completes, so a slow task makes the timers it sets late by its duration."
         )
     if e.get("workflow_task_failure_causes"):

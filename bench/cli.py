@@ -75,6 +75,8 @@ def _parser() -> argparse.ArgumentParser:
 def merge(runs: list[dict]) -> dict:
     """Several results files as one report: the first run's machine and header, every run's figures."""
     out = dict(runs[0])
+    if len(runs) == 1 and "runs" in out:  # an earlier merge, saved: keep the runs it names
+        return out
     out["runs"] = [
         {
             "sections": [k for k in ("floor", "lateness", "intake", "cost") if run.get(k)],

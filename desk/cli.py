@@ -28,7 +28,7 @@ from typing import Any
 import structlog
 
 from desk.logs import configure_logging
-from desk.settings import Settings
+from desk.settings import Settings, dial_host
 
 log = structlog.get_logger("desk")
 
@@ -228,17 +228,18 @@ async def _worker_polling(settings: Settings) -> bool:
 async def _web_answers(settings: Settings) -> bool:
     import httpx
 
-    host = "127.0.0.1" if settings.web_host in ("0.0.0.0", "::", "") else settings.web_host
     async with httpx.AsyncClient(timeout=3.0) as http:
-        return (await http.get(f"http://{host}:{settings.web_port}/healthz")).status_code == 200
+        url = f"http://{dial_host(settings.web_host)}:{settings.web_port}/healthz"
+        return (await http.get(url)).status_code == 200
 
 
 async def _email_intake_greets(settings: Settings) -> bool:
     """True when the inbound SMTP endpoint answers with its 220 greeting (then QUIT: no complaint made)."""
     from desk.stack import smtp_greets
 
-    host = "127.0.0.1" if settings.email_intake_host in ("0.0.0.0", "::", "") else settings.email_intake_host
-    return await smtp_greets(f"{host}:{settings.email_intake_port}", timeout=3.0)
+    return await smtp_greets(
+        f"{dial_host(settings.email_intake_host)}:{settings.email_intake_port}", timeout=3.0
+    )
 
 
 # ------------------------------------------------------------------------------------------- parser

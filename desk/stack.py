@@ -44,7 +44,7 @@ from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
-from desk.settings import Settings
+from desk.settings import Settings, dial_host
 from domain import search_attributes
 
 log = structlog.get_logger("stack")
@@ -122,13 +122,11 @@ class StackConfig:
 
     @property
     def web_url(self) -> str:
-        host = "127.0.0.1" if self.web_host in ("0.0.0.0", "::", "") else self.web_host
-        return f"http://{host}:{self.web_port}"
+        return f"http://{dial_host(self.web_host)}:{self.web_port}"
 
     @property
     def email_address(self) -> str:
-        host = "127.0.0.1" if self.email_host in ("0.0.0.0", "::", "") else self.email_host
-        return f"{host}:{self.email_port}"
+        return f"{dial_host(self.email_host)}:{self.email_port}"
 
     @property
     def runs_smtp_sink(self) -> bool:

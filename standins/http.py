@@ -26,15 +26,14 @@ from fastapi import APIRouter, FastAPI, Header, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from desk.settings import Settings
+from desk.settings import Settings, dial_host
 from standins.carrier import generate_trail, scenario_for
 from standins.sink import SinkMessage, list_sink_messages, phone_problem, store_message
 
 
 def local_base_url(settings: Settings) -> str:
     """Where this machine reaches the web app that serves the stand-ins (the default provider URLs)."""
-    host = settings.web_host if settings.web_host not in ("", "0.0.0.0", "::") else "127.0.0.1"
-    return f"http://{host}:{settings.web_port}"
+    return f"http://{dial_host(settings.web_host)}:{settings.web_port}"
 
 
 def banner_lines(settings: Settings) -> list[tuple[str, str]]:

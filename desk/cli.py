@@ -28,6 +28,7 @@ from typing import Any
 import structlog
 
 from desk.logs import configure_logging
+from desk.safety import UnsafeSettings, check_safe
 from desk.settings import Settings, dial_host
 
 log = structlog.get_logger("desk")
@@ -37,6 +38,16 @@ def _settings(overrides: dict[str, Any]) -> Settings:
     settings = Settings()
     given = {k: v for k, v in overrides.items() if v is not None}
     return settings.model_copy(update=given) if given else settings
+
+
+def _safe(settings: Settings) -> bool:
+    """False (and says what to set) when a public secret or demo passwords would be served outside dev."""
+    try:
+        check_safe(settings)
+    except UnsafeSettings as e:
+        print(f"desk: {e}", file=sys.stderr)
+        return False
+    return True
 
 
 def _run(result: Any) -> Any:
@@ -83,6 +94,8 @@ def cmd_up(args: argparse.Namespace) -> int:
 def cmd_worker(args: argparse.Namespace) -> int:
     settings = _settings({})
     configure_logging(settings.log_level, settings.log_json)
+    if not _safe(settings):
+        return 2
     from workers import main as worker_main
 
     return worker_main.main(settings)
@@ -91,7 +104,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 def cmd_web(args: argparse.Namespace) -> int:
     settings = _settings({"web_host": args.host, "web_port": args.port})
     configure_logging(settings.log_level, settings.log_json)
-    if not _require_database(settings):
+    if not _require_database(settings) or not _safe(settings):
         return 2
     import uvicorn
 
@@ -105,7 +118,8 @@ def cmd_web(args: argparse.Namespace) -> int:
         log_config=None,  # our structlog handler renders uvicorn's records too
         lifespan="on",
         timeout_graceful_shutdown=10,
-        proxy_headers=True,
+        proxy_headers=True,  # X-Forwarded-Proto/-For from DESK_TRUSTED_PROXIES only: https → Secure cookies
+        forwarded_allow_ips=settings.trusted_proxies,
     )
     server = uvicorn.Server(config)
     server.run()  # installs its own SIGINT/SIGTERM handlers and shuts down gracefully

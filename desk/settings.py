@@ -10,6 +10,9 @@ from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+DEV_SECRET_KEY = "dev-only-change-me"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DESK_", env_file=".env", extra="ignore")
 
@@ -38,8 +41,14 @@ class Settings(BaseSettings):
     web_host: str = "127.0.0.1"
     web_port: int = 8000
     public_base_url: str = "http://127.0.0.1:8000"  # used in links sent to customers
-    secret_key: str = "dev-only-change-me"  # signs sessions and CSRF tokens
-    demo_users: bool = True  # seed demo logins on an empty ledger
+    secret_key: str = DEV_SECRET_KEY  # signs CSRF tokens, derives the stand-ins' token; refused outside dev
+    demo_users: bool = False  # seed demo logins on an empty ledger; refused outside dev
+    dev_mode: bool = False  # allows the built-in secret key and demo users (desk up, tests): desk/safety.py
+    standins: bool = False  # mount the local stand-ins (/sink, /carrier-sim) in the web app (desk up, tests)
+    metrics_token: SecretStr = SecretStr("")  # bearer token for the web app's /metrics; empty: /metrics off
+    trusted_proxies: str = "127.0.0.1"  # comma list of proxy IPs whose X-Forwarded-For/-Proto are believed
+    session_hours: float = 12.0  # a staff session ends this long after sign-in
+    session_idle_minutes: float = 120.0  # … or after this long without a request
 
     # E-mail intake (desk email-intake, started by desk up): inbound SMTP, each message becomes a complaint
     email_intake_host: str = "127.0.0.1"  # 0.0.0.0 in a container

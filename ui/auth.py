@@ -2,16 +2,16 @@
 
 - Users live in `staff_users` (migration 110). Demo users are seeded when `settings.demo_users` is on,
   and `DEMO_USERS` is what `desk up` prints.
-- The session cookie `desk_session` is signed with `settings.secret_key` (itsdangerous) and expires after
-  12 h; the user is re-read from the database on every request, so deactivating or changing a role takes
-  effect at once.
+- The session cookie `desk_session` holds a random id of a server-side session (ui/sessions.py): sign-out,
+  a new password or a deactivation ends it; it expires `session_hours` after sign-in or
+  `session_idle_minutes` after the last request. The user is re-read from the database on every request,
+  so changing a role takes effect at once. Sign-in is throttled per account and per address (ui/throttle.py).
 - `require_staff` / `require_role(...)` are FastAPI dependencies. Every staff action is checked on the
   server; pages only hide what a role may not do.
 """
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from typing import NamedTuple
 from urllib.parse import quote
@@ -21,15 +21,14 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
-from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from domain.models import STAFF_ROLES, Actor, Department, Role
+from ui import sessions, throttle
 from ui.csrf import verify_csrf
 from ui.i18n import label, t
 from ui.templating import render, request_locale
 
-SESSION_COOKIE = "desk_session"
-SESSION_MAX_AGE_S = 12 * 3600
+SESSION_COOKIE = sessions.COOKIE
 
 _hasher = PasswordHasher()
 # Verified against when the user name is unknown, so a wrong name costs the same time as a wrong password.
@@ -82,10 +81,6 @@ def hash_password(password: str) -> str:
 
 def _pool(request: Request) -> asyncpg.Pool:
     return request.app.state.ctx.pool
-
-
-def _serializer(request: Request) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(request.app.state.ctx.settings.secret_key, salt="desk-session")
 
 
 def _user_from_row(row: asyncpg.Record) -> StaffUser:
@@ -173,19 +168,14 @@ async def current_user(request: Request) -> StaffUser | None:
     if hasattr(request.state, "staff_user"):
         return request.state.staff_user
     user: StaffUser | None = None
-    cookie = request.cookies.get(SESSION_COOKIE)
-    if cookie:
-        try:
-            data = _serializer(request).loads(cookie, max_age=SESSION_MAX_AGE_S)
-        except BadSignature:
-            data = None
-        if isinstance(data, dict) and isinstance(data.get("u"), str):
-            row = await _pool(request).fetchrow(
-                "SELECT username, display_name, role, department FROM staff_users"
-                " WHERE username = $1 AND active",
-                data["u"],
-            )
-            user = _user_from_row(row) if row else None
+    ctx = request.app.state.ctx
+    username = await sessions.username_for(ctx.pool, ctx.settings, request.cookies.get(SESSION_COOKIE, ""))
+    if username is not None:
+        row = await ctx.pool.fetchrow(
+            "SELECT username, display_name, role, department FROM staff_users WHERE username = $1 AND active",
+            username,
+        )
+        user = _user_from_row(row) if row else None
     request.state.staff_user = user
     return user
 
@@ -250,32 +240,66 @@ async def login(
     password: str = Form(..., max_length=200),
     next: str = Form("/staff", max_length=2000),
 ) -> Response:
-    user = await authenticate(_pool(request), username, password)
+    pool, settings = _pool(request), request.app.state.ctx.settings
+    locale = request_locale(request)
+    demo = DEMO_USERS if settings.demo_users else ()
+    address = request.client.host if request.client else "unknown"
+    keys = (throttle.account_key(username), throttle.address_key(address))
+    account, by_address = (
+        await throttle.attempt(pool, keys[0], throttle.ACCOUNT_FREE_FAILURES),
+        await throttle.attempt(pool, keys[1], throttle.ADDRESS_FREE_FAILURES),
+    )
+    if not (account.allowed and by_address.allowed):  # refused before the password is even looked at
+        wait = max(account.wait_s, by_address.wait_s)
+        refused = render(
+            request,
+            "login.html",
+            {"next": safe_next(next), "demo_users": demo, "error": t("login.throttled", locale, n=wait)},
+            status_code=429,
+        )
+        refused.headers["Retry-After"] = str(wait)
+        return refused
+    user = await authenticate(pool, username, password)
     if user is None:
-        demo = DEMO_USERS if request.app.state.ctx.settings.demo_users else ()
-        locale = request_locale(request)
+        error = t("login.failed", locale)
+        wait = max(account.wait_s, by_address.wait_s)
+        if wait:
+            error += " " + t("login.throttled", locale, n=wait)
         return render(
             request,
             "login.html",
-            {"next": safe_next(next), "demo_users": demo, "error": t("login.failed", locale)},
+            {"next": safe_next(next), "demo_users": demo, "error": error},
             status_code=401,
         )
+    await throttle.succeeded(pool, keys[0])
+    await throttle.forgive(pool, keys[1])
+    old_session = request.cookies.get(SESSION_COOKIE, "")
+    if old_session:
+        await sessions.end(pool, old_session)  # never keep a session id from before sign-in (fixation)
+    session_id = await sessions.start(pool, settings, user.username, client=address)
     response = RedirectResponse(safe_next(next), status_code=303)
-    token = _serializer(request).dumps({"u": user.username, "n": secrets.token_urlsafe(8)})
     response.set_cookie(
         SESSION_COOKIE,
-        token,
-        max_age=SESSION_MAX_AGE_S,
+        session_id,
+        max_age=int(settings.session_hours * 3600),
         httponly=True,
         samesite="lax",
-        secure=request.url.scheme == "https",
+        secure=is_https(request),
         path="/",
     )
     return response
 
 
+def is_https(request: Request) -> bool:
+    """Served over TLS: directly, behind a trusted proxy (X-Forwarded-Proto, DESK_TRUSTED_PROXIES), or
+    published under an https public URL."""
+    public = request.app.state.ctx.settings.public_base_url
+    return request.url.scheme == "https" or public.startswith("https://")
+
+
 @router.post("/logout", dependencies=[Depends(verify_csrf)])
-async def logout() -> Response:
+async def logout(request: Request) -> Response:
+    await sessions.end(_pool(request), request.cookies.get(SESSION_COOKIE, ""))
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

@@ -1,19 +1,23 @@
 """CSRF protection for every form (staff pages, sign-in, the customer's rating form).
 
-Double submit, signed: each browser gets a random `desk_csrf` cookie (HttpOnly, SameSite=Lax); every form
-carries `csrf_token`, the cookie's value signed with `settings.secret_key`. A POST passes only when the
-token's signature is good and it matches this browser's cookie, so another site can neither read nor forge
-it. JavaScript callers send the same token in the `X-CSRF-Token` header.
+Signed tokens bound to the session: every form carries `csrf_token`, a digest of the staff session id (or,
+before sign-in and on the customer's status page, of a random `desk_csrf` browser cookie) signed with
+`settings.secret_key`. A POST passes only when the signature is good and the token belongs to *this*
+session, so a token from another browser or an ended session is refused. The `Origin` (else `Referer`) of
+a POST must be this site or `public_base_url`. JavaScript callers send the token in `X-CSRF-Token`.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
+from urllib.parse import urlsplit
 
 from fastapi import HTTPException, Request, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from ui import sessions
 from ui.i18n import t
 
 COOKIE = "desk_csrf"
@@ -39,9 +43,16 @@ def _browser_secret(request: Request) -> str:
     return value
 
 
+def _binding(request: Request) -> str:
+    """What a token is bound to: the session when there is one, else this browser's cookie."""
+    session = request.cookies.get(sessions.COOKIE)
+    bound = f"s:{session}" if session else f"b:{_browser_secret(request)}"
+    return hashlib.sha256(bound.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
 def csrf_token(request: Request) -> str:
     """The token to put in a form rendered for this request."""
-    return _signer(request).dumps(_browser_secret(request))
+    return _signer(request).dumps(_binding(request))
 
 
 def attach_cookie(request: Request, response: Response) -> None:
@@ -52,23 +63,47 @@ def attach_cookie(request: Request, response: Response) -> None:
 
 
 def token_is_valid(request: Request, token: str | None) -> bool:
-    cookie = request.cookies.get(COOKIE)
-    if not token or not cookie:
+    if not token or len(token) > 200:
+        return False
+    if not request.cookies.get(sessions.COOKIE) and not request.cookies.get(COOKIE):
         return False
     try:
         signed_value = _signer(request).loads(token, max_age=MAX_AGE_S)
     except BadSignature:
         return False
-    return isinstance(signed_value, str) and hmac.compare_digest(signed_value, cookie)
+    return isinstance(signed_value, str) and hmac.compare_digest(signed_value, _binding(request))
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url.strip().lower())
+    default = {"http": 80, "https": 443}.get(parts.scheme)
+    try:
+        port = parts.port
+    except ValueError:
+        return "invalid"
+    host = parts.hostname or ""
+    return f"{parts.scheme}://{host}" + (f":{port}" if port and port != default else "")
+
+
+def foreign_origin(request: Request) -> str | None:
+    """The other site a state-changing request came from, or None when it is this one (or not said)."""
+    sent = request.headers.get("origin") or request.headers.get("referer")
+    if not sent:
+        return None  # not a browser, or one that sends neither: the session-bound token still decides
+    own = {_origin(str(request.base_url)), _origin(request.app.state.ctx.settings.public_base_url)}
+    return None if _origin(sent) in own else _origin(sent)[:100]
 
 
 async def verify_csrf(request: Request) -> None:
     """FastAPI dependency for every state-changing route."""
+    locale = request.cookies.get("desk_lang") or "zh-CN"
+    other = foreign_origin(request)
+    if other is not None:
+        raise HTTPException(status_code=403, detail=t("error.origin", locale, origin=other))
     token = request.headers.get(HEADER)
     if not token:
         form = await request.form()
         value = form.get(FIELD)
         token = value if isinstance(value, str) else None
     if not token_is_valid(request, token):
-        locale = request.cookies.get("desk_lang") or "zh-CN"
         raise HTTPException(status_code=403, detail=t("error.csrf", locale))

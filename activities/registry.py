@@ -27,22 +27,26 @@ from activities.notifications.routing import RoutingConfig
 from activities.retention import RetentionSweeper
 from activities.tracking import Tracker
 from desk.settings import Settings
-from standins.http import local_base_url
+from standins.http import local_base_url, standin_token
 
 
 def build_channels(settings: Settings, http: httpx.AsyncClient) -> dict[str, Channel]:
     local = local_base_url(settings)
+    own = standin_token(settings)  # what the web app's stand-ins ask of a sender (standins/http.py)
     if settings.sms_provider == "twilio":
         sms: Channel = TwilioSmsChannel(
             http,
             base_url=settings.sms_url or f"{local}/sink/twilio",
             account_sid=settings.twilio_account_sid,
-            auth_token=settings.twilio_auth_token,
+            auth_token=settings.twilio_auth_token if settings.sms_url else own,
             from_number=settings.sms_sender,
         )
     else:
         sms = JsonSmsChannel(
-            http, settings.sms_url or f"{local}/sink/sms", settings.sms_api_key, settings.sms_sender
+            http,
+            settings.sms_url or f"{local}/sink/sms",
+            settings.sms_api_key if settings.sms_url else own,
+            settings.sms_sender,
         )
     channels: list[Channel] = [
         sms,
@@ -54,13 +58,15 @@ def build_channels(settings: Settings, http: httpx.AsyncClient) -> dict[str, Cha
             password=settings.smtp_password,
             tls=settings.smtp_tls,
         ),
-        PushChannel(http, settings.push_url or f"{local}/sink/push", settings.push_api_key),
+        PushChannel(
+            http, settings.push_url or f"{local}/sink/push", settings.push_api_key if settings.push_url else own
+        ),
         WeComRobotChannel(
-            http, settings.wecom_webhook_url or f"{local}/sink/wecom/cgi-bin/webhook/send?key=local"
+            http, settings.wecom_webhook_url or f"{local}/sink/wecom/cgi-bin/webhook/send?key={own}"
         ),
         DingTalkRobotChannel(
             http,
-            settings.dingtalk_webhook_url or f"{local}/sink/dingtalk/robot/send?access_token=local",
+            settings.dingtalk_webhook_url or f"{local}/sink/dingtalk/robot/send?access_token={own}",
             secret=settings.dingtalk_secret,
         ),
     ]

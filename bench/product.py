@@ -106,6 +106,7 @@ class Product:
             "DESK_SMTP_PORT": str(self.smtp_port),
             "DESK_LOG_JSON": "true",
             "DESK_DEMO_USERS": "false",
+            "DESK_DEV_MODE": "true",  # the built-in secret key is fine for a benchmark on loopback
         }
         env.update(self.extra_env)
         return env

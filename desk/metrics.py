@@ -18,9 +18,10 @@ The open-complaints gauge is a global figure: with several replicas aggregate it
 from __future__ import annotations
 
 import asyncio
+import hmac
 
 import structlog
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -101,16 +102,22 @@ async def run_open_complaints_gauge(client: Client, interval: float = 60.0) -> N
 
 
 def serve(port: int, addr: str = "0.0.0.0", registry: CollectorRegistry = REGISTRY) -> None:
-    """The worker's /metrics endpoint (a daemon thread); the web app includes `router` instead."""
+    """The worker's /metrics endpoint (a daemon thread); the web app includes `web_router(token)`."""
     _start_http_server(port, addr=addr, registry=registry)
     log.info("business metrics endpoint", url=f"http://{addr}:{port}/metrics")
 
 
-# The web app's /metrics (ui/app.py includes it). Counts only, no customer data; still, keep it off the public
-# internet (ingress rule / NetworkPolicy), as with any Prometheus endpoint.
-router = APIRouter(include_in_schema=False)
+def web_router(token: str) -> APIRouter:
+    """The web app's /metrics (ui/app.py includes it only when DESK_METRICS_TOKEN is set): Prometheus sends
+    `Authorization: Bearer <token>` (scrape config `authorization: {credentials: …}`); anything else is a 401."""
+    router = APIRouter(include_in_schema=False)
+    expected = f"Bearer {token}".encode()
 
+    @router.get("/metrics")
+    def metrics_page(request: Request) -> Response:
+        sent = request.headers.get("authorization", "").encode("latin-1", "replace")
+        if not hmac.compare_digest(sent, expected):
+            return Response("bearer token required\n", status_code=401, headers={"WWW-Authenticate": "Bearer"})
+        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
-@router.get("/metrics")
-def metrics_page() -> Response:
-    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+    return router

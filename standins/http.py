@@ -4,6 +4,10 @@
   protocols, storing what arrives (see `standins/sink.py`), and `GET /sink/messages` to read it back;
 - `/carrier-sim/waybills/{waybill}`: the carrier simulator (`standins/carrier.py`).
 
+The web app mounts them only with `DESK_STANDINS=true` (desk up, tests), through `build_router`: then only
+the product's own worker may post (it presents `standin_token(settings)`), and the viewer needs a staff
+sign-in and never shows a status-page token.
+
 Each endpoint answers the way the real provider does, errors included, so the channel code is exercised as
 it would be in production. `serve(app)` runs any app on a free loopback port (tests, `desk up`).
 """
@@ -14,21 +18,22 @@ import asyncio
 import base64
 import contextlib
 import hashlib
+import hmac
 import json
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 import uvicorn
-from fastapi import APIRouter, FastAPI, Header, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from desk.settings import Settings, dial_host
 from standins.carrier import generate_trail, scenario_for
-from standins.sink import SinkMessage, list_sink_messages, phone_problem, store_message
+from standins.sink import SinkMessage, list_sink_messages, phone_problem, redact_status_links, store_message
 
 
 def local_base_url(settings: Settings) -> str:
@@ -45,9 +50,10 @@ def banner_lines(settings: Settings) -> list[tuple[str, str]]:
     ]
 
 
-sink = APIRouter(prefix="/sink", include_in_schema=False)
-carrier = APIRouter(prefix="/carrier-sim", include_in_schema=False)
-router = APIRouter()
+def standin_token(settings: Settings) -> str:
+    """The credential the worker's channels present to the stand-ins the web app mounts (bearer key,
+    Twilio auth token, robot key): derived from `secret_key`, so only the product's own processes know it."""
+    return hmac.new(settings.secret_key.encode(), b"desk-standins", hashlib.sha256).hexdigest()[:40]
 
 
 def _pool(request: Request) -> asyncpg.Pool:
@@ -75,7 +81,6 @@ class SmsRequest(BaseModel):
     reference: str | None = Field(default=None, max_length=200)
 
 
-@sink.post("/sms")
 async def receive_sms(
     sms: SmsRequest,
     request: Request,
@@ -111,7 +116,6 @@ def _twilio_error(status: int, code: int, message: str) -> JSONResponse:
     return JSONResponse(body, status_code=status)
 
 
-@sink.post("/twilio/2010-04-01/Accounts/{account_sid}/Messages.json")
 async def receive_twilio(
     account_sid: str, request: Request, x_complaint_id: str | None = Header(default=None, max_length=200)
 ) -> JSONResponse:
@@ -170,7 +174,6 @@ class PushRequest(BaseModel):
     data: dict[str, Any] = Field(default_factory=dict)
 
 
-@sink.post("/push")
 async def receive_push(
     push: PushRequest,
     request: Request,
@@ -213,7 +216,6 @@ def _robot_content(body: Any, markdown_text_field: str) -> tuple[str, str] | JSO
     return title, text
 
 
-@sink.post("/wecom/cgi-bin/webhook/send")
 async def receive_wecom(
     request: Request,
     key: str = Query(default="", max_length=200),
@@ -240,7 +242,6 @@ async def receive_wecom(
     return JSONResponse({"errcode": 0, "errmsg": "ok"})
 
 
-@sink.post("/dingtalk/robot/send")
 async def receive_dingtalk(
     request: Request,
     access_token: str = Query(default="", max_length=200),
@@ -272,20 +273,19 @@ async def receive_dingtalk(
 # --- Reading the sink back -------------------------------------------------------------------------------------
 
 
-@sink.get("/messages")
 async def sink_messages(
     request: Request,
     complaint_id: str | None = Query(default=None, max_length=200),
     channel: str | None = Query(default=None, max_length=50),
     limit: int = Query(default=100, ge=1, le=1000),
 ) -> list[SinkMessage]:
-    return await list_sink_messages(_pool(request), complaint_id, channel=channel, limit=limit)
+    found = await list_sink_messages(_pool(request), complaint_id, channel=channel, limit=limit)
+    return [SinkMessage.model_validate_json(redact_status_links(m.model_dump_json())) for m in found]
 
 
 # --- Carrier simulator -----------------------------------------------------------------------------------------
 
 
-@carrier.get("/waybills/{waybill}")
 async def waybill_trail(waybill: str, now: datetime | None = Query(default=None)) -> JSONResponse:
     """`now` (ISO time) shows the trail as it stood then; default: the current time."""
     if scenario_for(waybill) == "outage":
@@ -301,8 +301,53 @@ async def waybill_trail(waybill: str, now: datetime | None = Query(default=None)
     return JSONResponse(trail)
 
 
-router.include_router(sink)
-router.include_router(carrier)
+def _sent_credential(request: Request) -> str:
+    """The credential a provider client sends: bearer key, Twilio basic-auth token, or robot URL key."""
+    auth = request.headers.get("authorization", "")
+    if auth.startswith("Bearer "):
+        return auth.removeprefix("Bearer ")
+    if auth.startswith("Basic "):
+        try:
+            return base64.b64decode(auth.removeprefix("Basic ")).decode().partition(":")[2]
+        except ValueError:
+            return ""
+    return request.query_params.get("key") or request.query_params.get("access_token") or ""
+
+
+def _token_required(token: str) -> Callable[[Request], None]:
+    expected = token.encode()
+
+    def check(request: Request) -> None:
+        if not hmac.compare_digest(_sent_credential(request).encode("utf-8", "replace"), expected):
+            raise HTTPException(401, "the stand-ins take messages from this product's worker only")
+
+    return check
+
+
+def build_router(*, token: str | None = None, viewer: Callable | None = None) -> APIRouter:
+    """The stand-ins' routes. `token`: what a sender must present (see `standin_token`); `viewer`: a
+    dependency guarding the sink viewer (the web app passes its staff sign-in). None: open, for tests."""
+    senders = [Depends(_token_required(token))] if token else []
+    readers = [Depends(viewer)] if viewer else []
+    sink = APIRouter(prefix="/sink", include_in_schema=False)
+    for path, endpoint in (
+        ("/sms", receive_sms),
+        ("/twilio/2010-04-01/Accounts/{account_sid}/Messages.json", receive_twilio),
+        ("/push", receive_push),
+        ("/wecom/cgi-bin/webhook/send", receive_wecom),
+        ("/dingtalk/robot/send", receive_dingtalk),
+    ):
+        sink.add_api_route(path, endpoint, methods=["POST"], dependencies=senders)
+    sink.add_api_route("/messages", sink_messages, methods=["GET"], dependencies=readers)
+    carrier = APIRouter(prefix="/carrier-sim", include_in_schema=False)
+    carrier.add_api_route("/waybills/{waybill}", waybill_trail, methods=["GET"])
+    router = APIRouter()
+    router.include_router(sink)
+    router.include_router(carrier)
+    return router
+
+
+router = build_router()  # open: the stand-ins on their own (tests, benchmarks), never in the web app
 
 
 # --- Running standalone ----------------------------------------------------------------------------------------

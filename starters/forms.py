@@ -31,7 +31,7 @@ from starters.rate_limit import RateLimiter
 from ui import csrf
 from ui.auth import StaffUser, require_staff
 from ui.i18n import label, t
-from ui.templating import LANG_COOKIE, iso, request_locale, time_tag
+from ui.templating import LANG_COOKIE, iso, request_locale, time_tag, without_bidi_controls
 
 log = structlog.get_logger()
 
@@ -41,6 +41,7 @@ _env = Environment(
         [FileSystemLoader(TEMPLATES_DIR), FileSystemLoader(Path(__file__).parent.parent / "ui" / "templates")]
     ),
     autoescape=select_autoescape(["html"]),
+    finalize=without_bidi_controls,
 )
 templates = Jinja2Templates(env=_env)
 
@@ -227,6 +228,8 @@ def _refusal(
 
 def _csrf_ok(request: Request, form: FormData) -> bool:
     token = request.headers.get(csrf.HEADER) or form.get(csrf.FIELD)
+    if csrf.foreign_origin(request) is not None:  # posted from another site
+        return False
     return csrf.token_is_valid(request, token if isinstance(token, str) else None)
 
 

@@ -2,6 +2,9 @@
 
 `create_app(settings)` connects to Temporal and PostgreSQL in its lifespan; tests pass `client` and `pool`
 to reuse the harness's servers. Routers are owned by their modules; this file only wires them.
+Safe by default: it refuses dev defaults outside dev (desk/safety.py), checks every request's input first
+(ui/input_guard.py), sets security headers on every response, mounts the stand-ins only with
+`DESK_STANDINS=true` and /metrics only with `DESK_METRICS_TOKEN`.
 """
 
 from __future__ import annotations
@@ -10,19 +13,22 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import asyncpg
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from temporalio.client import Client
 
 from desk import metrics
 from desk.codec_server import codec_router
 from desk.db import create_pool, migrate
+from desk.safety import check_safe
 from desk.settings import Settings, get_settings
 from desk.temporal import connect
 from standins import http as standins_http
 from starters import api as intake_api
 from ui import auth, dashboard, staff, status
 from ui.errors import install_html_errors
+from ui.input_guard import check_input
+from ui.security_headers import SecurityHeaders
 from ui.templating import STATIC_DIR
 
 
@@ -37,6 +43,7 @@ def create_app(
     settings: Settings | None = None, *, client: Client | None = None, pool: asyncpg.Pool | None = None
 ) -> FastAPI:
     settings = settings or get_settings()
+    check_safe(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -55,16 +62,23 @@ def create_app(
             if own_pool:
                 await the_pool.close()
 
-    app = FastAPI(title="Complaint desk", version="1.0.0", lifespan=lifespan)
+    app = FastAPI(
+        title="Complaint desk", version="1.0.0", lifespan=lifespan, dependencies=[Depends(check_input)]
+    )
+    app.add_middleware(SecurityHeaders, public_https=settings.public_base_url.startswith("https://"))
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
     _mount_web_ui(app)
-    # The intake API and forms, the stand-ins (SMS, push, carrier, sink viewer) and /metrics.
-    for router in (intake_api.router, standins_http.router, metrics.router):
-        app.include_router(router)
+    app.include_router(intake_api.router)  # the intake API and forms
+    if settings.standins:  # SMS, push, robots, carrier simulator, sink viewer: dev and tests only
+        app.include_router(
+            standins_http.build_router(token=standins_http.standin_token(settings), viewer=auth.require_staff)
+        )
+    if settings.metrics_token.get_secret_value():
+        app.include_router(metrics.web_router(settings.metrics_token.get_secret_value()))
     _mount_codec_server(app, settings)
     return app
 

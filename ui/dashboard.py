@@ -219,7 +219,7 @@ async def complaints_csv(
 
 def _csv(rows: list[list], name: str) -> Response:
     buf = io.StringIO()
-    csv.writer(buf).writerows(rows)
+    csv.writer(buf).writerows([reports.csv_cell(c) for c in row] for row in rows)
     # A byte-order mark so spreadsheet programs open the UTF-8 (Chinese region names) correctly.
     return Response(
         "\ufeff" + buf.getvalue(),

@@ -13,13 +13,18 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 UI_PREFIXES = ("/staff", "/dashboard", "/login", "/logout", "/status")
 
 
+def is_html_path(path: str) -> bool:
+    """A page of the web UI (its errors are pages too); the intake forms and APIs answer in JSON."""
+    return path.startswith(UI_PREFIXES) and not path.startswith("/staff/intake")
+
+
 def install_html_errors(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _html_errors(request: Request, exc: StarletteHTTPException) -> Response:
         path = request.url.path
         if exc.status_code in (301, 302, 303, 307) and exc.headers and "Location" in exc.headers:
             return RedirectResponse(exc.headers["Location"], status_code=exc.status_code)  # sign in first
-        if not path.startswith(UI_PREFIXES) or path.startswith("/staff/intake"):
+        if not is_html_path(path):
             return await http_exception_handler(request, exc)
         from ui.auth import current_user
         from ui.templating import render

@@ -348,6 +348,17 @@ def csv_rows(report: Report) -> list[list[Any]]:
     return out
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(v: Any) -> Any:
+    """A text cell a spreadsheet would run as a formula (`=HYPERLINK(…)`, `+`, `-`, `@`, tab, CR) is
+    written with a leading apostrophe, shown as text (OWASP CSV injection); numbers stay numbers."""
+    if isinstance(v, str) and v.startswith(_FORMULA_START):
+        return "'" + v
+    return v
+
+
 def _num(v: Any) -> Any:
     if v is None:
         return ""

@@ -25,7 +25,22 @@ STATIC_DIR = Path(__file__).parent / "static"
 LANG_COOKIE = "desk_lang"
 TZ_COOKIE = "desk_tz"
 
+# Bidi controls (embeddings, overrides, isolates, marks) in a customer's name would reorder what follows it
+# on the page (a U+202E turns the phone number around); every value a template prints goes without them.
+_BIDI_CONTROLS = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f"))
+
+
+def without_bidi_controls(value: Any) -> Any:
+    """Jinja `finalize`: strings (plain or markup) lose their bidi controls; other values are untouched."""
+    if isinstance(value, Markup):
+        return Markup(str.translate(value, _BIDI_CONTROLS))
+    if isinstance(value, str):
+        return value.translate(_BIDI_CONTROLS)
+    return value
+
+
 templates = Jinja2Templates(directory=TEMPLATES_DIR)
+templates.env.finalize = without_bidi_controls  # set before the first template is compiled
 
 
 def iso(dt: datetime | None) -> str:

@@ -64,6 +64,8 @@ def intake_settings(database_url: str, base_url: str, client: Client) -> Setting
         database_url=database_url,
         secret_key="test-secret-for-intake",
         demo_users=True,
+        dev_mode=True,
+        standins=True,
         task_queue=TASK_QUEUE,
         public_base_url=base_url,
         temporal_address=client.service_client.config.target_host,

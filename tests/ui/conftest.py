@@ -39,6 +39,8 @@ def ui_settings(ledger_url: str, **overrides) -> Settings:
         database_url=ledger_url,
         secret_key="test-secret-for-ui",
         demo_users=True,
+        dev_mode=True,
+        standins=True,
         temporal_ui_url="http://127.0.0.1:8233",
         task_queue="ui-tests",
     )

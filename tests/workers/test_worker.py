@@ -34,6 +34,7 @@ WAIT_S = 90  # bound on every wait, so a broken worker fails the test instead of
 def _env(**desk: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DESK_", "TEMPORAL_"))}
     env.update({"DESK_LOG_JSON": "true", "DESK_TEMPORAL_ENVCONFIG": "false", "PYTHONUNBUFFERED": "1"})
+    env["DESK_DEV_MODE"] = "true"  # the built-in secret key: desk worker refuses it otherwise
     env.update({f"DESK_{k.upper()}": v for k, v in desk.items()})
     return env
 

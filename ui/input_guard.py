@@ -22,7 +22,7 @@ from ui.errors import is_html_path
 from ui.i18n import t
 
 MAX_PATH = 2000
-MAX_PATH_PARAM = 300
+MAX_PATH_PARAM = 1000  # Temporal's default limit of a workflow id
 MAX_QUERY_VALUE = 2000
 MAX_HEADER_VALUE = 8192
 MAX_TEXT_FIELD = 50_000

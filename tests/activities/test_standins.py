@@ -125,12 +125,18 @@ async def test_carrier_simulator_over_http(standins, http):
     assert bad.status_code == 422 and "now" in bad.text
 
 
-async def test_the_web_app_mounts_the_stand_ins():
+async def test_the_web_app_mounts_the_stand_ins_only_when_told():
     import httpx
 
+    from desk.settings import Settings
     from ui.app import create_app
 
-    transport = httpx.ASGITransport(app=create_app())  # no lifespan: no database, no Temporal needed
-    async with httpx.AsyncClient(transport=transport, base_url="http://desk") as client:
-        assert (await client.get("/carrier-sim/waybills/SF1234567894")).status_code == 200
-        assert (await client.get("/sink/messages")).status_code == 503  # mounted; it says what it lacks
+    async def get(settings: Settings, path: str) -> int:
+        transport = httpx.ASGITransport(app=create_app(settings))  # no lifespan: no database, no Temporal
+        async with httpx.AsyncClient(transport=transport, base_url="http://desk") as client:
+            return (await client.get(path)).status_code
+
+    off = Settings(_env_file=None, dev_mode=True)
+    on = Settings(_env_file=None, dev_mode=True, standins=True)
+    assert await get(off, "/carrier-sim/waybills/SF1234567894") == 404
+    assert await get(on, "/carrier-sim/waybills/SF1234567894") == 200

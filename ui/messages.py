@@ -1,7 +1,8 @@
 """The messages sent about a complaint: the ledger's notification outbox and the local sink's inbox.
 
-Staff see both (what went out, and what the local stand-ins received); the customer's status page sees only
-the notifications addressed to the customer, as the customer received them.
+Staff see both (what went out, and what the local stand-ins received), with status-page links masked (whoever
+holds one acts as the customer); the customer's status page sees only the notifications addressed to the
+customer, as the customer received them.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 import asyncpg
 
 from activities.ledger_queries import LedgerReader
+from standins.sink import redact_status_links
 
 
 @dataclass
@@ -34,19 +36,21 @@ class SentMessage:
 async def for_complaint(
     pool: asyncpg.Pool, complaint_id: str, *, audience: str | None = None
 ) -> list[SentMessage]:
-    """The ledger's deliveries for one complaint, oldest first; `audience="customer"` for the status page."""
+    """The ledger's deliveries for one complaint, oldest first; `audience="customer"` for the status page
+    (as sent), otherwise for staff (status links masked)."""
     try:
         rows = await LedgerReader(pool).notifications(complaint_id)
     except asyncpg.UndefinedTableError:
         return []
+    shown = (lambda text: text) if audience == "customer" else redact_status_links
     return [
         SentMessage(
             at=r.sent_at or r.created_at,
             audience=r.audience,
             channel=r.channel,
             to=r.recipient,
-            subject=r.subject,
-            body=r.body,
+            subject=shown(r.subject),
+            body=shown(r.body),
             status=r.status,
             template=r.template,
             complaint_id=r.complaint_id,
@@ -112,8 +116,8 @@ async def sink(pool: asyncpg.Pool, *, complaint_id: str | None = None, limit: in
                 audience=str(payload.get("audience", "")) if isinstance(payload, dict) else "",
                 channel=str(_field(r, "channel", "")),
                 to=str(_field(r, "recipient", "")),
-                subject=str(_field(r, "subject", "")),
-                body=str(_field(r, "body", "")),
+                subject=redact_status_links(str(_field(r, "subject", ""))),
+                body=redact_status_links(str(_field(r, "body", ""))),
                 complaint_id=str(_field(r, "complaint_id", "") or ""),
             )
         )

@@ -20,6 +20,7 @@ from starlette.datastructures import UploadFile
 
 from ui.errors import is_html_path
 from ui.i18n import t
+from ui.templating import request_locale
 
 MAX_PATH = 2000
 MAX_PATH_PARAM = 1000  # Temporal's default limit of a workflow id
@@ -59,11 +60,10 @@ def _walk_json(value: Any, path: str) -> None:
 
 
 async def _scan(request: Request) -> None:
-    path = request.url.path
-    _check("path", "path", path, MAX_PATH)
-    for name, value in request.path_params.items():
+    for name, value in request.path_params.items():  # by name first: the refusal says which one
         if isinstance(value, str):
             _check("path", name, value, MAX_PATH_PARAM)
+    _check("path", "path", request.url.path, MAX_PATH)
     for name, value in request.query_params.multi_items():
         _check("query", name, name, 200)
         _check("query", name, value, MAX_QUERY_VALUE)
@@ -100,7 +100,7 @@ async def check_input(request: Request) -> None:
     except _Bad as bad:
         reason_en = t(f"input.{bad.reason}", "en", n=bad.n)
         if is_html_path(request.url.path):
-            locale = _safe_locale(request)
+            locale = request_locale(request)  # a bad `lang` value normalizes to the default
             reason = t(f"input.{bad.reason}", locale, n=bad.n)
             raise HTTPException(
                 status_code=400, detail=t("error.bad_input", locale, field=bad.field, reason=reason)
@@ -109,8 +109,3 @@ async def check_input(request: Request) -> None:
             [{"type": f"value_error.{bad.reason}", "loc": (bad.where, bad.field), "msg": reason_en}]
         ) from None
 
-
-def _safe_locale(request: Request) -> str:
-    """The viewer's language, from the cookie only (the `lang` query value may be the bad one)."""
-    lang = request.cookies.get("desk_lang", "")
-    return "en" if lang == "en" else "zh-CN"

@@ -27,7 +27,7 @@ from standins import http as standins_http
 from starters import api as intake_api
 from ui import auth, dashboard, staff, status
 from ui.errors import install_html_errors
-from ui.input_guard import check_input
+from ui.input_guard import check_input, document_input_rules
 from ui.security_headers import SecurityHeaders
 from ui.templating import STATIC_DIR
 
@@ -66,6 +66,8 @@ def create_app(
         title="Complaint desk", version="1.0.0", lifespan=lifespan, dependencies=[Depends(check_input)]
     )
     app.add_middleware(SecurityHeaders, public_https=settings.public_base_url.startswith("https://"))
+    plain_openapi = app.openapi
+    app.openapi = lambda: document_input_rules(plain_openapi())  # type: ignore[method-assign]
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

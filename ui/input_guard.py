@@ -109,3 +109,50 @@ async def check_input(request: Request) -> None:
             [{"type": f"value_error.{bad.reason}", "loc": (bad.where, bad.field), "msg": reason_en}]
         ) from None
 
+
+
+# The same rules in the OpenAPI document, so clients and schema-driven tests know them.
+TEXT_PATTERN = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$"
+LINE_PATTERN = r"^[^\u0000-\u001f\u007f-\u009f]*$"
+
+
+def _plain_string(schema: Any) -> bool:
+    return (
+        isinstance(schema, dict)
+        and schema.get("type") == "string"
+        and not ({"pattern", "format", "enum", "const"} & schema.keys())
+    )
+
+
+def _strings(node: Any, components: dict[str, Any], seen: set[str]) -> None:
+    """Give every plain string in a request schema the text pattern, following $refs into components."""
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/components/schemas/") and ref not in seen:
+            seen.add(ref)
+            _strings(components.get(ref.rsplit("/", 1)[1]), components, seen)
+        if _plain_string(node):
+            node["pattern"] = TEXT_PATTERN
+        for value in node.values():
+            _strings(value, components, seen)
+    elif isinstance(node, list):
+        for item in node:
+            _strings(item, components, seen)
+
+
+def document_input_rules(openapi: dict[str, Any]) -> dict[str, Any]:
+    """Add the refused characters to the request side of an OpenAPI document (in place; idempotent):
+    path and query strings refuse every control character, body strings all but tab and line breaks."""
+    components = openapi.get("components", {}).get("schemas", {})
+    seen: set[str] = set()
+    for operations in openapi.get("paths", {}).values():
+        for operation in operations.values():
+            if not isinstance(operation, dict):
+                continue
+            for param in operation.get("parameters", []):
+                schema = param.get("schema", {})
+                if param.get("in") in ("path", "query") and _plain_string(schema):
+                    schema["pattern"] = LINE_PATTERN
+                    schema.setdefault("maxLength", MAX_PATH_PARAM if param["in"] == "path" else MAX_QUERY_VALUE)
+            _strings(operation.get("requestBody"), components, seen)
+    return openapi

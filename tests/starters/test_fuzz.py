@@ -19,12 +19,8 @@ import httpx
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis import GenerationMode
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
+from schemathesis.checks import CHECKS as REGISTERED_CHECKS
+from schemathesis.specs.openapi import checks as openapi_checks  # noqa: F401  (registers the OpenAPI checks)
 
 from starters.webhook import sign
 
@@ -32,7 +28,12 @@ from starters.webhook import sign
 # For a wider search: INTAKE_FUZZ_PER_OP=200 INTAKE_FUZZ_RANDOM=1 pytest tests/starters/test_fuzz.py -s
 CASES_PER_OPERATION_AND_MODE = int(os.environ.get("INTAKE_FUZZ_PER_OP", "25"))
 DERANDOMIZE = os.environ.get("INTAKE_FUZZ_RANDOM") != "1"
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+# Every check schemathesis has (`--checks all`: server errors, status codes, content types, response headers and
+# bodies against the schema, negative data rejected, auth really enforced …) but one: positive_data_acceptance
+# wants every schema-valid body filed, while the intake's rules across fields (a phone or an e-mail address;
+# an order number for lost, damaged, delayed … complaints, also when the classifier picks the category) are
+# beyond JSON Schema. Those answers are 422s naming the field, which the schema lists (status_code_conformance).
+CHECKS = [c for c in REGISTERED_CHECKS.get_all() if c.__name__ != "positive_data_acceptance"]
 
 
 @dataclass
@@ -78,7 +79,12 @@ def _fuzz(base_url: str, api_key: str, source: str, secret: str) -> Figures:
                 figures.server_errors.append(f"{label}: {response.text[:300]}")
                 return
             try:
-                case.validate_response(response, checks=CHECKS)
+                case.validate_response(
+                    response,
+                    checks=CHECKS,
+                    headers={"X-API-Key": api_key},  # the real key: ignored_auth probes without / with a wrong one
+                    transport_kwargs={"base_url": base_url, "timeout": 60},
+                )
             except (Exception, BaseExceptionGroup) as e:  # schemathesis: one group of the failed checks
                 figures.check_failures.append(f"{label}: {str(e)[:500]}")
 

@@ -87,7 +87,10 @@ def _origin(url: str) -> str:
 
 def foreign_origin(request: Request) -> str | None:
     """The other site a state-changing request came from, or None when it is this one (or not said)."""
-    sent = request.headers.get("origin") or request.headers.get("referer")
+    origin = request.headers.get("origin")
+    # "null": a page with `Referrer-Policy: no-referrer` (the status page, to keep its token) posting its
+    # own form, or a sandboxed frame; it names no site, so like a missing header the token decides.
+    sent = (origin if origin != "null" else None) or request.headers.get("referer")
     if not sent:
         return None  # not a browser, or one that sends neither: the session-bound token still decides
     own = {_origin(str(request.base_url)), _origin(request.app.state.ctx.settings.public_base_url)}

@@ -23,7 +23,7 @@ async def test_a_state_change_needs_this_sessions_token_from_this_site(web):
         async with signed_in(web.base_url, "li") as other:  # another signed-in user's token
             theirs = csrf_from((await other.get("/staff")).text)
         assert (await http.post("/logout", data={"csrf_token": theirs})).status_code == 403
-        for origin in ({"Origin": EVIL}, {"Referer": f"{EVIL}/page"}, {"Origin": "null"}):
+        for origin in ({"Origin": EVIL}, {"Referer": f"{EVIL}/page"}, {"Origin": "null", "Referer": EVIL}):
             r = await http.post("/logout", data={"csrf_token": token}, headers=origin)
             assert r.status_code == 403, origin
             assert "another site" in r.text or "其他网站" in r.text

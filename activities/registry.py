@@ -59,7 +59,9 @@ def build_channels(settings: Settings, http: httpx.AsyncClient) -> dict[str, Cha
             tls=settings.smtp_tls,
         ),
         PushChannel(
-            http, settings.push_url or f"{local}/sink/push", settings.push_api_key if settings.push_url else own
+            http,
+            settings.push_url or f"{local}/sink/push",
+            settings.push_api_key if settings.push_url else own,
         ),
         WeComRobotChannel(
             http, settings.wecom_webhook_url or f"{local}/sink/wecom/cgi-bin/webhook/send?key={own}"

@@ -117,7 +117,9 @@ def web_router(token: str) -> APIRouter:
     def metrics_page(request: Request) -> Response:
         sent = request.headers.get("authorization", "").encode("latin-1", "replace")
         if not hmac.compare_digest(sent, expected):
-            return Response("bearer token required\n", status_code=401, headers={"WWW-Authenticate": "Bearer"})
+            return Response(
+                "bearer token required\n", status_code=401, headers={"WWW-Authenticate": "Bearer"}
+            )
         return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
     return router

@@ -9,7 +9,6 @@ from typing import Literal
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-
 DEV_SECRET_KEY = "dev-only-change-me"
 
 

@@ -58,7 +58,14 @@ def csrf_token(request: Request) -> str:
 def attach_cookie(request: Request, response: Response) -> None:
     if getattr(request.state, "csrf_new", False):
         response.set_cookie(
-            COOKIE, request.state.csrf_secret, max_age=MAX_AGE_S, httponly=True, samesite="lax", path="/"
+            COOKIE,
+            request.state.csrf_secret,
+            max_age=MAX_AGE_S,
+            httponly=True,
+            samesite="lax",
+            secure=request.url.scheme == "https"
+            or request.app.state.ctx.settings.public_base_url.startswith("https://"),
+            path="/",
         )
 
 

@@ -110,7 +110,6 @@ async def check_input(request: Request) -> None:
         ) from None
 
 
-
 # The same rules in the OpenAPI document, so clients and schema-driven tests know them.
 TEXT_PATTERN = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$"
 LINE_PATTERN = r"^[^\u0000-\u001f\u007f-\u009f]*$"
@@ -153,6 +152,8 @@ def document_input_rules(openapi: dict[str, Any]) -> dict[str, Any]:
                 schema = param.get("schema", {})
                 if param.get("in") in ("path", "query") and _plain_string(schema):
                     schema["pattern"] = LINE_PATTERN
-                    schema.setdefault("maxLength", MAX_PATH_PARAM if param["in"] == "path" else MAX_QUERY_VALUE)
+                    schema.setdefault(
+                        "maxLength", MAX_PATH_PARAM if param["in"] == "path" else MAX_QUERY_VALUE
+                    )
             _strings(operation.get("requestBody"), components, seen)
     return openapi

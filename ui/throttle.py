@@ -73,8 +73,8 @@ async def wait_seconds(pool: asyncpg.Pool, key: str) -> int:
 async def succeeded(pool: asyncpg.Pool, key: str) -> None:
     """A right password: forget the key's failures (and sweep long-quiet keys)."""
     await pool.execute(
-        f"DELETE FROM login_throttle WHERE key = $1 OR (last_failure_at < now() - interval '1 day'"
-        f" AND (locked_until IS NULL OR locked_until < now()))",
+        "DELETE FROM login_throttle WHERE key = $1 OR (last_failure_at < now() - interval '1 day'"
+        " AND (locked_until IS NULL OR locked_until < now()))",
         key,
     )
 

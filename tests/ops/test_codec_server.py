@@ -182,15 +182,18 @@ def test_stand_alone_server_needs_a_token():
 
 
 async def test_mounted_in_the_web_app_it_follows_the_real_staff_sessions(ts_env, ledger_pool, ledger_url):
-    """The web app with encryption on: /codec answers by the signed-in staff member's role; /metrics is there."""
+    """The web app with encryption on: /codec answers by the signed-in staff member's role; /metrics is there
+    for the bearer token."""
     from tests.ui.conftest import signed_in, start_web, ui_settings
 
-    settings = ui_settings(ledger_url, codec_keys=SecretStr(KEYS), temporal_ui_url=UI)
+    settings = ui_settings(
+        ledger_url, codec_keys=SecretStr(KEYS), temporal_ui_url=UI, metrics_token=SecretStr("scrape")
+    )
     body = await sealed_body()
     async for web in start_web(ts_env.client, ledger_pool, settings):
         async with httpx.AsyncClient(base_url=web.base_url) as anonymous:
             refused = await anonymous.post("/codec/decode", json=body, headers={"Origin": UI})
-            scrape = await anonymous.get("/metrics")
+            scrape = await anonymous.get("/metrics", headers={"Authorization": "Bearer scrape"})
         async with signed_in(web.base_url, "zhang") as specialist:
             forbidden = await specialist.post("/codec/decode", json=body)
         async with signed_in(web.base_url, "chen") as engineer:

@@ -51,7 +51,9 @@ async def test_the_customers_forms_check_the_origin_too(web):
     async with httpx.AsyncClient(base_url=web.base_url) as http:
         token = csrf_from((await http.get(f"/status/{v.status_token}")).text)
         r = await http.post(
-            f"/status/{v.status_token}/rate", data={"score": "5", "csrf_token": token}, headers={"Origin": EVIL}
+            f"/status/{v.status_token}/rate",
+            data={"score": "5", "csrf_token": token},
+            headers={"Origin": EVIL},
         )
         assert r.status_code == 403
         form_token = csrf_from((await http.get("/file")).text)
@@ -62,14 +64,24 @@ async def test_the_customers_forms_check_the_origin_too(web):
 async def test_every_page_sends_the_security_headers(web):
     v = seed.view("C-HEAD", received_at=datetime.now(UTC))
     await seed.write(web.pool, v)
-    anonymous = ["/login", f"/status/{v.status_token}", "/status/nope", "/file", "/static/desk.css", "/healthz"]
+    anonymous = [
+        "/login",
+        f"/status/{v.status_token}",
+        "/status/nope",
+        "/file",
+        "/static/desk.css",
+        "/healthz",
+    ]
     staff = ["/staff", "/staff/complaints/C-HEAD", "/dashboard", "/staff/messages", "/staff/nope"]
     async with signed_in(web.base_url, "admin") as http:
         responses = [await http.get(p) for p in anonymous + staff]
     for r in responses:
         h = r.headers
         assert h["x-frame-options"] == "DENY", r.url
-        assert "frame-ancestors 'none'" in h["content-security-policy"] and "script-src 'self'" in h["content-security-policy"]
+        assert (
+            "frame-ancestors 'none'" in h["content-security-policy"]
+            and "script-src 'self'" in h["content-security-policy"]
+        )
         assert h["x-content-type-options"] == "nosniff"
         assert h["referrer-policy"] in ("same-origin", "no-referrer")
     assert responses[1].headers["referrer-policy"] == "no-referrer"  # the status page's own, kept

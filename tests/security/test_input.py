@@ -30,7 +30,18 @@ ISSUE_URLS = {
 }
 BAD = {"nul": "\x00", "bell": "a\x07b", "escape": "\x1b[31m", "long": "x" * 5000}
 # Query names the HTML pages read from request.query_params themselves, besides their declared ones.
-PAGE_QUERY = ("tier", "scope", "channel", "complaint_type", "region", "customer_type", "from", "to", "next", "lang")
+PAGE_QUERY = (
+    "tier",
+    "scope",
+    "channel",
+    "complaint_type",
+    "region",
+    "customer_type",
+    "from",
+    "to",
+    "next",
+    "lang",
+)
 PAGE_FORM = ("username", "password", "next", "message", "score", "csrf_token", "description")
 
 
@@ -119,7 +130,9 @@ async def test_the_control_character_sweep_over_every_route_finds_no_server_erro
     unnamed = [r for r in results if r[3] != "long" and r[4] in (400, 422) and not r[5]]
     assert unnamed == [], [u[:5] for u in unnamed]
     refused = sum(r[4] in (400, 414, 422) for r in results)
-    print(f"\ncontrol-character sweep: {len(results)} requests over {len(routes)} routes, {refused} refused (4xx)")
+    print(
+        f"\ncontrol-character sweep: {len(results)} requests over {len(routes)} routes, {refused} refused (4xx)"
+    )
     assert refused > len(results) // 2
 
 

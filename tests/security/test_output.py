@@ -22,7 +22,9 @@ async def test_the_csv_export_writes_formulas_as_text(web):
         r = await http.get("/dashboard/complaints.csv?from=2026-03-01&to=2026-03-31")
     assert r.status_code == 200
     regions = [row["region"] for row in csv.DictReader(io.StringIO(r.text.lstrip("\ufeff")))]
-    assert sorted(regions) == sorted(["'" + FORMULA, "'+cmd|' /C calc'!A0", "'-2+3", "'@SUM(A1)", "'\t=1", "杭州"])
+    assert sorted(regions) == sorted(
+        ["'" + FORMULA, "'+cmd|' /C calc'!A0", "'-2+3", "'@SUM(A1)", "'\t=1", "杭州"]
+    )
 
 
 def test_numbers_stay_numbers_and_plain_text_stays_as_it_is():
@@ -32,7 +34,9 @@ def test_numbers_stay_numbers_and_plain_text_stays_as_it_is():
 async def test_bidi_controls_in_a_customer_name_cannot_reorder_the_staff_page(web):
     name = "张三\u202e\u2066"  # RLO + LRI: the phone number after the name would show reversed
     v = seed.view("C-BIDI", received_at=datetime.now(UTC))
-    v = v.model_copy(update={"customer": Customer(name=name, phone="+8613812345678", locale=v.customer.locale)})
+    v = v.model_copy(
+        update={"customer": Customer(name=name, phone="+8613812345678", locale=v.customer.locale)}
+    )
     await seed.write(web.pool, v)
     async with signed_in(web.base_url, "zhang") as http:
         pages = [(await http.get(p)).text for p in ("/staff/complaints/C-BIDI", "/staff")]

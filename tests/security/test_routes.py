@@ -51,9 +51,7 @@ def app_routes(app) -> list[tuple[str, str]]:
 
 
 async def test_every_route_turns_a_stranger_away_and_shows_no_data(web):
-    await seed.write(
-        web.pool, seed.view(SECRET_ID, received_at=datetime.now(UTC), description=SECRET_TEXT)
-    )
+    await seed.write(web.pool, seed.view(SECRET_ID, received_at=datetime.now(UTC), description=SECRET_TEXT))
     routes = app_routes(web.app)
     assert len(routes) > 30
     seen = []
@@ -78,9 +76,7 @@ MANAGERS = {"supervisor", "senior_supervisor", "department_head", "admin"}
 
 
 async def test_each_role_reads_what_its_job_needs_and_nothing_more(web):
-    await seed.write(
-        web.pool, seed.view(SECRET_ID, received_at=datetime.now(UTC), description=SECRET_TEXT)
-    )
+    await seed.write(web.pool, seed.view(SECRET_ID, received_at=datetime.now(UTC), description=SECRET_TEXT))
     for user in DEMO_USERS:
         async with signed_in(web.base_url, user.username) as http:
             for path in ("/staff", "/staff/messages", f"/staff/complaints/{SECRET_ID}", "/sink/messages"):

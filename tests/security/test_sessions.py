@@ -85,13 +85,17 @@ async def _login(http: httpx.AsyncClient, username: str, password: str) -> httpx
 
 async def test_brute_force_is_locked_out_and_told_when_to_try_again(web):
     async with httpx.AsyncClient(base_url=web.base_url) as http:
-        statuses = [(await _login(http, "admin", f"guess-{i}")).status_code for i in range(ACCOUNT_FREE_FAILURES)]
+        statuses = [
+            (await _login(http, "admin", f"guess-{i}")).status_code for i in range(ACCOUNT_FREE_FAILURES)
+        ]
         assert statuses == [401] * ACCOUNT_FREE_FAILURES
         one_more = await _login(http, "admin", "guess-again")  # the one try the new lock allows
         assert one_more.status_code == 401 and "Try again in 30 s" in one_more.text
         right = await _login(http, "admin", "demo")  # even the right password waits out the lock
         assert right.status_code == 429
-        assert "Too many failed sign-ins. Try again in" in right.text and int(right.headers["retry-after"]) > 0
+        assert (
+            "Too many failed sign-ins. Try again in" in right.text and int(right.headers["retry-after"]) > 0
+        )
         assert SESSION_COOKIE not in http.cookies
         http.cookies.set("desk_lang", "zh-CN")
         page = await http.get("/login")
@@ -146,7 +150,12 @@ def test_desk_web_and_worker_refuse_to_start_with_the_built_in_key(tmp_path, com
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DESK_", "TEMPORAL_"))}
     env["DESK_DATABASE_URL"] = "postgresql://nobody@127.0.0.1:1/none"  # never reached
     done = subprocess.run(
-        [sys.executable, "-m", "desk", command], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "desk", command],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 2, done.stderr
     assert "DESK_SECRET_KEY" in done.stderr and "DESK_DEV_MODE=true" in done.stderr

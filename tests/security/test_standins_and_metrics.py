@@ -14,7 +14,9 @@ SMS = {"to": "+8613900000001", "text": "您的投诉已受理 " + STATUS_LINK}
 
 
 async def test_the_sink_viewer_needs_staff_and_never_shows_a_status_token(web):
-    await store_message(web.pool, channel="sms", body=SMS["text"], payload=SMS, recipient=SMS["to"], complaint_id="C-1")
+    await store_message(
+        web.pool, channel="sms", body=SMS["text"], payload=SMS, recipient=SMS["to"], complaint_id="C-1"
+    )
     async with httpx.AsyncClient(base_url=web.base_url) as stranger:
         r = await stranger.get("/sink/messages?limit=1000")
         assert r.status_code == 303 and "+8613900000001" not in r.text
@@ -32,7 +34,9 @@ async def test_only_the_products_own_worker_may_post_to_the_sink(web):
         for headers in ({}, {"Authorization": "Bearer guess"}):
             r = await http.post("/sink/sms", json=forged, headers={"X-Complaint-Id": "C-1", **headers})
             assert r.status_code == 401
-        r = await http.post("/sink/wecom/cgi-bin/webhook/send?key=local", json={"msgtype": "text", "text": {"content": "x"}})
+        r = await http.post(
+            "/sink/wecom/cgi-bin/webhook/send?key=local", json={"msgtype": "text", "text": {"content": "x"}}
+        )
         assert r.status_code == 401
         own = {"Authorization": f"Bearer {standin_token(web.settings)}"}
         assert (await http.post("/sink/sms", json={**forged, "text": "ok"}, headers=own)).status_code == 200

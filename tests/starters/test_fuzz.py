@@ -82,7 +82,9 @@ def _fuzz(base_url: str, api_key: str, source: str, secret: str) -> Figures:
                 case.validate_response(
                     response,
                     checks=CHECKS,
-                    headers={"X-API-Key": api_key},  # the real key: ignored_auth probes without / with a wrong one
+                    headers={
+                        "X-API-Key": api_key
+                    },  # the real key: ignored_auth probes without / with a wrong one
                     transport_kwargs={"base_url": base_url, "timeout": 60},
                 )
             except (Exception, BaseExceptionGroup) as e:  # schemathesis: one group of the failed checks

@@ -66,6 +66,7 @@ async def test_a_new_password_ends_every_session_of_that_user(web):
         await _locked_out(http)
     async with signed_in(web.base_url, "li", "a-new-password") as http:
         assert (await http.get("/staff")).status_code == 200
+    await create_user(web.pool, "li", "demo", Role.SPECIALIST, "李娜 Li Na")  # as the other tests know her
 
 
 async def test_the_session_cookie_is_a_random_id_the_database_only_knows_hashed(web):
@@ -124,6 +125,9 @@ async def test_cookies_are_secure_and_hsts_is_sent_behind_a_tls_proxy(web):
     async with httpx.AsyncClient(base_url=web.base_url, headers={"X-Forwarded-Proto": "https"}) as http:
         page = await http.get("/login")
         assert page.headers["strict-transport-security"].startswith("max-age=")
+        assert "Secure" in page.headers["set-cookie"]  # the CSRF cookie too
+        # This client speaks plain HTTP to the app, as the proxy does; a browser would send it over TLS.
+        http.cookies.set("desk_csrf", page.cookies["desk_csrf"])
         r = await http.post(
             "/login",
             data={"username": "zhang", "password": "demo", "csrf_token": csrf_from(page.text)},

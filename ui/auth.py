@@ -245,9 +245,12 @@ async def login(
     demo = DEMO_USERS if settings.demo_users else ()
     address = request.client.host if request.client else "unknown"
     keys = (throttle.account_key(username), throttle.address_key(address))
-    account, by_address = (
-        await throttle.attempt(pool, keys[0], throttle.ACCOUNT_FREE_FAILURES),
-        await throttle.attempt(pool, keys[1], throttle.ADDRESS_FREE_FAILURES),
+    # The address first: a locked-out address does not count against the accounts it guesses at.
+    by_address = await throttle.attempt(pool, keys[1], throttle.ADDRESS_FREE_FAILURES)
+    account = (
+        await throttle.attempt(pool, keys[0], throttle.ACCOUNT_FREE_FAILURES)
+        if by_address.allowed
+        else throttle.Attempt(allowed=False, wait_s=0)
     )
     if not (account.allowed and by_address.allowed):  # refused before the password is even looked at
         wait = max(account.wait_s, by_address.wait_s)

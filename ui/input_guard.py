@@ -32,6 +32,7 @@ MAX_SCANNED_BODY = 1024 * 1024
 # C0 controls, DEL and C1 controls; text fields may keep \t \n \r.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _CONTROL_IN_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_CONTROL_IN_HEADER = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # tab is allowed; bytes ≥ 0x80 are latin-1 text
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
@@ -68,7 +69,7 @@ async def _scan(request: Request) -> None:
         _check("query", name, name, 200)
         _check("query", name, value, MAX_QUERY_VALUE)
     for name, value in request.headers.items():
-        _check("header", name, value, MAX_HEADER_VALUE, re.compile(r"[\x00-\x08\x0a-\x1f\x7f]"))
+        _check("header", name, value, MAX_HEADER_VALUE, _CONTROL_IN_HEADER)
     for name, value in request.cookies.items():
         _check("cookie", name, value, MAX_HEADER_VALUE)
     if request.method in ("GET", "HEAD", "OPTIONS"):

@@ -11,6 +11,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from activities.ledger_search import LedgerSearch
 from domain.models import Channel, ComplaintType, Department, Role, State, Tier
 from ui import complaints, messages
 from ui.actions import ACTIONS, ActionRefused, allowed_actions, build_input, check_role, send_update
@@ -110,6 +111,7 @@ async def _complaint_page(
             "staff": staff,
             "names": {u.username: u.display_name for u in staff},
             "sent": sent,
+            "customer_others": await LedgerSearch(ctx.pool).customer_complaints(view.complaint_id),
             "temporal_url": temporal_url,
             "show_temporal": user.has_role(Role.ENGINEER, Role.SUPERVISOR, Role.SENIOR_SUPERVISOR),
             "status_url": f"{ctx.settings.public_base_url.rstrip('/')}/status/{view.status_token}",

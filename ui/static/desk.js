@@ -45,6 +45,7 @@
     var url = el.getAttribute("data-poll-url"), every = parseInt(el.getAttribute("data-poll-ms") || "5000", 10);
     setInterval(function () {
       if (document.hidden) return;
+      if (el.querySelector("input[type=checkbox]:checked")) return;  // a bulk selection must survive
       fetch(url, { credentials: "same-origin", headers: { "X-Requested-With": "fetch" } })
         .then(function (r) { return r.ok ? r.text() : null; })
         .then(function (html) {

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
+from activities.ledger_conversation import load_conversation
 from activities.ledger_queries import LedgerReader
 from activities.ledger_search import LedgerSearch
 from domain.models import Channel, ComplaintType, Department, Role, State, Tier
@@ -257,6 +258,7 @@ async def _complaint_page(
             "names": {u.username: u.display_name for u in staff},
             "sent": sent,
             "customer_others": await LedgerSearch(ctx.pool).customer_complaints(view.complaint_id),
+            "conversation": await load_conversation(ctx.pool, view),
             "temporal_url": temporal_url,
             "show_temporal": user.has_role(Role.ENGINEER, Role.SUPERVISOR, Role.SENIOR_SUPERVISOR),
             "status_url": f"{ctx.settings.public_base_url.rstrip('/')}/status/{view.status_token}",

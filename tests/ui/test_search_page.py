@@ -7,6 +7,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from domain.messages import TimelineEvent
 from domain.models import Customer, State, Tier
 from tests.ui import ledger_seed as seed
 from tests.ui.conftest import signed_in
@@ -77,3 +78,18 @@ async def test_the_complaint_page_lists_the_customers_other_complaints(web):
         assert r.status_code == 200
         panel = r.text.split('id="customer-complaints"', 1)[1].split("</section>", 1)[0]
         assert "C-20261101-OLD001" in panel and "C-20261201-OTH003" not in panel
+
+
+async def test_the_complaint_page_shows_the_conversation_with_internal_notes_marked(web):
+    v = seed.view("C-20261201-CONV01", received_at=NOW - timedelta(hours=1), description="花瓶碎了")
+    note = TimelineEvent(
+        event_id="C-20261201-CONV01-n1", complaint_id=v.complaint_id, at=NOW - timedelta(minutes=30),
+        kind="acknowledged", actor=seed.ZHANG, text="客户婚宴明天用，优先处理",
+    )  # fmt: skip
+    await seed.write(web.pool, v, [note])
+    async with signed_in(web.base_url, "zhang") as http:
+        r = await http.get("/staff/complaints/C-20261201-CONV01?lang=en")
+        assert r.status_code == 200
+        conv = r.text.split('id="conversation"', 1)[1].split("</section>", 1)[0]
+        assert "花瓶碎了" in conv and "客户婚宴明天用，优先处理" in conv
+        assert conv.count('data-testid="internal-mark"') == 1 and "staff only" in conv

@@ -32,8 +32,8 @@ _PHONE_QUERY = re.compile(r"^\+?[0-9][0-9 ()\-]*$")
 _MAX_TERMS = 5
 
 # Tie-breaks after the chosen order, so paging is stable.
+_BY_RELEVANCE = "rank, sim DESC, found_received_at DESC, complaint_id"
 _ORDER_BY: dict[str, str] = {
-    "relevance": "rank, sim DESC, received_at DESC, complaint_id",
     "newest": "received_at DESC, complaint_id",
     "oldest": "received_at ASC, complaint_id",
     "due": "next_due_at ASC NULLS LAST, received_at ASC, complaint_id",
@@ -161,7 +161,8 @@ class LedgerSearch:
                 f"SELECT s.complaint_id, s.received_at AS found_received_at, {rank} AS rank, {sim} AS sim"
                 f" FROM complaint_search s WHERE {found}"
             )
-            order = _ORDER_BY[s.sort].replace("received_at DESC", "found_received_at DESC", 1)
+            # By relevance, everything the order needs is on the search rows: the page is picked there.
+            order = _BY_RELEVANCE if s.sort == "relevance" else _ORDER_BY[s.sort]
             sql = (
                 f"SELECT {_ROW_COLUMNS}, order_number, rank, sim FROM ({hits}) h"
                 f" JOIN complaints USING (complaint_id){where_sql}"

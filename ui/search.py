@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
-from activities.ledger_search import LedgerSearch, SearchQuery
+from activities.ledger_search import LedgerSearch, SearchQuery, Sort
 from domain.models import Channel, ComplaintType, Department, State, Tier
 from ui.actions import validation_message
 from ui.auth import StaffUser, list_staff, require_staff
@@ -24,7 +24,8 @@ from ui.templating import render, request_locale, viewer_zone
 router = APIRouter(include_in_schema=False)
 
 PAGE_SIZE = 50
-SORTS = ("relevance", "newest", "oldest", "due", "tier", "updated")
+MAX_PAGE = 1000
+SORTS: tuple[str, ...] = Sort.__args__  # type: ignore[attr-defined]
 # Query-string names of the form → SearchQuery fields.
 _FIELDS = {"q": "q", "status": "status", "tier": "tier", "type": "complaint_type", "channel": "channel",
            "department": "department", "holder": "person", "sort": "sort"}  # fmt: skip
@@ -36,10 +37,17 @@ def _day(value: str, request: Request, *, end: bool = False) -> datetime:
     return datetime.combine(day + timedelta(days=1) if end else day, time(), tzinfo=viewer_zone(request))
 
 
-def parse_query(request: Request) -> tuple[SearchQuery, dict[str, str]]:
-    """The form's values (to show them back) and the validated query; ValueError names the field."""
-    params = request.query_params
-    form = {k: params.get(k, "")[:200] for k in (*_FIELDS, "state", "from", "to", "page")}
+def form_values(request: Request) -> dict[str, str]:
+    """The form's values as typed, to show them back."""
+    return {k: request.query_params.get(k, "")[:200] for k in (*_FIELDS, "state", "from", "to", "page")}
+
+
+def page_number(form: dict[str, str]) -> int:
+    return max(1, min(int(form["page"]), MAX_PAGE)) if form["page"].isdigit() else 1
+
+
+def parse_query(form: dict[str, str], request: Request) -> SearchQuery:
+    """The validated query; pydantic's ValidationError names the field that is wrong."""
     data: dict[str, object] = {field: form[k] for k, field in _FIELDS.items() if form[k]}
     if "tier" in data:
         data["tier"] = [data["tier"]]
@@ -50,11 +58,10 @@ def parse_query(request: Request) -> tuple[SearchQuery, dict[str, str]]:
             try:
                 data[field] = _day(form[key], request, end=end)
             except ValueError:
-                data[field] = form[key]  # pydantic names the field and the reason
-    page = form["page"] if form["page"].isdigit() else "1"
-    data["offset"] = (max(1, min(int(page), 1000)) - 1) * PAGE_SIZE
+                data[field] = form[key]  # not a day: pydantic names the field and the reason
+    data["offset"] = (page_number(form) - 1) * PAGE_SIZE
     data["limit"] = PAGE_SIZE
-    return SearchQuery.model_validate(data), form
+    return SearchQuery.model_validate(data)
 
 
 @router.get("/staff/search", response_class=HTMLResponse)
@@ -64,15 +71,15 @@ async def search_page(request: Request, user: StaffUser = Depends(require_staff)
     staff = await list_staff(ctx.pool)
     error = None
     result = None
-    form = {k: request.query_params.get(k, "")[:200] for k in (*_FIELDS, "state", "from", "to", "page")}
+    form = form_values(request)
     try:
-        query, form = parse_query(request)
+        query = parse_query(form, request)
     except ValidationError as e:
         error = validation_message(e, locale)
     else:
-        if any(form[k] for k in form if k not in ("sort", "page")):
+        if any(form[k] for k in form if k not in ("sort", "page")):  # an empty form shows no list
             result = await LedgerSearch(ctx.pool).search(query)
-    page = int(form["page"]) if form["page"].isdigit() and int(form["page"]) > 0 else 1
+    page = page_number(form)
 
     def page_url(n: int) -> str:
         return "/staff/search?" + urlencode({**{k: v for k, v in form.items() if v}, "page": n})
@@ -96,6 +103,7 @@ async def search_page(request: Request, user: StaffUser = Depends(require_staff)
             "channels": list(Channel),
             "departments": list(Department),
             "sorts": SORTS,
+            "page_size": PAGE_SIZE,
         },
         status_code=422 if error else 200,
     )

@@ -169,3 +169,26 @@ async def test_the_number_in_the_subject_joins_only_from_the_complaints_customer
     stranger, _ = _sender("Mallory")
     other = await _send(smtp, _mail(f"Re: {number}", "I want to add something to this complaint.", stranger))
     assert other.split()[2] != number and other.endswith("filed")
+
+
+async def test_a_reply_to_the_workflows_confirmation_mail_joins_by_its_message_id(stack, smtp):
+    sender, address = _sender("孙七")
+    number = (
+        await _send(smtp, _mail("投诉：包裹破损", "运单号 SF1357924680 外箱破损，花瓶碎了。", sender))
+    ).split()[2]
+    sent = None
+    for _ in range(200):  # the workflow's confirmation goes out through the notifier's outbox
+        sent = await stack.pool.fetchrow(
+            "SELECT subject, provider_message_id FROM notifications WHERE complaint_id = $1 AND channel = 'email'"
+            " AND audience = 'customer' AND provider_message_id IS NOT NULL ORDER BY id LIMIT 1",
+            number,
+        )
+        if sent:
+            break
+        await asyncio.sleep(0.1)
+    assert sent, "the workflow sent no e-mail to the customer"
+    answer = _mail(
+        "Re: your mail", "补充：破损的是蓝色花瓶。", sender, In_Reply_To=sent["provider_message_id"]
+    )
+    assert await _send(smtp, answer) == f"OK complaint {number} joined"
+    assert any("蓝色花瓶" in t for t in await _events(stack, number, "duplicate_report"))

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import asyncpg
 import pytest
 
 from activities.ledger import write_batch as _write_batch
 from activities.ledger_search import LedgerSearch, SearchQuery, phone_digits, search_terms
+from desk.db import MIGRATIONS_DIR, migrate
 from domain.models import Actor, Channel, Customer, Department, Role, State, Tier
 
 from .factories import AGENT, T0, batch, event, view
@@ -189,3 +191,26 @@ async def test_the_customer_panel_lists_the_same_customers_other_complaints(pool
     assert [r.complaint_id for r in others] == ["C-20261202-3VMW9H"]  # same phone, one with +86, one without
     assert await LedgerSearch(pool).customer_complaints("C-20261203-ZZ11AB") == []
     assert await LedgerSearch(pool).customer_complaints("C-unknown") == []
+
+
+async def test_complaints_already_in_the_ledger_are_searchable_after_the_migration(pg_url):
+    """Migration 020 fills the search rows of a ledger written before it, notes included."""
+    conn = await asyncpg.connect(pg_url)
+    try:
+        await conn.execute((MIGRATIONS_DIR / "001_ledger.sql").read_text(encoding="utf-8"))
+        await conn.execute(
+            "CREATE TABLE schema_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now());"
+            " INSERT INTO schema_migrations (name) VALUES ('001_ledger.sql')"
+        )
+        note = event("C-OLD", 1, "acknowledged", actor=NOTE_ACTOR, text="老客户，优先处理")
+        await _write_batch(conn, batch(view("C-OLD", description="花瓶碎了"), note))
+        assert "020_ledger_search.sql" in await migrate(conn)
+    finally:
+        await conn.close()
+    pool = await asyncpg.create_pool(pg_url, min_size=1, max_size=2)
+    try:
+        assert await ids(pool, q="花瓶") == ["C-OLD"]
+        assert await ids(pool, q="老客户") == ["C-OLD"]
+        assert await ids(pool, q="13800000000") == ["C-OLD"]
+    finally:
+        await pool.close()

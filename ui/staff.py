@@ -30,7 +30,7 @@ from ui.actions import (
 )
 from ui.auth import StaffUser, list_staff, require_role, require_staff
 from ui.csrf import verify_csrf
-from ui.i18n import t
+from ui.i18n import label, t
 from ui.templating import render, request_locale, viewer_zone
 
 router = APIRouter(include_in_schema=False)
@@ -153,8 +153,22 @@ async def queue_bulk(request: Request, user: StaffUser = Depends(require_staff))
             {"user": user, "status_code": 422, "message": t("bulk.count", locale, n=BULK_MAX)},
             status_code=422,
         )
+    staff = await list_staff(ctx.pool)
     try:
+        if not user.has_role(*BULK_ROLES):
+            raise ActionRefused(
+                t(
+                    "error.forbidden",
+                    locale,
+                    role=label("role", user.role, locale),
+                    action=t("bulk.title", locale),
+                ),
+                403,
+            )
         check_role(spec, user, locale)
+        # The same input for every complaint: a bad field is refused once, naming it.
+        holder = next((s for s in staff if s.username == form.get("holder_id")), None)
+        arg = build_input(spec, user, form, locale, holder_role=holder.role if holder else None)
     except ActionRefused as refusal:
         return render(
             request,
@@ -163,12 +177,9 @@ async def queue_bulk(request: Request, user: StaffUser = Depends(require_staff))
             status_code=refusal.status_code,
         )
     reader = LedgerReader(ctx.pool)
-    staff = await list_staff(ctx.pool)
 
     async def one(complaint_id: str) -> tuple[str, str | None]:
         try:
-            holder = next((s for s in staff if s.username == form.get("holder_id")), None)
-            arg = build_input(spec, user, form, locale, holder_role=holder.role if holder else None)
             view = await reader.view(complaint_id)
             if view is None:
                 raise ActionRefused(t("error.not_found", locale), 404)
@@ -184,7 +195,7 @@ async def queue_bulk(request: Request, user: StaffUser = Depends(require_staff))
             return await one(complaint_id)
 
     outcomes = await asyncio.gather(*(gated(c) for c in ids))
-    filters = complaints.QueueFilters.from_query(dict(request.query_params))
+    filters = _filters(request, user)
     items, refused = await _queue_items(request, user, filters)
     if refused is not None:
         return refused

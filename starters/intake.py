@@ -314,7 +314,10 @@ class IntakeService:
         override: StaffOverride | None = None,
         attachments: list[Attachment] | None = None,
         complaint_id: str | None = None,
+        require_order: bool = True,
     ) -> ComplaintInput:
+        """`require_order=False` files a complaint that needs an order number without one (e-mail intake
+        asks the customer for it in its reply instead of refusing the mail)."""
         received_at = received_at or datetime.now(UTC)
         text = "\n".join(p for p in (req.subject, req.product, req.description) if p)
         proposal = classify(text, category=req.category)
@@ -327,7 +330,7 @@ class IntakeService:
                     reason="a phone number or an e-mail address is required to reach the customer",
                 )
             )
-        if category in CATEGORIES_NEEDING_ORDER and not req.order_number:
+        if require_order and category in CATEGORIES_NEEDING_ORDER and not req.order_number:
             how = "chosen" if req.category else "recognised from the description"
             problems.append(
                 FieldProblem(
@@ -466,13 +469,14 @@ class IntakeService:
         idempotency: IdempotencyRef | None = None,
         override: StaffOverride | None = None,
         api_key_id: int | None = None,
+        require_order: bool = True,
     ) -> Taken:
         """The whole intake with uploads and retries: what the HTTP channels call.
 
         Nothing half-created: uploads are stored only once the input is valid and removed again if the
         complaint refused the report. A timeout leaves them: the workflow may have started and refers to
         them, and a retry with the same Idempotency-Key (or the same dedupe key) reaches that workflow."""
-        ci = self.prepare(req, override=override)
+        ci = self.prepare(req, override=override, require_order=require_order)
         if (uploads or idempotency) and self.pool is None:
             raise IntakeUnavailable(
                 "uploads and Idempotency-Key need the database", [("service", "no database")]

@@ -25,7 +25,7 @@ from desk.settings import Settings, get_settings
 from desk.temporal import connect
 from standins import http as standins_http
 from starters import api as intake_api
-from ui import auth, dashboard, staff, status
+from ui import auth, dashboard, search, staff, status
 from ui.errors import install_html_errors
 from ui.input_guard import check_input, document_input_rules
 from ui.security_headers import SecurityHeaders
@@ -96,6 +96,6 @@ def _mount_codec_server(app: FastAPI, settings: Settings) -> None:
 def _mount_web_ui(app: FastAPI) -> None:
     """The staff UI, status page and dashboard: their routers, static files and HTML error pages."""
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for router in (auth.router, staff.router, status.router, dashboard.router):
+    for router in (auth.router, staff.router, status.router, dashboard.router, search.router):
         app.include_router(router)
     install_html_errors(app)

@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import hmac
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
 import asyncpg
 import structlog
@@ -19,8 +21,10 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 
 from activities.ledger_queries import LedgerReader
+from activities.ledger_queue import SCOPES, SORTS, QueueQuery, queue_views
 from desk.temporal import workflow_id_for
 from domain.actions import QUERY_STATE
+from domain.departments import team_departments
 from domain.messages import TimelineEvent
 from domain.models import TERMINAL_STATES, ObligationStatus, Role
 from domain.view import ComplaintView, ObligationView
@@ -33,34 +37,57 @@ QUERY_TIMEOUT_S = 5.0
 
 @dataclass
 class QueueFilters:
-    scope: str = "all"  # all | mine | team | unassigned | breached
+    """The queue's query string, as typed; `query()` validates it into the ledger's QueueQuery."""
+
+    scope: str = "all"
     tier: str = ""
     complaint_type: str = ""
     channel: str = ""
+    sort: str = "due"
 
-    SCOPES = ("all", "mine", "team", "unassigned", "breached")
+    SCOPES = SCOPES
+    SORTS = SORTS
 
     @classmethod
-    def from_query(cls, q: dict[str, str]) -> QueueFilters:
-        scope = q.get("scope", "all")
+    def from_query(cls, q: dict[str, str], default_scope: str = "all") -> QueueFilters:
+        scope = q.get("scope", default_scope)
         return cls(
             scope=scope if scope in cls.SCOPES else "all",
             tier=q.get("tier", "")[:20],
             complaint_type=q.get("type", "")[:20],
             channel=q.get("channel", "")[:20],
+            sort=q.get("sort", "due")[:20] or "due",
         )
 
     def query_string(self, **override: str) -> str:
-        from urllib.parse import urlencode
-
         values = {
             "scope": self.scope,
             "tier": self.tier,
             "type": self.complaint_type,
             "channel": self.channel,
+            "sort": self.sort,
         }
         values.update(override)
-        return urlencode({k: v for k, v in values.items() if v and not (k == "scope" and v == "all")})
+        return urlencode(
+            {
+                k: v
+                for k, v in values.items()
+                if v and not (k == "scope" and v == "all") and not (k == "sort" and v == "due")
+            }
+        )
+
+    def query(self, user: StaffUser, today_from: datetime) -> QueueQuery:
+        """Raises pydantic's ValidationError naming the field for a value that is not one of the choices."""
+        return QueueQuery(
+            scope=self.scope,
+            tier=self.tier or None,
+            complaint_type=self.complaint_type or None,
+            channel=self.channel or None,
+            sort=self.sort,
+            username=user.username,
+            team=team_departments(user.department),
+            today_from=today_from,
+        )
 
 
 @dataclass
@@ -197,49 +224,12 @@ async def timeline(pool: asyncpg.Pool, view: ComplaintView) -> list[TimelineEven
     return sorted(events.values(), key=lambda e: (e.at, e.event_id))
 
 
-def _scope_sql(filters: QueueFilters, user: StaffUser, args: list[Any]) -> list[str]:
-    """Filters on the ledger's indexed columns."""
-    where: list[str] = []
-    if filters.scope == "mine":
-        args.append(user.username)
-        n = len(args)
-        where.append(f"(holder_id = ${n} OR assignees @> ARRAY[${n}::text])")
-    elif filters.scope == "team":
-        args.append(user.department.value if user.department else "")
-        n = len(args)
-        where.append(
-            f"(departments @> ARRAY[${n}::text] OR holder_id IN"
-            f" (SELECT username FROM staff_users WHERE department = ${n}))"
-        )
-    elif filters.scope == "unassigned":
-        where.append("holder_id IS NULL")
-    elif filters.scope == "breached":
-        where.append("breach_count > 0")
-    for key, column in (("tier", "tier"), ("complaint_type", "complaint_type"), ("channel", "channel")):
-        value = getattr(filters, key)
-        if value:
-            args.append(value)
-            where.append(f"{column} = ${len(args)}")
-    return where
-
-
 async def list_open(
-    pool: asyncpg.Pool, filters: QueueFilters, user: StaffUser, limit: int = 300
+    pool: asyncpg.Pool, filters: QueueFilters, user: StaffUser, today_from: datetime, limit: int = 300
 ) -> list[QueueItem]:
-    """Open complaints, the next deadline first (those without a running clock last)."""
-    args: list[Any] = []
-    where = ["is_open", *_scope_sql(filters, user, args)]
-    args.append(limit)
-    sql = (
-        "SELECT view - 'timeline' AS view FROM complaints WHERE "
-        + " AND ".join(where)
-        + f" ORDER BY next_due_at ASC NULLS LAST, received_at LIMIT ${len(args)}"
-    )
-    try:
-        rows = await pool.fetch(sql, *args)
-    except asyncpg.UndefinedTableError:
-        return []
-    return [QueueItem.of(_view_from_json(r["view"])) for r in rows]
+    """The queue view asked for (open complaints, or those closed today), in the order asked for."""
+    query = filters.query(user, today_from).model_copy(update={"limit": limit})
+    return [QueueItem.of(v) for v in await queue_views(pool, query)]
 
 
 async def supervisor_inbox(pool: asyncpg.Pool) -> dict[str, list[QueueItem]]:

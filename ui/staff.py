@@ -6,22 +6,40 @@ server, then by the workflow's validator; a refusal comes back on the same page,
 
 from __future__ import annotations
 
+import asyncio
+from datetime import datetime, time
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
 
+from activities.ledger_conversation import load_conversation
+from activities.ledger_queries import LedgerReader
+from activities.ledger_search import LedgerSearch
 from domain.models import Channel, ComplaintType, Department, Role, State, Tier
 from ui import complaints, messages
-from ui.actions import ACTIONS, ActionRefused, allowed_actions, build_input, check_role, send_update
+from ui.actions import (
+    ACTIONS,
+    ActionRefused,
+    allowed_actions,
+    build_input,
+    check_role,
+    send_update,
+    validation_message,
+)
 from ui.auth import StaffUser, list_staff, require_role, require_staff
 from ui.csrf import verify_csrf
-from ui.i18n import t
-from ui.templating import render, request_locale
+from ui.i18n import label, t
+from ui.templating import render, request_locale, viewer_zone
 
 router = APIRouter(include_in_schema=False)
 
 SUPERVISOR_DESK = (Role.SUPERVISOR, Role.SENIOR_SUPERVISOR, Role.DEPARTMENT_HEAD)
+# Bulk actions on the queue: the supervisors' assign / reassign, each complaint's own Update.
+BULK_ACTIONS = ("reassign", "assign")
+BULK_ROLES = (Role.SUPERVISOR, Role.SENIOR_SUPERVISOR, Role.DEPARTMENT_HEAD)
+BULK_MAX = 100
 
 
 def _ctx(request: Request):
@@ -38,29 +56,169 @@ def _queue_context(filters: complaints.QueueFilters) -> dict:
         "tiers": list(Tier),
         "types": list(ComplaintType),
         "channels": list(Channel),
+        "scopes": complaints.QueueFilters.SCOPES,
     }
+
+
+def _today_from(request: Request) -> datetime:
+    """Midnight today in the viewer's zone: where "closed today" begins."""
+    now = datetime.now(viewer_zone(request))
+    return datetime.combine(now.date(), time(), tzinfo=now.tzinfo)
+
+
+def _filters(request: Request, user: StaffUser) -> complaints.QueueFilters:
+    # A department head's desk opens on their departments' complaints.
+    default = "team" if user.role == Role.DEPARTMENT_HEAD else "all"
+    return complaints.QueueFilters.from_query(dict(request.query_params), default_scope=default)
+
+
+async def _queue_items(request: Request, user: StaffUser, filters: complaints.QueueFilters):
+    """The queue's rows, or a 422 page naming the filter that is not one of the choices."""
+    try:
+        return await complaints.list_open(_ctx(request).pool, filters, user, _today_from(request)), None
+    except ValidationError as e:
+        message = validation_message(e, request_locale(request))
+        page = render(
+            request, "error.html", {"user": user, "status_code": 422, "message": message}, status_code=422
+        )
+        return None, page
 
 
 @router.get("/staff", response_class=HTMLResponse)
 async def queue(request: Request, user: StaffUser = Depends(require_staff)) -> Response:
-    filters = complaints.QueueFilters.from_query(dict(request.query_params))
-    items = await complaints.list_open(_ctx(request).pool, filters, user)
-    names = await _names(_ctx(request).pool)
+    filters = _filters(request, user)
+    items, refused = await _queue_items(request, user, filters)
+    if refused is not None:
+        return refused
+    staff = await list_staff(_ctx(request).pool)
     return render(
         request,
         "queue.html",
-        {"user": user, "nav": "queue", "items": items, "names": names, **_queue_context(filters)},
+        {
+            "user": user,
+            "nav": "queue",
+            "items": items,
+            "names": {u.username: u.display_name for u in staff},
+            "staff": staff,
+            "departments": list(Department),
+            "can_bulk": user.has_role(*BULK_ROLES),
+            **_queue_context(filters),
+        },
     )
 
 
 @router.get("/staff/queue/rows", response_class=HTMLResponse)
 async def queue_rows(request: Request, user: StaffUser = Depends(require_staff)) -> Response:
     """The queue's table body, polled by desk.js so the queue refreshes without a reload."""
-    filters = complaints.QueueFilters.from_query(dict(request.query_params))
-    items = await complaints.list_open(_ctx(request).pool, filters, user)
+    filters = _filters(request, user)
+    items, refused = await _queue_items(request, user, filters)
+    if refused is not None:
+        return refused
     names = await _names(_ctx(request).pool)
     return render(
-        request, "_queue_rows.html", {"user": user, "items": items, "filters": filters, "names": names}
+        request,
+        "_queue_rows.html",
+        {
+            "user": user,
+            "items": items,
+            "filters": filters,
+            "names": names,
+            "can_bulk": user.has_role(*BULK_ROLES),
+        },
+    )
+
+
+@router.post("/staff/queue/bulk", dependencies=[Depends(verify_csrf)])
+async def queue_bulk(request: Request, user: StaffUser = Depends(require_staff)) -> Response:
+    """Assign or reassign the ticked complaints: one Update per complaint, through the same path as the
+    complaint page's buttons (role check, form → Update input, the workflow's validator). Each complaint's
+    outcome is shown; one refusal does not stop the others."""
+    locale = request_locale(request)
+    ctx = _ctx(request)
+    form = await request.form()
+    action = form.get("bulk_action")
+    spec = ACTIONS.get(action) if action in BULK_ACTIONS else None
+    if spec is None:
+        return render(
+            request,
+            "error.html",
+            {"user": user, "status_code": 422, "message": t("bulk.no_action", locale)},
+            status_code=422,
+        )
+    ids = list(dict.fromkeys(v[:64] for v in form.getlist("complaint") if isinstance(v, str) and v))
+    if not ids or len(ids) > BULK_MAX:
+        return render(
+            request,
+            "error.html",
+            {"user": user, "status_code": 422, "message": t("bulk.count", locale, n=BULK_MAX)},
+            status_code=422,
+        )
+    staff = await list_staff(ctx.pool)
+    try:
+        if not user.has_role(*BULK_ROLES):
+            raise ActionRefused(
+                t(
+                    "error.forbidden",
+                    locale,
+                    role=label("role", user.role, locale),
+                    action=t("bulk.title", locale),
+                ),
+                403,
+            )
+        check_role(spec, user, locale)
+        # The same input for every complaint: a bad field is refused once, naming it.
+        holder = next((s for s in staff if s.username == form.get("holder_id")), None)
+        arg = build_input(spec, user, form, locale, holder_role=holder.role if holder else None)
+    except ActionRefused as refusal:
+        return render(
+            request,
+            "error.html",
+            {"user": user, "status_code": refusal.status_code, "message": refusal.message},
+            status_code=refusal.status_code,
+        )
+    reader = LedgerReader(ctx.pool)
+
+    async def one(complaint_id: str) -> tuple[str, str | None]:
+        try:
+            view = await reader.view(complaint_id)
+            if view is None:
+                raise ActionRefused(t("error.not_found", locale), 404)
+            await send_update(ctx.temporal, view.workflow_id, spec.name, arg, locale)
+        except ActionRefused as refusal:
+            return complaint_id, refusal.message
+        return complaint_id, None
+
+    gate = asyncio.Semaphore(8)
+
+    async def gated(complaint_id: str) -> tuple[str, str | None]:
+        async with gate:
+            return await one(complaint_id)
+
+    outcomes = await asyncio.gather(*(gated(c) for c in ids))
+    filters = _filters(request, user)
+    items, refused = await _queue_items(request, user, filters)
+    if refused is not None:
+        return refused
+    names = {u.username: u.display_name for u in staff}
+    failed = [o for o in outcomes if o[1]]
+    return render(
+        request,
+        "queue.html",
+        {
+            "user": user,
+            "nav": "queue",
+            "items": items,
+            "names": names,
+            "staff": staff,
+            "departments": list(Department),
+            "can_bulk": True,
+            "bulk_done": t(
+                "bulk.done", locale, action=t(f"action.{spec.name}", locale), n=len(ids) - len(failed)
+            ),
+            "bulk_failed": failed,
+            **_queue_context(filters),
+        },
+        status_code=409 if failed and len(failed) == len(ids) else 200,
     )
 
 
@@ -110,6 +268,8 @@ async def _complaint_page(
             "staff": staff,
             "names": {u.username: u.display_name for u in staff},
             "sent": sent,
+            "customer_others": await LedgerSearch(ctx.pool).customer_complaints(view.complaint_id),
+            "conversation": await load_conversation(ctx.pool, view),
             "temporal_url": temporal_url,
             "show_temporal": user.has_role(Role.ENGINEER, Role.SUPERVISOR, Role.SENIOR_SUPERVISOR),
             "status_url": f"{ctx.settings.public_base_url.rstrip('/')}/status/{view.status_token}",

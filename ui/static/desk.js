@@ -45,6 +45,7 @@
     var url = el.getAttribute("data-poll-url"), every = parseInt(el.getAttribute("data-poll-ms") || "5000", 10);
     setInterval(function () {
       if (document.hidden) return;
+      if (el.querySelector("input[type=checkbox]:checked")) return;  // a bulk selection must survive
       fetch(url, { credentials: "same-origin", headers: { "X-Requested-With": "fetch" } })
         .then(function (r) { return r.ok ? r.text() : null; })
         .then(function (html) {
@@ -63,6 +64,12 @@
     tick();
     setInterval(tick, 1000);
     document.querySelectorAll("[data-poll-url]").forEach(poll);
+    // The conversation's system steps are hidden until asked for.
+    document.querySelectorAll("[data-toggle-system]").forEach(function (box) {
+      box.addEventListener("change", function () {
+        var c = box.closest("section"); if (c) c.classList.toggle("show-system", box.checked);
+      });
+    });
     // The complaint page: offer a reload (never force one: a half-filled form must survive) when it changed.
     // The baseline is read a few seconds after load, so the ledger write of one's own action is not news.
     var changed = document.getElementById("changed");

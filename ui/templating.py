@@ -15,10 +15,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from jinja2.runtime import Context
 from markupsafe import Markup, escape
 
 from ui import csrf
-from ui.i18n import DEFAULT_ZONE, label, local_time, normalize_locale, t
+from ui.i18n import DEFAULT_ZONE, label, local_time, normalize_locale, t, translations
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
@@ -26,6 +28,23 @@ LANG_COOKIE = "desk_lang"
 TZ_COOKIE = "desk_tz"
 
 templates = Jinja2Templates(directory=TEMPLATES_DIR)
+templates.env.add_extension("jinja2.ext.i18n")
+
+
+@pass_context
+def _gettext(context: Context, key: str) -> Markup:
+    """The page's language comes from the render context; the catalogue text is escaped, and Jinja's
+    new-style gettext fills `%(name)s` placeholders with escaped values (a <time> tag keeps its markup)."""
+    return escape(translations(context.get("locale") or "").gettext(key))
+
+
+@pass_context
+def _ngettext(context: Context, singular: str, plural: str, n: int) -> Markup:
+    return escape(translations(context.get("locale") or "").ngettext(singular, plural, n))
+
+
+# `_('badge.reopened', n=2)`, `{% trans %}…{% endtrans %}` and `ngettext` in every template.
+templates.env.install_gettext_callables(_gettext, _ngettext, newstyle=True)  # type: ignore[attr-defined]
 
 
 def iso(dt: datetime | None) -> str:
@@ -50,13 +69,6 @@ def countdown(dt: datetime | None, overdue_text: str = "") -> Markup:
     return Markup('<span class="countdown" data-due="{}" data-overdue="{}">{}</span>').format(
         iso(dt), overdue_text, local_time(dt, "%m-%d %H:%M")
     )
-
-
-def _translate(key: str, locale: str, kw: dict[str, Any]) -> str | Markup:
-    """Placeholders may carry markup (a <time> tag): the text is escaped, the values keep their markup."""
-    if not kw:
-        return t(key, locale)
-    return Markup(escape(t(key, locale))).format(**kw)
 
 
 def _event_kind(kind: str, locale: str) -> str:
@@ -98,7 +110,6 @@ def render(
         "request": request,
         "locale": loc,
         "other_locale": "en" if loc == "zh-CN" else "zh-CN",
-        "_": lambda key, **kw: _translate(key, loc, kw),
         "L": lambda kind, value: label(kind, value, loc),
         "K": lambda kind: _event_kind(kind, loc),
         "time": time_tag,

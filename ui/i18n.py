@@ -77,11 +77,14 @@ def t(key: str, locale: str = DEFAULT_LOCALE, **kw: object) -> str:
 
 
 def label(kind: str, value: object, locale: str) -> str:
-    """Translate an enum value: label('state', State.CLOSED, 'en') → 'Closed'."""
-    if value is None:
+    """Translate an enum value: label('state', State.CLOSED, 'en') → 'Closed'; a value without words (free
+    text, a newer code) shows as it is rather than as a key."""
+    if value is None or value == "":
         return ""
     raw = getattr(value, "value", value)
-    return t(f"{kind}.{raw}", locale)
+    key = f"{kind}.{raw}"
+    text = t(key, locale)
+    return str(raw) if text == key else text
 
 
 def local_time(dt: datetime | None, fmt: str = "%Y-%m-%d %H:%M", zone: tzinfo | None = None) -> str:
@@ -91,3 +94,24 @@ def local_time(dt: datetime | None, fmt: str = "%Y-%m-%d %H:%M", zone: tzinfo | 
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
     return dt.astimezone(zone or DEFAULT_ZONE).strftime(fmt)
+
+
+def duration_words(seconds: float, locale: str) -> str:
+    """A span of time as a duration, never like a clock: "4 分 05 秒" / "4 min 05 s", "2 天 3 小时"."""
+    s = int(abs(seconds))
+    d, h, m, sec = s // 86400, s % 86400 // 3600, s % 3600 // 60, s % 60
+    u = {unit: t(f"unit.{unit}", locale) for unit in ("d", "h", "min", "s")}
+    if d:
+        return f"{d} {u['d']} {h} {u['h']}"
+    if h:
+        return f"{h} {u['h']} {m:02d} {u['min']}"
+    if m:
+        return f"{m} {u['min']} {sec:02d} {u['s']}"
+    return f"{sec} {u['s']}"
+
+
+def countdown_words(due: datetime, locale: str, now: datetime | None = None) -> str:
+    """ "还剩 4 分 05 秒" / "4 min 05 s left", or "超时 36 秒" / "36 s overdue" once past due."""
+    left = (due - (now or datetime.now(UTC))).total_seconds()
+    key = "countdown.left" if left >= 0 else "countdown.overdue"
+    return t(key, locale, span=duration_words(left, locale))

@@ -59,11 +59,28 @@ def _not_found(request: Request) -> Response:
     return response
 
 
+def missed_promise(view):
+    """The earliest promise to the customer that is past due and not yet kept, if any: the page says so
+    plainly instead of repeating a time that has gone by."""
+    missed = [
+        o
+        for o in view.obligations
+        if o.name in CUSTOMER_FACING
+        and o.name != ObligationName.RATING
+        and o.status == ObligationStatus.BREACHED
+    ]
+    return min(missed, key=lambda o: o.due_at) if missed else None
+
+
 def next_step(view) -> tuple[str, object | None]:
-    """(what happens next, by when) for the customer."""
-    running = [o for o in view.obligations if o.name in CUSTOMER_FACING and o.status in RUNNING]
+    """(what happens next, by when) for the customer; a missed promise is not offered again as a time."""
+    running = [
+        o
+        for o in view.obligations
+        if o.name in CUSTOMER_FACING and o.status in RUNNING and o.status != ObligationStatus.BREACHED
+    ]
     if not running:
-        return "none", None
+        return ("none", None) if missed_promise(view) is None else ("asap", None)
     first = min(running, key=lambda o: o.due_at)
     # A paused clock (waiting on the customer) has no date to promise until it runs again.
     return first.name.value, None if first.status == ObligationStatus.PAUSED else first.due_at
@@ -97,6 +114,7 @@ async def _page(
             "token": token,
             "step": step,
             "due": due,
+            "missed": missed_promise(view),
             "sent": sent,
             "can_rate": view.state in RATEABLE,
             "rated": request.query_params.get("rated") == "1",

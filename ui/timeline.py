@@ -79,9 +79,31 @@ def kind_word(kind: str, locale: str) -> str:
     return kind.replace("_", " ") if text == key else text
 
 
+# Kinds whose `text` the workflow always composes itself, whoever the actor (e.g. a person meeting a clock).
+SUMMARY_KINDS = frozenset(
+    {
+        "received",
+        "sla_warning",
+        "sla_breach",
+        "obligation_met",
+        "tracking_linked",
+        "tracking_failed",
+        "notification_failed",
+        "investigation_started",
+        "progress_report",
+        "customer_update",
+        "closed",
+        "survey_sent",
+    }
+)
+_SYSTEM_SENTENCES = frozenset({"all departments reported"})
+
+
 def person_words(ev: TimelineEvent) -> str:
     """The text a person wrote (note, reason, findings …); the system's summaries are for engineers."""
-    return ev.text if ev.actor.role != Role.SYSTEM else ""
+    if ev.actor.role == Role.SYSTEM or ev.kind in SUMMARY_KINDS or ev.text in _SYSTEM_SENTENCES:
+        return ""
+    return ev.text
 
 
 def _list(kind: str, values: list[Any], locale: str) -> str:

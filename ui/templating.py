@@ -78,6 +78,18 @@ def countdown(dt: datetime | None, warn: datetime | None = None, *, locale: str,
     )
 
 
+def recipients(to: str, locale: str) -> str:
+    """A message's recipients as shown to staff: a chat-group robot (WeCom / DingTalk) is "group" or
+    "group:<name>" in the outbox; people and addresses show as they are."""
+    words = []
+    for r in (x.strip() for x in (to or "").split(",")):
+        if r == "group" or r.startswith("group:"):
+            r = translations(locale).gettext("message.group")
+        if r and r not in words:
+            words.append(r)
+    return ", ".join(words)
+
+
 def viewer_zone(request: Request) -> ZoneInfo:
     """The browser's zone (remembered by static/desk.js in a cookie), else Asia/Shanghai."""
     name = unquote(request.cookies.get(TZ_COOKIE, ""))
@@ -115,6 +127,7 @@ def render(
         "L": lambda kind, value: label(kind, value, loc),
         "K": lambda kind: timeline.kind_word(kind, loc),
         "event_text": lambda ev, names=None: timeline.render(ev, loc, zone, names),
+        "recipients": lambda to: recipients(to, loc),
         "time": lambda dt, fmt="%Y-%m-%d %H:%M": time_tag(dt, fmt, zone),
         "countdown": lambda dt, warn=None, **attrs: countdown(dt, warn, locale=loc, **attrs),
         "iso": iso,

@@ -187,6 +187,8 @@ async def dashboard(request: Request, user: StaffUser = Depends(require_role(*DA
         ("dashboard.first_rating", _score(s["avg_first_rating"])),
         ("dashboard.final_rating", _score(s["avg_final_rating"])),
         ("dashboard.reopen_rate", _pct(s["reopen_rate"])),
+        ("dashboard.staff_updates", str(s["staff_updates"])),
+        ("dashboard.automatic_updates", str(s["automatic_updates"])),
     ]
     return render(
         request,

@@ -10,7 +10,8 @@ when the clock fell due (a breach) or when it was met in time; nobody held it: t
 
 Satisfaction counts every rating the customers gave (a complaint rated 2, reopened and rated 5 counts both),
 and shows the first-time and the final ratings apart. Complaints without a region are "unknown", never a hot
-spot. Each figure's definition is shown in the dashboard's help (`dashboard.help.*`).
+spot. Customer updates the system sent on schedule because nobody had are "automatic", counted apart from
+the staff's and never as a deadline met. Each figure's definition is shown in the dashboard's help (`dashboard.help.*`).
 """
 
 from __future__ import annotations
@@ -115,16 +116,23 @@ c AS (
       AND ($7::text IS NULL OR customer_type = $7) AND ($8::text IS NULL OR departments @> ARRAY[$8::text])
 )"""
 
+# `automatic`: a periodic report or customer update the system sent on schedule because nobody had (the
+# workflow's event of that kind and occurrence, by the system): not a deadline a person met, counted apart.
 _SETTLED = """
 o AS (
-    SELECT o.*, c.departments AS complaint_departments FROM obligations o JOIN c USING (complaint_id)
+    SELECT o.*, c.departments AS complaint_departments,
+           EXISTS (SELECT 1 FROM timeline_events e
+                   WHERE e.complaint_id = o.complaint_id AND e.kind = o.name AND e.actor_role = 'system'
+                     AND e.data->>'occurrence' = o.occurrence::text) AS automatic
+    FROM obligations o JOIN c USING (complaint_id)
     WHERE o.name <> 'rating' AND o.status IN ('met', 'met_late', 'breached')
 )"""
 
 _COMPLIANCE_COLUMNS = """
-    count(*) FILTER (WHERE status = 'met') AS on_time,
-    count(*) AS settled,
-    count(*) FILTER (WHERE status = 'breached') AS still_breached"""
+    count(*) FILTER (WHERE status = 'met' AND NOT automatic) AS on_time,
+    count(*) FILTER (WHERE NOT automatic) AS settled,
+    count(*) FILTER (WHERE status = 'breached') AS still_breached,
+    count(*) FILTER (WHERE automatic) AS automatic"""
 
 
 @dataclass
@@ -173,6 +181,10 @@ async def summary(pool: asyncpg.Pool, f: ReportFilter) -> dict[str, Any]:
                     JOIN c c2 USING (complaint_id) ORDER BY r.complaint_id, r.at DESC) f) AS avg_final_rating,
                count(*) FILTER (WHERE EXISTS (SELECT 1 FROM ratings r WHERE r.complaint_id = c.complaint_id))
                    AS rated,
+               (SELECT count(*) FROM timeline_events e JOIN c c2 USING (complaint_id)
+                    WHERE e.kind = 'progress' AND e.data->>'to_customer' = 'true') AS staff_updates,
+               (SELECT count(*) FROM timeline_events e JOIN c c2 USING (complaint_id)
+                    WHERE e.kind = 'customer_update' AND e.actor_role = 'system') AS automatic_updates,
                count(*) FILTER (WHERE reopen_count > 0) AS reopened,
                sum(breach_count) AS breaches
         FROM c""",
@@ -367,7 +379,7 @@ def csv_rows(report: Report) -> list[list[Any]]:
     for section, rows in report.compliance.items():
         for r in rows:
             group = r.key or "unassigned_queue"
-            for metric in ("on_time", "settled", "still_breached", "ratio"):
+            for metric in ("on_time", "settled", "still_breached", "automatic", "ratio"):
                 out.append([f"compliance_{section}", group, metric, _num(r[metric])])
     for section, rows in report.breakdowns.items():
         for r in rows:

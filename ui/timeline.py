@@ -152,9 +152,10 @@ def details(
     if k == "sla_warning":
         return line("sla_warning", obligation=obligation, due=when(ev.due_at)) if ev.due_at else ""
     if k == "sla_breach":
-        dept = _DEPT_REPORT_DUE.match(ev.text or "")
-        if dept and _enum(Department, dept[1]):
-            kw["obligation"] = f"{obligation} · {label('department', dept[1], locale)}"
+        parsed = _DEPT_REPORT_DUE.match(ev.text or "")
+        dept = _enum(Department, d.get("department") or (parsed[1] if parsed else ""))
+        if dept:
+            kw["obligation"] = f"{obligation} · {label('department', dept, locale)}"
         else:
             kw["obligation"] = obligation
         out = line("sla_breach", due=when(ev.due_at), **kw) if ev.due_at else ""

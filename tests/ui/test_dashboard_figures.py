@@ -9,7 +9,9 @@ import io
 import re
 from datetime import UTC, datetime, timedelta
 
-from domain.models import ObligationName, ObligationStatus, State
+from domain.messages import TimelineEvent
+from domain.models import SYSTEM_ACTOR, ObligationName, ObligationStatus, State
+from domain.view import ObligationView
 from tests.ui import ledger_seed as seed
 from tests.ui.conftest import signed_in
 from ui import charts
@@ -19,19 +21,52 @@ DAY = datetime(2026, 11, 10, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 
 
 async def _script(pool) -> None:
-    # A: rated 2, reopened, rated 5 — both ratings count; zhang met all three clocks in time.
-    await seed.write(
-        pool,
-        seed.view(
-            "C-A",
-            received_at=DAY,
-            state=State.CLOSED,
-            holder=seed.ZHANG,
-            outcomes=MET,
-            ratings=[2, 5],
-            region="上海",
-        ),
+    # A: rated 2, reopened, rated 5 — both ratings count; zhang met all three clocks in time. Two customer
+    # updates were due: the first the system sent on its own (nobody had), the second zhang posted.
+    a = seed.view(
+        "C-A",
+        received_at=DAY,
+        state=State.CLOSED,
+        holder=seed.ZHANG,
+        outcomes=MET,
+        ratings=[2, 5],
+        region="上海",
     )
+    updates = [
+        ObligationView(
+            name=ObligationName.CUSTOMER_UPDATE,
+            status=ObligationStatus.MET,
+            occurrence=n,
+            started_at=DAY + timedelta(minutes=30 * (n - 1)),
+            due_at=DAY + timedelta(minutes=30 * n),
+            met_at=DAY + timedelta(minutes=30 * n - (0 if n == 1 else 5)),
+        )
+        for n in (1, 2)
+    ]
+    a = a.model_copy(update={"obligations": [*a.obligations, *updates]})
+    events = [
+        TimelineEvent(
+            event_id="C-A-auto",
+            complaint_id="C-A",
+            at=DAY + timedelta(minutes=30),
+            kind="customer_update",
+            actor=SYSTEM_ACTOR,
+            text="automatic",
+            obligation=ObligationName.CUSTOMER_UPDATE,
+            due_at=DAY + timedelta(minutes=30),
+            data={"obligation_status": "met", "occurrence": 1},
+        ),
+        TimelineEvent(
+            event_id="C-A-staff",
+            complaint_id="C-A",
+            at=DAY + timedelta(minutes=55),
+            kind="progress",
+            actor=seed.ZHANG,
+            text="仓库已找到包裹",
+            data={"to_customer": True},
+        ),
+    ]
+    await seed.write(pool, a, events)
     # B: rated 4, no region.
     await seed.write(
         pool,
@@ -95,6 +130,8 @@ async def test_the_dashboard_figures_on_a_scripted_set(web):
         assert _kpi(html, "dashboard.satisfaction") == "3.67 / 5"  # (2 + 5 + 4) / 3, not the last ones only
         assert _kpi(html, "dashboard.first_rating") == "3.00 / 5"  # (2 + 4) / 2
         assert _kpi(html, "dashboard.final_rating") == "4.50 / 5"  # (5 + 4) / 2
+        assert _kpi(html, "dashboard.staff_updates") == "1"
+        assert _kpi(html, "dashboard.automatic_updates") == "1"
         person = _chart(html, "person")
         assert "未分派队列" in person and "—" not in person
         region = _chart(html, "region")
@@ -117,11 +154,14 @@ async def test_the_dashboard_figures_on_a_scripted_set(web):
         assert float(rows[("summary", "", "avg_satisfaction")]) == round(11 / 3, 4)
         assert rows[("compliance_person", "unassigned_queue", "settled")] == "1"
         assert rows[("compliance_person", "unassigned_queue", "on_time")] == "0"
-        assert (
-            rows[("compliance_person", "zhang", "settled")] == "3"
-        )  # A's clocks only: C's breach is not hers
+        # zhang: A's three clocks and her own update; neither the automatic update nor C's breach
+        assert rows[("compliance_person", "zhang", "settled")] == "4"
         assert rows[("compliance_person", "li", "settled")] == "3"
         assert rows[("by_region", "unknown", "complaints")] == "1"
+        # the automatic update is not a deadline met: counted apart, out of the ratio
+        assert rows[("compliance_obligation", "customer_update", "automatic")] == "1"
+        assert rows[("compliance_obligation", "customer_update", "settled")] == "1"
+        assert rows[("compliance_obligation", "customer_update", "on_time")] == "1"
 
 
 async def test_the_default_range_on_screen_is_the_range_exported(web):

@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from domain.messages import TimelineEvent, TrackingSnapshot
+from activities.notifications.templates import render
+from domain.messages import TemplateKey, TimelineEvent, TrackingSnapshot
 from domain.models import (
     SYSTEM_ACTOR,
     Channel,
@@ -247,3 +248,11 @@ async def test_after_a_breach_the_status_page_says_the_promise_was_missed(web):
     assert "客服专员与您联系" not in nxt
     assert "We are sorry: a specialist should have contacted you by" in en
     assert "now with a supervisor" in en
+
+
+def test_a_reopen_escalation_gives_its_reason_in_the_readers_language():
+    context = {"complaint_id": "C-1", "escalated_to": "senior_supervisor", "reason": "customer unsatisfied"}
+    assert "原因：客户对处理结果不满意" in render(TemplateKey.ESCALATION, Locale.ZH_CN, context).text
+    assert "Reason: the customer is not satisfied" in render(TemplateKey.ESCALATION, Locale.EN, context).text
+    free = render(TemplateKey.ESCALATION, Locale.ZH_CN, {**context, "reason": "客户要求主管处理"}).text
+    assert "原因：客户要求主管处理" in free  # a person's reason stays as written

@@ -15,6 +15,7 @@ from domain.messages import TemplateKey, TimelineEvent, TrackingSnapshot
 from domain.models import (
     SYSTEM_ACTOR,
     Channel,
+    Locale,
     Department,
     ObligationName,
     ObligationStatus,

@@ -15,8 +15,8 @@ from domain.messages import TemplateKey, TimelineEvent, TrackingSnapshot
 from domain.models import (
     SYSTEM_ACTOR,
     Channel,
-    Locale,
     Department,
+    Locale,
     ObligationName,
     ObligationStatus,
     Role,

@@ -257,3 +257,15 @@ def test_a_reopen_escalation_gives_its_reason_in_the_readers_language():
     assert "Reason: the customer is not satisfied" in render(TemplateKey.ESCALATION, Locale.EN, context).text
     free = render(TemplateKey.ESCALATION, Locale.ZH_CN, {**context, "reason": "客户要求主管处理"}).text
     assert "原因：客户要求主管处理" in free  # a person's reason stays as written
+
+
+async def test_a_promise_past_due_is_not_offered_again_even_before_the_breach_is_recorded(web):
+    v = seed.view("C-PAST", received_at=NOW - timedelta(minutes=7), tier=Tier.URGENT)  # first response: open
+    await seed.write(web.pool, v)
+    async with httpx.AsyncClient(base_url=web.base_url) as http:
+        zh = (await http.get(f"/status/{v.status_token}?lang=zh-CN")).text
+    assert 'data-testid="missed"' in zh and "客服专员未能在" in zh
+    nxt = zh.split('data-testid="next"')[1].split("</div>")[0]
+    assert (
+        "客服专员与您联系" not in nxt and "主管确认" not in nxt
+    )  # the next promise is a customer-facing one

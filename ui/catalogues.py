@@ -6,7 +6,8 @@ compares them across catalogues (Babel flags python-format only on text msgids, 
 
 Maintenance (also `desk i18n …`):
   python -m ui.catalogues check                    every key in every catalogue, placeholders agree
-  python -m ui.catalogues import FILE [--update]   append the keys of the ZH / EN dicts of a Python file
+  python -m ui.catalogues import FILE [--update] [--prefix P]
+                                                   append the keys of the ZH / EN dicts of a Python file
                                                    (e.g. a branch's old ui/i18n.py: `git show b:ui/i18n.py`)
 """
 
@@ -127,7 +128,9 @@ def dicts_in(path: Path) -> dict[str, dict[str, str]]:
     return out
 
 
-def import_dicts(path: Path, *, update: bool = False, root: Path = LOCALE_DIR) -> dict[str, list[str]]:
+def import_dicts(
+    path: Path, *, update: bool = False, prefix: str = "", root: Path = LOCALE_DIR
+) -> dict[str, list[str]]:
     """Append the dicts' keys missing from the catalogues (`update`: also replace changed texts).
     Returns, per locale, the keys added or changed; texts that differ but were kept are reported too."""
     report: dict[str, list[str]] = {}
@@ -135,7 +138,7 @@ def import_dicts(path: Path, *, update: bool = False, root: Path = LOCALE_DIR) -
         catalog = read(locale, root) if po_path(locale, root).exists() else new_catalog(locale)
         done: list[str] = []
         for key, text in table.items():
-            text = from_brace(text)
+            key, text = prefix + key, from_brace(text)
             current = catalog.get(key)
             if current is None:
                 catalog.add(key, text)
@@ -168,9 +171,10 @@ def main(argv: list[str] | None = None) -> int:
     imp = sub.add_parser("import", help="append the keys of the ZH / EN dicts of a Python file")
     imp.add_argument("file", type=Path)
     imp.add_argument("--update", action="store_true", help="also replace texts that differ")
+    imp.add_argument("--prefix", default="", help="put before every key (e.g. intake.)")
     args = parser.parse_args(argv)
     if args.command == "import":
-        for locale, lines in import_dicts(args.file, update=args.update).items():
+        for locale, lines in import_dicts(args.file, update=args.update, prefix=args.prefix).items():
             print(f"{po_path(locale)}: {len(lines)} change(s)")
             for line in lines:
                 print("  " + line)

@@ -217,7 +217,7 @@ def test_countdowns_read_as_durations_not_clock_times():
 async def test_after_a_breach_the_queue_counts_the_overdue_clock_first(web):
     v = seed.view(
         "C-OVERDUE",
-        received_at=NOW - timedelta(minutes=7),
+        received_at=datetime.now(UTC) - timedelta(minutes=7),
         tier=Tier.URGENT,
         outcomes={ObligationName.FIRST_RESPONSE: ObligationStatus.BREACHED},
     )

@@ -69,14 +69,15 @@ ON CONFLICT (event_id) DO NOTHING
 RETURNING event_id
 """
 
-# A settled clock keeps the holder who settled it: later reassignments must not move the credit or blame.
+# A settled clock keeps the holder who settled it, a breached one the holder when it fell due (NULL: the
+# unassigned queue): later reassignments must not move the credit or the blame.
 _UPSERT_OBLIGATION = """
 INSERT INTO obligations (complaint_id, name, occurrence, department, status, tier, holder_id, started_at,
                          due_at, warn_at, met_at, breached_at, escalation_level)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 ON CONFLICT (complaint_id, name, occurrence, department) DO UPDATE SET
     status = EXCLUDED.status, tier = EXCLUDED.tier,
-    holder_id = CASE WHEN obligations.status IN ('met', 'met_late', 'waived') THEN obligations.holder_id
+    holder_id = CASE WHEN obligations.status IN ('met', 'met_late', 'waived', 'breached') THEN obligations.holder_id
                      ELSE EXCLUDED.holder_id END,
     started_at = EXCLUDED.started_at, due_at = EXCLUDED.due_at, warn_at = EXCLUDED.warn_at,
     met_at = EXCLUDED.met_at, breached_at = EXCLUDED.breached_at, escalation_level = EXCLUDED.escalation_level

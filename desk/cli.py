@@ -30,6 +30,7 @@ import structlog
 from desk.logs import configure_logging
 from desk.safety import UnsafeSettings, check_safe
 from desk.settings import Settings, dial_host
+from ui import catalogues
 
 log = structlog.get_logger("desk")
 
@@ -198,6 +199,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return _exit_code(_run(bench_cli.main(args.args)))
 
 
+def cmd_i18n(args: argparse.Namespace) -> int:
+    return catalogues.main(args.args)
+
+
 def cmd_codec_server(args: argparse.Namespace) -> int:
     settings = _settings({"codec_host": args.host, "codec_port": args.port})
     configure_logging(settings.log_level, settings.log_json)
@@ -325,6 +330,14 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("args", nargs=argparse.REMAINDER)
     bench.set_defaults(func=cmd_bench)
 
+    i18n = sub.add_parser(
+        "i18n",
+        help="check the UI's catalogues / import a branch's ZH, EN dicts (ui/catalogues.py)",
+        add_help=False,
+    )
+    i18n.add_argument("args", nargs=argparse.REMAINDER)
+    i18n.set_defaults(func=cmd_i18n)
+
     codec = sub.add_parser(
         "codec-server", help="serve the payload codec for the Temporal Web UI (bearer token)"
     )
@@ -342,7 +355,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 # Commands whose options belong to another module: everything after the name is passed through as is
 # (argparse's REMAINDER would still take a leading `--help` or `--n` for one of ours).
-_PASS_THROUGH = {"submit": cmd_submit, "bench": cmd_bench}
+_PASS_THROUGH = {"submit": cmd_submit, "bench": cmd_bench, "i18n": cmd_i18n}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -94,6 +94,26 @@ class TrackingRequest(BaseModel):
     waybill: str
 
 
+class TrackingStatus(StrEnum):
+    """A waybill's state as carriers report it (TrackingEvent.status, TrackingSnapshot.status)."""
+
+    CREATED = "created"
+    PICKED_UP = "picked_up"
+    DEPARTED = "departed"
+    ARRIVED = "arrived"
+    IN_TRANSIT = "in_transit"
+    OUT_FOR_DELIVERY = "out_for_delivery"
+    DELIVERED = "delivered"
+
+
+class TrackingAnomaly(StrEnum):
+    """What activities/tracking.py detects in a trail (TrackingSnapshot.anomalies)."""
+
+    LONG_STOP = "long_stop"
+    MISSED_SCAN = "missed_scan"
+    ROUTE_DEVIATION = "route_deviation"
+
+
 class TrackingEvent(BaseModel):
     at: datetime
     place: str

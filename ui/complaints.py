@@ -108,7 +108,8 @@ class QueueItem:
 
 
 def next_obligation(view: ComplaintView) -> ObligationView | None:
-    """The running obligation due first (what the banner counts down to)."""
+    """The most urgent unmet obligation (what the banner and the queue count down to): an overdue one before
+    the next one due, the longest overdue first."""
     running = [
         o
         for o in view.obligations
@@ -116,11 +117,7 @@ def next_obligation(view: ComplaintView) -> ObligationView | None:
     ]
     if not running:
         return None
-    if view.next_due is not None:
-        for o in sorted(running, key=lambda o: o.due_at):
-            if o.name == view.next_due:
-                return o
-    return min(running, key=lambda o: o.due_at)
+    return min(running, key=lambda o: (o.status != ObligationStatus.BREACHED, o.due_at))
 
 
 @dataclass

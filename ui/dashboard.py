@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import timedelta
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
@@ -43,6 +42,10 @@ def _duration(seconds: float | None, locale: str) -> str:
     return f"{s / 86400:.1f} {'天' if locale == 'zh-CN' else 'd'}"
 
 
+def _score(v: float | None) -> str:
+    return "—" if v is None else f"{v:.2f} / 5"
+
+
 def _pct(v: float | None) -> str:
     return "—" if v is None else f"{v:.0%}"
 
@@ -54,7 +57,10 @@ def _compliance_chart(
     for r in rows:
         if r["ratio"] is None:
             continue
-        name = names.get(r.key, r.key) if kind is None else label(kind, r.key, locale)
+        if kind is None:  # per person: display names; no holder when it fell due: the unassigned queue
+            name = names.get(r.key, r.key) if r.key else t("dashboard.unassigned_queue", locale)
+        else:
+            name = label(kind, r.key, locale)
         bars.append(
             Bar(
                 label=name,
@@ -68,10 +74,12 @@ def _compliance_chart(
 
 
 def _count_chart(rows: list[reports.Row], kind: str | None, locale: str, title: str, *, heat: bool = False):
-    """Complaints per group; `heat` colours the biggest groups (hot spots) red, the middling ones amber."""
-    top = max((r["complaints"] for r in rows), default=0) or 1
+    """Complaints per group; `heat` colours the biggest groups (hot spots) red, the middling ones amber.
+    Complaints without a value (no region) are "unknown", grey, listed last and never a hot spot."""
+    known = [r for r in rows if r.key]
+    top = max((r["complaints"] for r in known), default=0) or 1
     bars = []
-    for r in rows:
+    for r in [*known, *(r for r in rows if not r.key)]:
         share = r["complaints"] / top
         color = (
             (charts.RED if share >= 0.66 else charts.AMBER if share >= 0.33 else charts.BLUE)
@@ -80,11 +88,13 @@ def _count_chart(rows: list[reports.Row], kind: str | None, locale: str, title: 
         )
         bars.append(
             Bar(
-                label=(label(kind, r.key, locale) if kind and r.key not in ("", "—") else (r.key or "—")),
+                label=(label(kind, r.key, locale) if kind else r.key)
+                if r.key
+                else t("dashboard.unknown", locale),
                 value=r["complaints"],
                 text=str(r["complaints"]),
-                hint=f"{r['breached']} breached",
-                color=color,
+                hint=t("dashboard.breached_hint", locale, n=r["breached"]),
+                color=color if r.key else charts.GREY,
             )
         )
     return charts.hbar(bars, title=title) if bars else None
@@ -167,17 +177,18 @@ async def dashboard(request: Request, user: StaffUser = Depends(require_role(*DA
         if any(r["total"] for r in report.ageing)
         else None,
     }
-    start, end = report.window
     kpis = [
         ("dashboard.total", str(s["total"])),
         ("dashboard.first_response", _duration(s["avg_first_response_s"], locale)),
         ("dashboard.resolution_time", _duration(s["avg_resolution_s"], locale)),
         ("dashboard.resolution_rate", _pct(s["resolution_rate"])),
-        (
-            "dashboard.satisfaction",
-            "—" if s["avg_satisfaction"] is None else f"{s['avg_satisfaction']:.2f} / 5",
-        ),
+        ("dashboard.satisfaction", _score(s["avg_satisfaction"])),
+        ("dashboard.ratings", str(s["ratings"])),
+        ("dashboard.first_rating", _score(s["avg_first_rating"])),
+        ("dashboard.final_rating", _score(s["avg_final_rating"])),
         ("dashboard.reopen_rate", _pct(s["reopen_rate"])),
+        ("dashboard.staff_updates", str(s["staff_updates"])),
+        ("dashboard.automatic_updates", str(s["automatic_updates"])),
     ]
     return render(
         request,
@@ -188,8 +199,8 @@ async def dashboard(request: Request, user: StaffUser = Depends(require_role(*DA
             "f": f,
             "kpis": kpis,
             "chart": chart,
-            "date_from": start.astimezone(f.zone).date().isoformat(),
-            "date_to": (end - timedelta(seconds=1)).astimezone(f.zone).date().isoformat(),
+            "date_from": reports.window_dates(report.window, f.zone)[0],
+            "date_to": reports.window_dates(report.window, f.zone)[1],
             "tiers": list(Tier),
             "types": list(ComplaintType),
             "channels": list(Channel),
@@ -211,9 +222,9 @@ async def complaints_csv(
         return Response(
             validation_message(e, locale), status_code=422, media_type="text/plain; charset=utf-8"
         )
-    start, end = f.window(f.zone)
+    first_day, last_day = reports.window_dates(f.window(f.zone), f.zone)
     return _csv(
-        await reports.records(request.app.state.ctx.pool, f), f"complaints-{start.date()}-{end.date()}.csv"
+        await reports.records(request.app.state.ctx.pool, f), f"complaints-{first_day}-{last_day}.csv"
     )
 
 
@@ -240,8 +251,8 @@ async def dashboard_csv(
             validation_message(e, locale), status_code=422, media_type="text/plain; charset=utf-8"
         )
     report = await reports.build(request.app.state.ctx.pool, f)
-    start, end = report.window
-    return _csv(reports.csv_rows(report), f"complaints-report-{start.date()}-{end.date()}.csv")
+    first_day, last_day = reports.window_dates(report.window, f.zone)
+    return _csv(reports.csv_rows(report), f"complaints-report-{first_day}-{last_day}.csv")
 
 
 def banner_lines(settings) -> list[tuple[str, str]]:

@@ -5,7 +5,13 @@ breached is late; open, paused and waived clocks are not counted. The rating win
 deadline, so it is left out. Per department, a clock belongs to whoever had to act on it: customer-service
 clocks (first response, supervisor ack, direct answer, assignment, customer updates, result feedback) to
 customer service, department reports to their department, handling clocks (plan, handling start, progress,
-resolution) to every department the complaint was assigned to. Per person, to the holder who settled it.
+resolution) to every department the complaint was assigned to. Per person, to whoever held the complaint
+when the clock fell due (a breach) or when it was met in time; nobody held it: the unassigned queue.
+
+Satisfaction counts every rating the customers gave (a complaint rated 2, reopened and rated 5 counts both),
+and shows the first-time and the final ratings apart. Complaints without a region are "unknown", never a hot
+spot. Customer updates the system sent on schedule because nobody had are "automatic", counted apart from
+the staff's and never as a deadline met. Each figure's definition is shown in the dashboard's help (`dashboard.help.*`).
 """
 
 from __future__ import annotations
@@ -59,11 +65,16 @@ class ReportFilter(BaseModel):
         return None if v == "" else v
 
     def window(self, zone: tzinfo = UTC, now: datetime | None = None) -> tuple[datetime, datetime]:
-        """[from, to) in the viewer's zone: a bare date `to` includes that whole day; default: the last 30 days."""
+        """[from, to) in the viewer's zone: a bare date `to` includes that whole day; default: the last 30
+        whole days up to and including today, so the range shown, exported and counted is the same."""
         now = now or datetime.now(UTC)
-        end = _aware(self.date_to, zone) if self.date_to else now
-        if self.date_to and self.date_to.time() == datetime.min.time():
-            end = end + timedelta(days=1)
+        if self.date_to:
+            end = _aware(self.date_to, zone)
+            if self.date_to.time() == datetime.min.time():
+                end = end + timedelta(days=1)
+        else:
+            today = now.astimezone(zone).date()
+            end = datetime.combine(today + timedelta(days=1), datetime.min.time(), tzinfo=zone)
         start = _aware(self.date_from, zone) if self.date_from else end - timedelta(days=30)
         return start, end
 
@@ -85,6 +96,16 @@ def _aware(dt: datetime, zone: tzinfo) -> datetime:
     return dt if dt.tzinfo else dt.replace(tzinfo=zone)
 
 
+def window_dates(window: tuple[datetime, datetime], zone: tzinfo) -> tuple[str, str]:
+    """The first and the last day of a [from, to) window, in the viewer's zone: what the date inputs show,
+    and what the CSV's file name says."""
+    start, end = window
+    return (
+        start.astimezone(zone).date().isoformat(),
+        (end - timedelta(microseconds=1)).astimezone(zone).date().isoformat(),
+    )
+
+
 # $1..$8 as in ReportFilter.sql_args(); `c` is the filtered set of complaints received in the window.
 _FILTERED = """
 c AS (
@@ -95,16 +116,23 @@ c AS (
       AND ($7::text IS NULL OR customer_type = $7) AND ($8::text IS NULL OR departments @> ARRAY[$8::text])
 )"""
 
+# `automatic`: a periodic report or customer update the system sent on schedule because nobody had (the
+# workflow's event of that kind and occurrence, by the system): not a deadline a person met, counted apart.
 _SETTLED = """
 o AS (
-    SELECT o.*, c.departments AS complaint_departments FROM obligations o JOIN c USING (complaint_id)
+    SELECT o.*, c.departments AS complaint_departments,
+           EXISTS (SELECT 1 FROM timeline_events e
+                   WHERE e.complaint_id = o.complaint_id AND e.kind = o.name AND e.actor_role = 'system'
+                     AND e.data->>'occurrence' = o.occurrence::text) AS automatic
+    FROM obligations o JOIN c USING (complaint_id)
     WHERE o.name <> 'rating' AND o.status IN ('met', 'met_late', 'breached')
 )"""
 
 _COMPLIANCE_COLUMNS = """
-    count(*) FILTER (WHERE status = 'met') AS on_time,
-    count(*) AS settled,
-    count(*) FILTER (WHERE status = 'breached') AS still_breached"""
+    count(*) FILTER (WHERE status = 'met' AND NOT automatic) AS on_time,
+    count(*) FILTER (WHERE NOT automatic) AS settled,
+    count(*) FILTER (WHERE status = 'breached') AS still_breached,
+    count(*) FILTER (WHERE automatic) AS automatic"""
 
 
 @dataclass
@@ -128,8 +156,11 @@ class Report:
     names: dict[str, str] = field(default_factory=dict)  # staff id → display name
 
 
+UNKNOWN = ""  # the group of rows without a value (no region; no holder: the unassigned queue)
+
+
 def _rows(records: list[asyncpg.Record]) -> list[Row]:
-    return [Row(key=str(r["key"]) if r["key"] is not None else "—", values=dict(r)) for r in records]
+    return [Row(key=str(r["key"]) if r["key"] is not None else UNKNOWN, values=dict(r)) for r in records]
 
 
 async def summary(pool: asyncpg.Pool, f: ReportFilter) -> dict[str, Any]:
@@ -142,9 +173,18 @@ async def summary(pool: asyncpg.Pool, f: ReportFilter) -> dict[str, Any]:
                count(*) FILTER (WHERE is_open) AS open,
                avg(extract(epoch FROM first_response_at - received_at)) AS avg_first_response_s,
                avg(extract(epoch FROM resolved_at - received_at)) AS avg_resolution_s,
-               avg(satisfaction)::float AS avg_satisfaction,
+               (SELECT avg(r.score)::float FROM ratings r JOIN c c2 USING (complaint_id)) AS avg_satisfaction,
+               (SELECT count(*) FROM ratings r JOIN c c2 USING (complaint_id)) AS ratings,
+               (SELECT avg(score)::float FROM (SELECT DISTINCT ON (r.complaint_id) r.score FROM ratings r
+                    JOIN c c2 USING (complaint_id) ORDER BY r.complaint_id, r.at) f) AS avg_first_rating,
+               (SELECT avg(score)::float FROM (SELECT DISTINCT ON (r.complaint_id) r.score FROM ratings r
+                    JOIN c c2 USING (complaint_id) ORDER BY r.complaint_id, r.at DESC) f) AS avg_final_rating,
                count(*) FILTER (WHERE EXISTS (SELECT 1 FROM ratings r WHERE r.complaint_id = c.complaint_id))
                    AS rated,
+               (SELECT count(*) FROM timeline_events e JOIN c c2 USING (complaint_id)
+                    WHERE e.kind = 'progress' AND e.data->>'to_customer' = 'true') AS staff_updates,
+               (SELECT count(*) FROM timeline_events e JOIN c c2 USING (complaint_id)
+                    WHERE e.kind = 'customer_update' AND e.actor_role = 'system') AS automatic_updates,
                count(*) FILTER (WHERE reopen_count > 0) AS reopened,
                sum(breach_count) AS breaches
         FROM c""",
@@ -187,7 +227,7 @@ async def breakdowns(pool: asyncpg.Pool, f: ReportFilter) -> dict[str, list[Row]
     for name, column in (
         ("type", "complaint_type"),
         ("channel", "channel"),
-        ("region", "COALESCE(region, '')"),
+        ("region", "NULLIF(btrim(region), '')"),  # NULL: unknown
         ("category", "category"),
         ("customer_type", "customer_type"),
     ):
@@ -327,19 +367,24 @@ async def records(pool: asyncpg.Pool, f: ReportFilter, limit: int = 50_000) -> l
 def csv_rows(report: Report) -> list[list[Any]]:
     """Long format, one figure per line: section, group, metric, value — easy to pivot in a spreadsheet."""
     start, end = report.window
+    zone = report.filters.zone
+    first_day, last_day = window_dates(report.window, zone)
     out: list[list[Any]] = [["section", "group", "metric", "value"]]
-    out.append(["range", "", "from", start.isoformat()])
-    out.append(["range", "", "to", end.isoformat()])
+    out.append(["range", "", "from", start.astimezone(zone).isoformat()])
+    out.append(["range", "", "to", end.astimezone(zone).isoformat()])  # exclusive: the day after last_day
+    out.append(["range", "", "first_day", first_day])
+    out.append(["range", "", "last_day", last_day])
     for k, v in report.summary.items():
         out.append(["summary", "", k, _num(v)])
     for section, rows in report.compliance.items():
         for r in rows:
-            for metric in ("on_time", "settled", "still_breached", "ratio"):
-                out.append([f"compliance_{section}", r.key, metric, _num(r[metric])])
+            group = r.key or "unassigned_queue"
+            for metric in ("on_time", "settled", "still_breached", "automatic", "ratio"):
+                out.append([f"compliance_{section}", group, metric, _num(r[metric])])
     for section, rows in report.breakdowns.items():
         for r in rows:
             for metric in ("complaints", "breached", "satisfaction", "avg_resolution_s"):
-                out.append([f"by_{section}", r.key, metric, _num(r[metric])])
+                out.append([f"by_{section}", r.key or "unknown", metric, _num(r[metric])])
     for r in report.stages:
         out.append(["stage_seconds", r.key, "seconds", _num(r["seconds"])])
     for r in report.ageing:

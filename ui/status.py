@@ -8,6 +8,8 @@ names, notes or internal steps. A wrong token gets the same plain 404 as a missi
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
@@ -59,11 +61,30 @@ def _not_found(request: Request) -> Response:
     return response
 
 
-def next_step(view) -> tuple[str, object | None]:
-    """(what happens next, by when) for the customer."""
-    running = [o for o in view.obligations if o.name in CUSTOMER_FACING and o.status in RUNNING]
+def _missed(o, now: datetime) -> bool:
+    """Breached, or past due and not yet marked so (the breach timer fires a moment after the due time)."""
+    late = o.status in (ObligationStatus.OPEN, ObligationStatus.WARNED) and o.due_at <= now
+    return o.name != ObligationName.RATING and (o.status == ObligationStatus.BREACHED or late)
+
+
+def missed_promise(view, now: datetime | None = None):
+    """The earliest promise to the customer that is past due and not yet kept, if any: the page says so
+    plainly instead of repeating a time that has gone by."""
+    now = now or datetime.now(UTC)
+    missed = [o for o in view.obligations if o.name in CUSTOMER_FACING and _missed(o, now)]
+    return min(missed, key=lambda o: o.due_at) if missed else None
+
+
+def next_step(view, now: datetime | None = None) -> tuple[str, object | None]:
+    """(what happens next, by when) for the customer; a missed promise is not offered again as a time."""
+    now = now or datetime.now(UTC)
+    running = [
+        o
+        for o in view.obligations
+        if o.name in CUSTOMER_FACING and o.status in RUNNING and not _missed(o, now)
+    ]
     if not running:
-        return "none", None
+        return ("none", None) if missed_promise(view, now) is None else ("asap", None)
     first = min(running, key=lambda o: o.due_at)
     # A paused clock (waiting on the customer) has no date to promise until it runs again.
     return first.name.value, None if first.status == ObligationStatus.PAUSED else first.due_at
@@ -97,6 +118,7 @@ async def _page(
             "token": token,
             "step": step,
             "due": due,
+            "missed": missed_promise(view),
             "sent": sent,
             "can_rate": view.state in RATEABLE,
             "rated": request.query_params.get("rated") == "1",

@@ -6,7 +6,7 @@ translation helpers and the CSRF token to templates, and sets the CSRF cookie wh
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -15,10 +15,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from jinja2.runtime import Context
 from markupsafe import Markup, escape
 
-from ui import csrf
-from ui.i18n import DEFAULT_ZONE, label, local_time, normalize_locale, t
+from ui import csrf, timeline
+from ui.i18n import DEFAULT_ZONE, countdown_words, label, local_time, normalize_locale, translations
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
@@ -41,6 +43,23 @@ def without_bidi_controls(value: Any) -> Any:
 
 templates = Jinja2Templates(directory=TEMPLATES_DIR)
 templates.env.finalize = without_bidi_controls  # set before the first template is compiled
+templates.env.add_extension("jinja2.ext.i18n")
+
+
+@pass_context
+def _gettext(context: Context, key: str) -> Markup:
+    """The page's language comes from the render context; the catalogue text is escaped, and Jinja's
+    new-style gettext fills `%(name)s` placeholders with escaped values (a <time> tag keeps its markup)."""
+    return escape(translations(context.get("locale") or "").gettext(key))
+
+
+@pass_context
+def _ngettext(context: Context, singular: str, plural: str, n: int) -> Markup:
+    return escape(translations(context.get("locale") or "").ngettext(singular, plural, n))
+
+
+# `_('badge.reopened', n=2)`, `{% trans %}…{% endtrans %}` and `ngettext` in every template.
+templates.env.install_gettext_callables(_gettext, _ngettext, newstyle=True)  # type: ignore[attr-defined]
 
 
 def iso(dt: datetime | None) -> str:
@@ -51,33 +70,39 @@ def iso(dt: datetime | None) -> str:
     return dt.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def time_tag(dt: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> Markup:
-    """A <time> the browser re-renders in the viewer's zone (static/desk.js); server default Asia/Shanghai."""
+def time_tag(dt: datetime | None, fmt: str = "%Y-%m-%d %H:%M", zone: tzinfo | None = None) -> Markup:
+    """A <time> in the viewer's zone; static/desk.js re-renders it in the browser's own."""
     if dt is None:
         return Markup("")
-    return Markup('<time datetime="{}" data-local>{}</time>').format(iso(dt), local_time(dt, fmt))
+    return Markup('<time datetime="{}" data-local>{}</time>').format(iso(dt), local_time(dt, fmt, zone))
 
 
-def countdown(dt: datetime | None, overdue_text: str = "") -> Markup:
-    """A live countdown to `dt`, ticking in the browser; negative means overdue."""
+def countdown(dt: datetime | None, warn: datetime | None = None, *, locale: str, **attrs: str) -> Markup:
+    """A live countdown to `dt` as a duration ("还剩 4 分 05 秒", "超时 36 秒"); static/desk.js keeps it ticking."""
     if dt is None:
         return Markup("")
-    return Markup('<span class="countdown" data-due="{}" data-overdue="{}">{}</span>').format(
-        iso(dt), overdue_text, local_time(dt, "%m-%d %H:%M")
+    now = datetime.now(UTC)
+    classes = ["countdown"]
+    if dt < now:
+        classes.append("overdue")
+    elif (warn is not None and now >= warn) or (dt - now).total_seconds() < 15 * 60:
+        classes.append("soon")
+    extra = Markup("").join(Markup(' {}="{}"').format(k.replace("_", "-"), v) for k, v in attrs.items())
+    return Markup('<span class="{}" data-due="{}" data-warn="{}"{}>{}</span>').format(
+        " ".join(classes), iso(dt), iso(warn), extra, countdown_words(dt, locale, now)
     )
 
 
-def _translate(key: str, locale: str, kw: dict[str, Any]) -> str | Markup:
-    """Placeholders may carry markup (a <time> tag): the text is escaped, the values keep their markup."""
-    if not kw:
-        return t(key, locale)
-    return Markup(escape(t(key, locale))).format(**kw)
-
-
-def _event_kind(kind: str, locale: str) -> str:
-    """Timeline event kinds in words; an unknown kind shows as it is."""
-    text = t(f"event.{kind}", locale)
-    return kind.replace("_", " ") if text == f"event.{kind}" else text
+def recipients(to: str, locale: str) -> str:
+    """A message's recipients as shown to staff: a chat-group robot (WeCom / DingTalk) is "group" or
+    "group:<name>" in the outbox; people and addresses show as they are."""
+    words = []
+    for r in (x.strip() for x in (to or "").split(",")):
+        if r == "group" or r.startswith("group:"):
+            r = translations(locale).gettext("message.group")
+        if r and r not in words:
+            words.append(r)
+    return ", ".join(words)
 
 
 def viewer_zone(request: Request) -> ZoneInfo:
@@ -109,15 +134,17 @@ def render(
     locale: str | None = None,
 ) -> HTMLResponse:
     loc = locale or request_locale(request)
+    zone = viewer_zone(request)
     ctx: dict[str, Any] = {
         "request": request,
         "locale": loc,
         "other_locale": "en" if loc == "zh-CN" else "zh-CN",
-        "_": lambda key, **kw: _translate(key, loc, kw),
         "L": lambda kind, value: label(kind, value, loc),
-        "K": lambda kind: _event_kind(kind, loc),
-        "time": time_tag,
-        "countdown": countdown,
+        "K": lambda kind: timeline.kind_word(kind, loc),
+        "event_text": lambda ev, names=None: timeline.render(ev, loc, zone, names),
+        "recipients": lambda to: recipients(to, loc),
+        "time": lambda dt, fmt="%Y-%m-%d %H:%M": time_tag(dt, fmt, zone),
+        "countdown": lambda dt, warn=None, **attrs: countdown(dt, warn, locale=loc, **attrs),
         "iso": iso,
         "csrf_field": lambda: Markup('<input type="hidden" name="{}" value="{}">').format(
             csrf.FIELD, csrf.csrf_token(request)

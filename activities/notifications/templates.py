@@ -108,6 +108,8 @@ LABELS: dict[Locale, dict[str, str]] = {
         "ecommerce": "电商平台",
         "counter": "网点柜台",
         "api": "接口",
+        # reasons the workflow gives as codes (a person's reason is free text and shown as written)
+        "customer unsatisfied": "客户对处理结果不满意",
     },
     Locale.EN: {
         "first_response": "first response",
@@ -170,6 +172,7 @@ LABELS: dict[Locale, dict[str, str]] = {
         "ecommerce": "e-commerce platform",
         "counter": "branch counter",
         "api": "API",
+        "customer unsatisfied": "the customer is not satisfied with the result",
     },
 }
 
@@ -293,7 +296,7 @@ _ZH: dict[TemplateKey, tuple[str, str]] = {
         "【升级】投诉 {{ complaint_id }} 已升级至{{ label(escalated_to) }}",
         """投诉 {{ complaint_id }}{% if tier %}（{{ label(tier) }}）{% endif %}已升级至{{ label(escalated_to) }}{% if level %}（第 {{ level }} 级）{% endif %}，请您接手。
 {% if obligation %}相关时限：{{ label(obligation) }}{% if department %}（{{ label(department) }}）{% endif %}{% if due_at %}，期限 {{ when(due_at) }}{% endif %}
-{% endif %}{% if reason %}原因：{{ reason }}
+{% endif %}{% if reason %}原因：{{ label(reason) }}
 {% endif %}{% if demand %}客户诉求：{{ demand }}{% if score %}（评分 {{ score }}）{% endif %}
 {% endif %}{{ staff_url }}""",
     ),
@@ -429,7 +432,7 @@ Thank you for your patience.
         "[ESCALATED] Complaint {{ complaint_id }} to the {{ label(escalated_to) }}",
         """Complaint {{ complaint_id }}{% if tier %} ({{ label(tier) }}){% endif %} is escalated to the {{ label(escalated_to) }}{% if level %} (level {{ level }}){% endif %}; please take it over.
 {% if obligation %}Deadline concerned: {{ label(obligation) }}{% if department %} ({{ label(department) }}){% endif %}{% if due_at %}, due at {{ when(due_at) }}{% endif %}
-{% endif %}{% if reason %}Reason: {{ reason }}
+{% endif %}{% if reason %}Reason: {{ label(reason) }}
 {% endif %}{% if demand %}The customer asks for: {{ demand }}{% if score %} (rated {{ score }}){% endif %}
 {% endif %}{{ staff_url }}""",
     ),

@@ -62,11 +62,11 @@ async def _context(browser, base_url: str, *, mobile: bool = False):
     )
 
 
-async def sign_in(browser, base_url: str, username: str):
+async def sign_in(browser, base_url: str, username: str, lang: str = "en"):
     ctx = await _context(browser, base_url)
     page = await ctx.new_page()
     page.set_default_timeout(WAIT_MS)
-    await page.goto("/login?lang=en")
+    await page.goto(f"/login?lang={lang}")
     await page.fill("#username", username)
     await page.fill("#password", "demo")
     async with page.expect_navigation():
@@ -173,7 +173,7 @@ async def test_the_whole_human_loop(chromium, stack):
 
     await until(in_queue)
     await zhang.wait_for_function(
-        "document.querySelector('.countdown').textContent.match(/\\d\\d:\\d\\d|h|d/)"
+        "document.querySelector('.countdown').textContent.match(/^\\d+ (d|h|min|s) .*(left|overdue)$/)"
     )
     await shot(zhang, "queue")
 
@@ -329,5 +329,211 @@ async def test_the_queue_refreshes_without_a_reload(chromium, web):
     await page.wait_for_selector('tr[data-complaint="C-ARRIVES"] .countdown', timeout=WAIT_MS)
     assert await page.evaluate("window.__same_document") is True  # no navigation happened
     text = await page.locator('tr[data-complaint="C-ARRIVES"] .countdown').inner_text()
-    assert re.match(r"^0[0-5]:\d\d$", text), text  # first response due within five minutes, ticking
+    assert re.match(r"^([0-4] min \d\d s|\d+ s) left$", text), (
+        text
+    )  # first response due within 5 min, as a duration
     await page.context.close()
+
+
+# -- zh-CN: no line mixes scripts ---------------------------------------------------------------------------------
+# Latin words a zh-CN page may show: names (the demo staff's romanised names, user names), product and format
+# names, the language switch. IDs, waybills, e-mail addresses, URLs and numbers are taken out before the scan.
+ALLOWED_LATIN = {
+    "App",
+    "API",
+    "CSV",
+    "VIP",
+    "KB",
+    "MB",
+    "PDF",
+    "Word",
+    "Excel",
+    "Temporal",
+    "Web",
+    "UI",
+    "English",
+    "demo",
+}
+_NOT_WORDS = re.compile(
+    r"https?://\S+|\S+@\S+|\b[A-Z]{1,3}-[\w-]+\b|\b[A-Z]{2}\d{6,}\b|/status/\S+|\bcomplaint-[\w-]+"
+)
+_LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z_'’-]+")
+# Gaps owned by other branches, named so they are reported instead of hidden. Each entry: (pattern, owner).
+KNOWN_GAPS_ZH: list[tuple[re.Pattern[str], str]] = [
+    # the workflow's refusal sentences and pydantic texts inside 系统拒绝了此操作：… (refusal codes: refusals branch)
+    (re.compile(r"系统拒绝了此操作|字段“"), "refusals branch: workflow refusals as codes"),
+]
+
+
+def _allowed_names() -> set[str]:
+    from ui.auth import DEMO_USERS
+
+    names: set[str] = set()
+    for u in DEMO_USERS:
+        names.add(u.username)
+        names.update(_LATIN_WORD.findall(u.name))
+    return names
+
+
+async def latin_lines(page, allowed: set[str]) -> list[str]:
+    """Every visible line of the page (all <details> opened) holding a Latin word that is not allowed."""
+    await page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
+    text = await page.evaluate("document.title + '\\n' + document.body.innerText")
+    out = []
+    for line in text.splitlines():
+        words = [w for w in _LATIN_WORD.findall(_NOT_WORDS.sub(" ", line)) if w not in allowed]
+        if words:
+            out.append(f"{line.strip()[:160]}  ⟵ {sorted(set(words))}")
+    return out
+
+
+class ScriptScan:
+    """Collects the mixed lines of every zh-CN page walked; known gaps are reported apart."""
+
+    def __init__(self) -> None:
+        self.allowed = ALLOWED_LATIN | _allowed_names()
+        self.defects: list[str] = []
+        self.gaps: list[str] = []
+
+    async def check(self, page, where: str) -> None:
+        for line in await latin_lines(page, self.allowed):
+            owner = next((o for pattern, o in KNOWN_GAPS_ZH if pattern.search(line)), None)
+            (self.gaps if owner else self.defects).append(
+                f"[{where}] {line}" + (f"  (known: {owner})" if owner else "")
+            )
+
+    def report(self) -> None:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        (ARTIFACTS / "zh-cn-script-scan.txt").write_text(
+            "defects:\n"
+            + "\n".join(self.defects)
+            + "\n\nknown gaps (other branches):\n"
+            + "\n".join(self.gaps)
+            + "\n",
+            encoding="utf-8",
+        )
+        if self.gaps:
+            print("zh-CN known gaps:\n" + "\n".join(self.gaps))
+
+
+async def test_the_zh_cn_walk_from_intake_to_a_reopen_never_mixes_scripts(chromium, stack):
+    base = stack.base_url
+    scan = ScriptScan()
+    customer_ctx = await _context(chromium, base, mobile=True)
+    customer = await customer_ctx.new_page()
+    customer.set_default_timeout(WAIT_MS)
+    await customer.goto("/file?lang=zh-CN")
+    await scan.check(customer, "intake form")
+    await customer.fill("#name", "韩梅梅")
+    await customer.fill("#phone", "+86 139 0013 9000")
+    await customer.select_option("#locale", "zh-CN")
+    await customer.fill("#order_number", "SF6655443322")
+    await customer.select_option("#category", "damaged")
+    await customer.fill("#description", "快递盒被压扁，里面的陶瓷茶具碎了。")
+    async with customer.expect_navigation():
+        await customer.click("button[type=submit]")
+    await scan.check(customer, "intake receipt")
+    complaint_id = (await customer.get_by_test_id("complaint-number").inner_text()).strip()
+    status_url = await customer.get_by_test_id("status-link").get_attribute("href")
+
+    async def status_shows_complaint():
+        response = await customer.goto(status_url)
+        return response is not None and response.status == 200
+
+    await until(status_shows_complaint)
+    await scan.check(customer, "status page, received")
+
+    zhang = await sign_in(chromium, base, "zhang", lang="zh-CN")
+    await scan.check(zhang, "queue")
+
+    async def in_queue():
+        await zhang.goto("/staff")
+        return await zhang.locator(f'tr[data-complaint="{complaint_id}"]').count() == 1
+
+    await until(in_queue)
+    await zhang.wait_for_function(
+        "document.querySelector('.countdown').textContent.match(/(还剩|超时) .*(秒|分|小时|天)$/)"
+    )
+    await scan.check(zhang, "queue with the complaint")
+
+    async def page_of(who):
+        await who.goto(f"/staff/complaints/{complaint_id}")
+
+    await page_of(zhang)
+    await scan.check(zhang, "complaint page, new")
+    await act(zhang, "acknowledge", {"message": "很抱歉给您带来不便，我们正在联系仓库核查。"})
+    await act(zhang, "assign", {"departments": ["warehouse", "transport"], "assignees": ["wang", "liu"]})
+    await scan.check(zhang, "complaint page, assigned")
+    await act(zhang, "resolve", {"cause": "原因", "solution": "方案"}, ok=False)  # reports still pending
+    await scan.check(zhang, "complaint page, resolve refused")
+
+    for who, name in (("wang", "warehouse"), ("liu", None)):
+        staff = await sign_in(chromium, base, who, lang="zh-CN")
+        await page_of(staff)
+        pending = await staff.locator('#investigation tr[data-reported="no"]').evaluate_all(
+            "rows => rows.map(r => r.dataset.department)"
+        )
+        for department in [name] if name else pending:
+            await act(
+                staff,
+                "department_report",
+                {
+                    "department": department,
+                    "findings": "已核查，包装缺少缓冲材料。",
+                    "responsible": "yes" if name else "no",
+                },
+            )
+        await scan.check(staff, f"complaint page, {who} reported")
+        await staff.context.close()
+
+    await page_of(zhang)
+    await act(zhang, "propose_plan", {"plan": "退还茶具货款并赠送优惠券。", "compensation": "300"})
+    zhao = await sign_in(chromium, base, "zhao", lang="zh-CN")
+    await zhao.goto("/staff/supervisor")
+    await scan.check(zhao, "supervisor inbox")
+    row = zhao.locator(f'#approvals tr[data-complaint="{complaint_id}"]')
+    async with zhao.expect_navigation():
+        await row.locator('form[action$="/actions/approve"] button').first.click()
+
+    await page_of(zhang)
+    await act(
+        zhang, "resolve", {"cause": "仓库包装未加缓冲材料。", "solution": "全额退款。", "compensation": "300"}
+    )
+    await zhang.evaluate("window.scrollTo(0, 0)")
+    await shot(zhang, "complaint-zh")
+    await scan.check(zhang, "complaint page, resolved")
+
+    await customer.goto(status_url)
+    await scan.check(customer, "status page, resolved")
+    await shot(customer, "status-zh")
+    await customer.check('[data-testid="score-2"]')
+    async with customer.expect_navigation():  # below 4 without a demand: refused
+        await customer.click('[data-testid="rate-submit"]')
+    assert await customer.get_by_test_id("refusal").count() == 1
+    await scan.check(customer, "status page, rating refused")
+    await customer.check('[data-testid="score-2"]')
+    await customer.fill("#demand", "请给我补发一套新的茶具。")
+    async with customer.expect_navigation():
+        await customer.click('[data-testid="rate-submit"]')
+    assert await customer.get_by_test_id("rated").count() == 1
+    await scan.check(customer, "status page, reopened")
+
+    sun = await sign_in(chromium, base, "sun", lang="zh-CN")
+
+    async def reopened():
+        await sun.goto(f"/staff/complaints/{complaint_id}")
+        return "重新打开" in await sun.locator("#timeline").inner_text()
+
+    await until(reopened)
+    await scan.check(sun, "complaint page, reopened")
+    await sun.goto(f"/staff/messages?complaint={complaint_id}")
+    await scan.check(sun, "messages sent")
+    await zhao.goto("/dashboard")
+    await shot(zhao, "dashboard-zh")
+    await scan.check(zhao, "dashboard")
+    await zhang.goto("/staff")
+    await shot(zhang, "queue-zh")
+    scan.report()
+    for page in (customer, zhang, zhao, sun):
+        await page.context.close()
+    assert not scan.defects, "zh-CN lines with Latin words:\n" + "\n".join(scan.defects)

@@ -1,8 +1,12 @@
 // Complaint desk: local times, live countdowns, queue refresh without reload. No build, no dependencies.
 (function () {
   "use strict";
-  var lang = document.documentElement.lang || "zh-CN";
-  var zh = lang.indexOf("zh") === 0;
+  var root = document.documentElement;
+  var lang = root.lang || "zh-CN";
+  // Countdown words come from the page's catalogue (base.html), so the browser says what the server says.
+  var units = (root.getAttribute("data-units") || "d|h|min|s").split("|");
+  var leftText = root.getAttribute("data-countdown-left") || "{span} left";
+  var overdueText = root.getAttribute("data-countdown-overdue") || "{span} overdue";
 
   function localize(root) {
     var fmt = new Intl.DateTimeFormat(lang, {
@@ -14,13 +18,15 @@
     });
   }
 
+  // A duration, never like a clock: "4 分 05 秒" / "4 min 05 s", "1 小时 05 分", "2 天 3 小时" (as ui/i18n.py).
   function span(ms) {
     var s = Math.floor(Math.abs(ms) / 1000), d = Math.floor(s / 86400), h = Math.floor((s % 86400) / 3600),
       m = Math.floor((s % 3600) / 60), sec = s % 60;
     function p(n) { return (n < 10 ? "0" : "") + n; }
-    if (d > 0) return d + (zh ? "天 " : "d ") + h + (zh ? "小时" : "h");
-    if (h > 0) return h + (zh ? "小时 " : "h ") + p(m) + (zh ? "分" : "m");
-    return p(m) + ":" + p(sec);
+    if (d > 0) return d + " " + units[0] + " " + h + " " + units[1];
+    if (h > 0) return h + " " + units[1] + " " + p(m) + " " + units[2];
+    if (m > 0) return m + " " + units[2] + " " + p(sec) + " " + units[3];
+    return sec + " " + units[3];
   }
 
   function tick() {
@@ -32,12 +38,7 @@
       var warnAt = Date.parse(el.getAttribute("data-warn") || "");
       el.classList.toggle("overdue", left < 0);
       el.classList.toggle("soon", left >= 0 && ((!isNaN(warnAt) && now >= warnAt) || left < 15 * 60 * 1000));
-      if (left < 0) {
-        var over = el.getAttribute("data-overdue") || (zh ? "已超时" : "overdue");
-        el.textContent = "−" + span(left) + " " + over;
-      } else {
-        el.textContent = span(left);
-      }
+      el.textContent = (left < 0 ? overdueText : leftText).replace("{span}", span(left));
     });
   }
 

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from google.protobuf.json_format import MessageToJson
 from pydantic import SecretStr
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import EventType
@@ -216,6 +217,19 @@ async def test_history_of_a_complaint_filed_through_desk_up_holds_no_customer_da
     for where, text in texts.items():
         found = [p for p in PLAIN if p in text]
         assert found == [], f"{where} carries {found}"
+
+    # The Web UI is pointed at the web app's codec endpoint, which decodes for nobody without a session.
+    async with httpx.AsyncClient(timeout=10) as http:
+        ui_settings = (await http.get(f"{info['temporal_ui_url']}/api/v1/settings")).json()
+        assert ui_settings["Codec"]["Endpoint"] == f"{info['web_url']}/codec"
+        sealed_input = history.events[0].workflow_execution_started_event_attributes.input
+        refused = await http.post(
+            f"{info['web_url']}/codec/decode",
+            content=MessageToJson(sealed_input),
+            headers={"Origin": info["temporal_ui_url"], "Content-Type": "application/json"},
+        )
+        assert refused.status_code == 401, refused.text
+        assert not any(p in refused.text for p in PLAIN)
 
     # The key desk up made opens it: the engineer's view through the codec is complete.
     state = await handle.query("state")

@@ -3,6 +3,7 @@ working `.venv` — without the lock they raced in `uv sync` and broke it."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -27,7 +28,7 @@ def _uv() -> str:
 def test_two_installs_at_once_take_turns_and_both_succeed(tmp_path: Path):
     checkout = tmp_path / "desk"
     shutil.copytree(REPO, checkout, ignore=_LEFT_OUT)
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "UV": _uv()}
+    env = {**os.environ, "UV": _uv()}  # the machine's index and certificates, our uv
     runs = [
         subprocess.Popen(
             ["./desk.sh", "install"], cwd=checkout, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,

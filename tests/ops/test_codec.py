@@ -196,3 +196,47 @@ async def test_failure_messages_are_sealed_too():
     assert CUSTOMER.phone.encode() not in failure.SerializeToString()
     restored = await converter.decode_failure(failure)
     assert CUSTOMER.phone in str(restored)
+
+
+async def test_rotation_on_a_running_complaint_new_key_seals_what_follows_and_the_old_key_still_opens(ts_env):
+    """Rolled deploy: a complaint started under k1 is finished by workers holding `k2,k1`."""
+    tq = task_queue()
+    c = complaint("C-ROTATE-1")
+    before = client_on(ts_env, data_converter=data_converter(Settings(codec_keys=SecretStr(K1))))
+    # No cache, so no sticky queue: the next worker gets the complaint at once and replays it from history.
+    async with Worker(
+        before,
+        task_queue=tq,
+        workflows=[SampleComplaintWorkflow],
+        activities=[notify],
+        max_cached_workflows=0,
+    ):
+        handle = await before.start_workflow(
+            SampleComplaintWorkflow.run, c, id=workflow_id_for(c.complaint_id), task_queue=tq,
+            search_attributes=start_attributes(c),
+        )  # fmt: skip
+        assert (await handle.query(SampleComplaintWorkflow.state))["customer"]["phone"] == CUSTOMER.phone
+
+    rotated = client_on(ts_env, data_converter=data_converter(Settings(codec_keys=SecretStr(f"{K2},{K1}"))))
+    async with Worker(rotated, task_queue=tq, workflows=[SampleComplaintWorkflow], activities=[notify]):
+        again = rotated.get_workflow_handle(handle.id)
+        # The new worker replays the k1 history and carries on.
+        assert (await again.query(SampleComplaintWorkflow.state))["customer"]["phone"] == CUSTOMER.phone
+        await again.execute_update(
+            SampleComplaintWorkflow.acknowledge, Acknowledge(actor=Actor(id="zhang", role=Role.SPECIALIST))
+        )
+        assert await again.result() == "C-ROTATE-1 acknowledged by zhang"
+
+    history = await ts_env.client.get_workflow_handle(handle.id).fetch_history()
+    _, payloads = _history_bytes_and_payloads(history)
+    key_of = {}
+    for path, p in payloads:
+        if p.metadata["encoding"] == ENCODING:
+            key_of.setdefault(path.split(".", 2)[1], set()).add(p.metadata[KEY_ID])
+    assert key_of["workflow_execution_started_event_attributes"] == {b"k1"}  # sealed before the rotation
+    assert key_of["workflow_execution_completed_event_attributes"] == {b"k2"}  # sealed after it
+    # Dropping k1 too early: the old input is refused by name, not read as garbage.
+    only_new = client_on(ts_env, data_converter=data_converter(Settings(codec_keys=SecretStr(K2))))
+    started = history.events[0].workflow_execution_started_event_attributes.input.payloads
+    with pytest.raises(CodecKeyError, match="'k1'.*not in DESK_CODEC_KEYS"):
+        await only_new.data_converter.payload_codec.decode(started)

@@ -56,13 +56,16 @@ from domain.models import (
     ComplaintType,
     Customer,
     Department,
+    Locale,
     ObligationName,
     ObligationStatus,
     Role,
     Tier,
 )
 from domain.policy import Duration, PeakPeriod, Policy, load_policy
+from domain.refusals import field_refusal, parse
 from domain.view import ComplaintView
+from ui.i18n import refusal_text
 
 # -- the recording outside world ------------------------------------------------------------------------------
 
@@ -240,7 +243,7 @@ class Expectation(BaseModel):
     notified: TemplateKey | None = None  # a notification of this template was sent so far …
     audience: Audience | None = None  # … to this audience
     count: int | None = None  # … exactly this many times
-    rejected: str | None = None  # the previous action was refused with a message containing this
+    rejected: str | None = None  # the previous action was refused: its code (or words) contain this
 
     @model_validator(mode="after")
     def _paired(self) -> Expectation:
@@ -517,13 +520,15 @@ async def run_scenario(
                     await handle.execute_update(step.action, arg, result_type=a.ActionResult)
                     last_rejection = None
                 except (WorkflowUpdateFailedError, ValidationError) as e:
-                    last_rejection = _refusal(e)
+                    code, words = _refusal(e)
+                    last_rejection = f"{code}: {words}"  # what `expect: {rejected: …}` is matched against
                     rejected.append(
                         {
                             "at_s": round(step.after.total_seconds()),
                             "kind": "rejected",
                             "action": step.action,
-                            "message": last_rejection,
+                            "code": code,
+                            "message": words,
                         }
                     )
                 await settle(client, wf_id)
@@ -549,13 +554,20 @@ async def run_scenario(
     }
 
 
-def _refusal(e: Exception) -> str:
-    if isinstance(e, WorkflowUpdateFailedError):
-        cause = e.cause
-        inner = getattr(cause, "__cause__", None)
-        msg = getattr(cause, "message", None) or str(cause)
-        return f"{msg}: {inner}" if msg == "Failed decoding arguments" and inner else msg
-    return str(e)
+def _refusal(e: Exception) -> tuple[str, str]:
+    """(code, words) of a refused step: the workflow's refusal, or the payload's first bad field."""
+    if isinstance(e, ValidationError):
+        r = field_refusal(e)
+    else:
+        r = None
+        cause: BaseException | None = e
+        while cause is not None and r is None:
+            if isinstance(cause, ApplicationError):
+                r = parse(cause.type, cause.details)
+            cause = cause.__cause__
+        if r is None:
+            return "error", str(getattr(e, "cause", None) or e)
+    return r.code.value, refusal_text(r, Locale.EN.value)
 
 
 async def terminate_complaint(client: Client, workflow_id: str, view: ComplaintView | None = None) -> None:

@@ -11,6 +11,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from domain.models import Locale
+from domain.refusals import Refusal, RefusalCode
 
 DEFAULT_ZONE = ZoneInfo("Asia/Shanghai")
 LOCALES = (Locale.ZH_CN.value, Locale.EN.value)
@@ -352,6 +353,46 @@ ZH: dict[str, str] = {
     "event.customer_update": "客户进展通报",
     "event.notification_failed": "消息发送失败",
     "event.obligation_met": "时限完成",
+    # refusals (domain/refusals.py): the workflow sends a code and its parameters, these are the words
+    "action.rate": "评价",
+    "action.add_report": "再次反映",
+    "refusal.finished": "此投诉的状态是“{state}”，不能再执行“{action}”。",
+    "refusal.wrong_role": "“{action}”只能由{allowed}执行；您当前的角色是{role}。",
+    "refusal.wrong_state": "投诉现在是“{state}”，不能执行“{action}”（可执行的状态：{allowed}）。",
+    "refusal.not_yours": "这件投诉不在您的负责范围内（负责人：{holder}）。可以执行“{action}”的是：{who}。",
+    "refusal.nobody": "尚无专人",
+    "refusal.already_done.acknowledged": "已经受理过了，无需再次受理；请改为通报进展。",
+    "refusal.already_done.plan_approved": "该方案已由{by}批准；如需重新决定，请先提交新方案。",
+    "refusal.already_done.plan_rejected": "该方案已被{by}驳回；如需重新决定，请先提交新方案。",
+    "refusal.already_done.department_report": "{department}已经提交过报告（或主管已不再等待）。",
+    "refusal.nothing_to_do.plan": "还没有可审批的方案：请先提交方案。",
+    "refusal.nothing_to_do.investigation": "没有正在等待部门报告的联合调查；请改为通报进展。",
+    "refusal.not_applicable": "只有一般咨询可以直接答复；这件是{tier}{complaint_type}。请分派部门，或先改分类。",
+    "refusal.investigation_pending": "联合调查仍在等待{departments}的报告，暂不能执行“{action}”；主管可以不再等待。",
+    "refusal.needs_approval": "补偿 {compensation} 元需要主管批准：请在方案中提出并由主管批准，或请主管结案。",
+    "refusal.top_of_ladder": "已在{role}手中，这是升级的最高一级。",
+    "refusal.unknown": "系统拒绝了此操作（{code}）。",
+    "refusal.hint.resume_first": "请先恢复处理：它正在等待客户。",
+    "refusal.hint.assign_first": "请先分派部门。",
+    "refusal.hint.has_result": "它已经有处理结果。",
+    "refusal.hint.before_assignment": "直接答复须在分派部门之前。",
+    "refusal.hint.after_result": "处理结果出来后才能评价。",
+    "refusal.reason.missing": "必填",
+    "refusal.reason.string_too_short": "不能为空",
+    "refusal.reason.string_too_long": "太长（最多 {max_length} 字）",
+    "refusal.reason.too_short": "至少需要 {min_length} 项",
+    "refusal.reason.too_long": "太多（最多 {max_length} 项）",
+    "refusal.reason.greater_than_equal": "不能小于 {ge}",
+    "refusal.reason.less_than_equal": "不能大于 {le}",
+    "refusal.reason.int_parsing": "须为整数",
+    "refusal.reason.float_parsing": "须为数字",
+    "refusal.reason.enum": "不是可选的值",
+    "refusal.reason.string_pattern_mismatch": "格式不对",
+    "refusal.reason.self_merge": "不能合并到它自己；请填写它所重复的那件投诉的编号",
+    "refusal.reason.not_staff": "只能由员工接手，不能是{role}",
+    "refusal.reason.demand_needed": "评分低于 {score} 分时，请告诉我们您的诉求：这是我们接下来要处理的",
+    "refusal.reason.not_investigated": "{department}不在本次联合调查中（{departments}）",
+    "refusal.reason.invalid": "无效",
 }
 
 EN: dict[str, str] = {
@@ -691,6 +732,46 @@ EN: dict[str, str] = {
     "event.customer_update": "customer update",
     "event.notification_failed": "message not delivered",
     "event.obligation_met": "deadline met",
+    # refusals (domain/refusals.py): the workflow sends a code and its parameters, these are the words
+    "action.rate": "Rate",
+    "action.add_report": "Report again",
+    "refusal.finished": "This complaint is finished ({state}): “{action}” is no longer possible.",
+    "refusal.wrong_role": "Only {allowed} can do “{action}”; you are signed in as {role}.",
+    "refusal.wrong_state": "“{action}” is not possible while the complaint is “{state}” (possible when: {allowed}).",
+    "refusal.not_yours": "This complaint is not yours to act on (held by {holder}). “{action}” can be done by: {who}.",
+    "refusal.nobody": "nobody yet",
+    "refusal.already_done.acknowledged": "Already acknowledged: there is nothing left to acknowledge. Post progress instead.",
+    "refusal.already_done.plan_approved": "This plan was already approved by {by}; propose a new plan to decide again.",
+    "refusal.already_done.plan_rejected": "This plan was already rejected by {by}; propose a new plan to decide again.",
+    "refusal.already_done.department_report": "{department} has already reported (or a supervisor stopped waiting).",
+    "refusal.nothing_to_do.plan": "There is no plan to approve yet: a plan must be proposed first.",
+    "refusal.nothing_to_do.investigation": "No joint investigation is waiting for reports; post progress instead.",
+    "refusal.not_applicable": "A direct answer is only for general consultations; this one is {tier} · {complaint_type}. Assign it to a department, or reclassify it first.",
+    "refusal.investigation_pending": "“{action}” must wait: the joint investigation is waiting for reports from {departments}. A supervisor can stop waiting.",
+    "refusal.needs_approval": "A compensation of {compensation} CNY needs a supervisor's approval: propose it in a plan for a supervisor to approve, or ask a supervisor to resolve.",
+    "refusal.top_of_ladder": "Already with the {role}: the top of the escalation ladder.",
+    "refusal.unknown": "The system refused this action ({code}).",
+    "refusal.hint.resume_first": "Resume it first: it is waiting on the customer.",
+    "refusal.hint.assign_first": "Assign it to a department first.",
+    "refusal.hint.has_result": "It already has its result.",
+    "refusal.hint.before_assignment": "A direct answer comes before assignment.",
+    "refusal.hint.after_result": "A rating comes after the result.",
+    "refusal.reason.missing": "required",
+    "refusal.reason.string_too_short": "must not be empty",
+    "refusal.reason.string_too_long": "too long (at most {max_length} characters)",
+    "refusal.reason.too_short": "needs at least {min_length}",
+    "refusal.reason.too_long": "too many (at most {max_length})",
+    "refusal.reason.greater_than_equal": "must be at least {ge}",
+    "refusal.reason.less_than_equal": "must be at most {le}",
+    "refusal.reason.int_parsing": "must be a whole number",
+    "refusal.reason.float_parsing": "must be a number",
+    "refusal.reason.enum": "is not one of the choices",
+    "refusal.reason.string_pattern_mismatch": "is not in the expected format",
+    "refusal.reason.self_merge": "a complaint cannot be merged into itself; give the number of the complaint it duplicates",
+    "refusal.reason.not_staff": "only staff can hold a complaint, not a {role}",
+    "refusal.reason.demand_needed": "when rating below {score}, please tell us what you expect: it is what we will work on",
+    "refusal.reason.not_investigated": "{department} is not part of this investigation ({departments})",
+    "refusal.reason.invalid": "is not valid",
 }
 
 STRINGS: dict[str, dict[str, str]] = {Locale.ZH_CN.value: ZH, Locale.EN.value: EN}
@@ -731,3 +812,61 @@ def local_time(dt: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
 
         dt = dt.replace(tzinfo=UTC)
     return dt.astimezone(DEFAULT_ZONE).strftime(fmt)
+
+
+# -- refusals in words -------------------------------------------------------------------------------------------
+_ROLE_KINDS = {"role": "role", "holder_role": "role", "state": "state", "tier": "tier", "complaint_type": "type"}
+
+
+def _join(items: list[str], locale: str) -> str:
+    return ("、" if locale == Locale.ZH_CN.value else ", ").join(items)
+
+
+def refusal_text(r: Refusal, locale: str) -> str:
+    """One sentence for a refusal (domain/refusals.py), in the reader's language."""
+    p = dict(r.params)
+    code = r.code.value
+    words: dict[str, object] = {k: label(kind, p[k], locale) for k, kind in _ROLE_KINDS.items() if k in p}
+    if "action" in p:
+        words["action"] = t(f"action.{p['action']}", locale)
+    if "department" in p:
+        words["department"] = label("department", p["department"], locale)
+    if "departments" in p:
+        words["departments"] = _join([label("department", d, locale) for d in p["departments"]], locale)
+    if "allowed_roles" in p:
+        words["allowed"] = _join([label("role", x, locale) for x in p["allowed_roles"]], locale)
+    if "allowed_states" in p:
+        words["allowed"] = _join([label("state", x, locale) for x in p["allowed_states"]], locale)
+    holder = p.get("holder")
+    words["holder"] = holder or t("refusal.nobody", locale)
+    if r.code == RefusalCode.NOT_YOURS:
+        words["who"] = _join(([holder] if holder else []) + [label("role", x, locale) for x in p.get("allowed_roles", [])], locale)
+    for k in ("by", "compensation", "score", "max_length", "min_length", "ge", "le"):
+        if k in p:
+            words[k] = f"{p[k]:g}" if isinstance(p[k], float) else p[k]
+    words.setdefault("by", "—")
+    if r.code in (RefusalCode.ALREADY_DONE, RefusalCode.NOTHING_TO_DO):
+        key = f"refusal.{code}.{p.get('what')}"
+    elif r.code == RefusalCode.FIELD:
+        name = str(p.get("name", "?"))
+        human = t(f"field.{name}", locale)
+        reason_key = f"refusal.reason.{p.get('reason')}"
+        reason = t(reason_key, locale)
+        reason = t("refusal.reason.invalid", locale) if reason == reason_key else _fill(reason, words)
+        return t("error.field", locale, field=human if human != f"field.{name}" else name, msg=reason)
+    else:
+        key = f"refusal.{code}"
+    text = t(key, locale)
+    if text == key:
+        return t("refusal.unknown", locale, code=code)
+    text = _fill(text, words)
+    if r.code == RefusalCode.WRONG_STATE and p.get("hint"):
+        text += ("" if locale == Locale.ZH_CN.value else " ") + t(f"refusal.hint.{p['hint']}", locale)
+    return text
+
+
+def _fill(text: str, words: dict[str, object]) -> str:
+    try:
+        return text.format(**words)
+    except (KeyError, IndexError, ValueError):
+        return text

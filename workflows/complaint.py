@@ -42,8 +42,9 @@ with workflow.unsafe.imports_passed_through():
     import idna  # noqa: F401
 
     from desk import workflow_metrics  # replay-safe business metrics (workflow.metric_meter)
-    from domain import clocks
+    from domain import action_table, clocks
     from domain import search_attributes as sa
+    from domain.action_table import CUSTOMER, Situation
     from domain.actions import (
         QUERY_STATE,
         UPDATE_ACKNOWLEDGE,
@@ -89,7 +90,7 @@ with workflow.unsafe.imports_passed_through():
         WorkDone,
     )
     from domain.calendar import in_zone
-    from domain.case import LOGISTICS_DEPARTMENTS, MEETS, MET_BY, WORKING, CaseState, ComplaintOptions
+    from domain.case import LOGISTICS_DEPARTMENTS, MEETS, MET_BY, CaseState, ComplaintOptions
     from domain.clocks import Obligation
     from domain.messages import (
         ACTIVITY_NOTIFY,
@@ -106,13 +107,10 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.models import (
         ESCALATION_LADDER,
-        STAFF_ROLES,
-        SUPERVISOR_ROLES,
         SYSTEM_ACTOR,
         TERMINAL_STATES,
         Actor,
         ComplaintInput,
-        ComplaintType,
         Department,
         ObligationName,
         ObligationStatus,
@@ -147,16 +145,8 @@ TRACKING_RETRY = RetryPolicy(
 )
 
 
-def _refuse(message: str) -> ApplicationError:
-    return ApplicationError(message, type="ActionRefused", non_retryable=True)
-
-
 def _role(role: Role) -> str:
     return role.value.replace("_", " ")
-
-
-def _article(word: str) -> str:
-    return ("an " if word[:1] in "aeiou" else "a ") + word
 
 
 def _state_words(state: State) -> str:
@@ -886,74 +876,24 @@ class ComplaintWorkflow:
             message=message,
         )
 
-    # -- checks shared by validators and handlers -------------------------------------------------------------
-    def _open_complaint(self, action: str) -> None:
-        if self.s.state in TERMINAL_STATES:
-            raise _refuse(f"Cannot {action}: complaint {self.cid} is already {_state_words(self.s.state)}.")
-
-    def _staff(self, actor: Actor, action: str) -> None:
-        if actor.role not in STAFF_ROLES:
-            raise _refuse(f"Only staff can {action}; you are signed in as {_role(actor.role)}.")
-
-    def _supervisor(self, actor: Actor, action: str) -> None:
-        if actor.role not in SUPERVISOR_ROLES:
-            raise _refuse(f"Only a supervisor can {action}; you are signed in as {_role(actor.role)}.")
-
-    def _in(self, states: frozenset[State] | set[State], action: str, hint: str = "") -> None:
-        if self.s.state not in states:
-            raise _refuse(
-                f"Cannot {action} while the complaint is {_state_words(self.s.state)}."
-                + (f" {hint}" if hint else "")
-            )
-
-    def _investigation_done(self, action: str) -> None:
-        if self.s.investigation_open:
-            pending = [f.department.value for f in self.s.investigation if f.reported_at is None]
-            raise _refuse(
-                f"Cannot {action} yet: the joint investigation is waiting for reports from {', '.join(pending)}."
-                " A supervisor can override the investigation."
+    # -- the action table decides; validators and handlers ask it -------------------------------------------------
+    def _check(self, action: str, actor: Actor, arg: Any, *, who: bool = True) -> None:
+        """Refuse with the table's code and parameters (the UI words them). Handlers re-check with
+        `who=False` after the lock: only what the state decides can have changed since validation."""
+        refused = action_table.check(action, actor, Situation.of_case(self.s, self.cid), arg, who=who)
+        if refused is not None:
+            raise ApplicationError(
+                refused.summary(), refused.params, type=refused.code.value, non_retryable=True
             )
 
     # -- acknowledge ------------------------------------------------------------------------------------------
-    def _check_acknowledge(self, a: Acknowledge) -> None:
-        self._staff(a.actor, "acknowledge a complaint")
-        self._open_complaint("acknowledge")
-        self._in(WORKING, "acknowledge")
-        if self._acknowledges(a.actor) or self.s.state == State.RECEIVED:
-            return
-        if self._active(N.SUPERVISOR_ACK) and a.actor.role not in self._ack_roles():
-            extra = sorted(self._ack_roles() - SUPERVISOR_ROLES - {Role.SUPERVISOR})
-            who = " or ".join(_role(r) for r in [Role.SUPERVISOR, *extra])
-            raise _refuse(
-                f"The first response is done; this complaint now waits for a {who}'s acknowledgement,"
-                f" and you are signed in as {_role(a.actor.role)}."
-            )
-        raise _refuse("Already acknowledged: there is nothing left to acknowledge. Post progress instead.")
-
-    def _active(self, name: ObligationName) -> bool:
-        ob = self.s.obligations.get(name.value)
-        return ob is not None and ob.status in clocks.ACTIVE
-
-    def _acknowledges(self, actor: Actor) -> list[Anchor]:
-        out = []
-        if self._active(N.FIRST_RESPONSE):
-            out.append(Anchor.ACKNOWLEDGED)
-        if actor.role in self._ack_roles() and self._active(N.SUPERVISOR_ACK):
-            out.append(Anchor.SUPERVISOR_ACKNOWLEDGED)
-        return out
-
-    def _ack_roles(self) -> frozenset[Role]:
-        """Who meets `supervisor_ack`: whoever was alerted at intake besides the specialists (important: the
-        supervisor; urgent: the supervisor or a department head — A §3.2), and anyone above them."""
-        alerted = set(self.s.policy.alert_at_intake.get(self.s.tier, [])) - {Role.SPECIALIST}
-        return frozenset(alerted | SUPERVISOR_ROLES)
-
     @workflow.update(name=UPDATE_ACKNOWLEDGE)
     async def acknowledge(self, a: Acknowledge) -> ActionResult:
         async with self._lock:
-            self._check_acknowledge(a)
+            self._check(UPDATE_ACKNOWLEDGE, a.actor, a, who=False)
             now = self._now()
-            anchors = self._acknowledges(a.actor)
+            sit = Situation.of_case(self.s, self.cid)
+            anchors = [MET_BY[n] for n in action_table.acknowledges(a.actor, sit)]
             if self.s.holder is None:
                 self.s.holder = a.actor
             for anchor in anchors:
@@ -977,18 +917,13 @@ class ComplaintWorkflow:
 
     @acknowledge.validator
     def _validate_acknowledge(self, a: Acknowledge) -> None:
-        self._check_acknowledge(a)
+        self._check(UPDATE_ACKNOWLEDGE, a.actor, a)
 
     # -- classify ------------------------------------------------------------------------------------------------
-    def _check_classify(self, a: Classify) -> None:
-        self._staff(a.actor, "classify a complaint")
-        self._open_complaint("classify")
-        self._in(WORKING, "change the classification", "It already has its result.")
-
     @workflow.update(name=UPDATE_CLASSIFY)
     async def classify(self, a: Classify) -> ActionResult:
         async with self._lock:
-            self._check_classify(a)
+            self._check(UPDATE_CLASSIFY, a.actor, a, who=False)
             now = self._now()
             old_tier, old_type = self.s.tier, self.s.complaint_type
             self.s.tier, self.s.complaint_type, self.s.tier_confirmed = a.tier, a.complaint_type, True
@@ -1024,27 +959,13 @@ class ComplaintWorkflow:
 
     @classify.validator
     def _validate_classify(self, a: Classify) -> None:
-        self._check_classify(a)
+        self._check(UPDATE_CLASSIFY, a.actor, a)
 
     # -- answer directly (general consultations) -----------------------------------------------------------------
-    def _check_answer(self, a: AnswerDirectly) -> None:
-        self._staff(a.actor, "answer a complaint")
-        self._open_complaint("answer")
-        self._in(
-            {State.RECEIVED, State.ACKNOWLEDGED},
-            "answer directly",
-            "A direct answer comes before assignment.",
-        )
-        if self.s.tier != Tier.GENERAL or self.s.complaint_type != ComplaintType.CONSULTATION:
-            raise _refuse(
-                f"A direct answer is only for general consultations; this is {_article(self.s.tier.value)}"
-                f" {self.s.complaint_type.value}. Assign it to a department, or reclassify it first."
-            )
-
     @workflow.update(name=UPDATE_ANSWER)
     async def answer_directly(self, a: AnswerDirectly) -> ActionResult:
         async with self._lock:
-            self._check_answer(a)
+            self._check(UPDATE_ANSWER, a.actor, a, who=False)
             now = self._now()
             self.s.holder = self.s.holder or a.actor
             self._happen(Anchor.ANSWERED, now, a.actor)
@@ -1059,18 +980,9 @@ class ComplaintWorkflow:
 
     @answer_directly.validator
     def _validate_answer(self, a: AnswerDirectly) -> None:
-        self._check_answer(a)
+        self._check(UPDATE_ANSWER, a.actor, a)
 
     # -- assign -------------------------------------------------------------------------------------------------
-    def _check_assign(self, a: Assign) -> None:
-        self._staff(a.actor, "assign a complaint")
-        self._open_complaint("assign")
-        self._in(
-            {State.RECEIVED, State.ACKNOWLEDGED, State.ASSIGNED, State.IN_PROGRESS},
-            "assign",
-            "Resume it first." if self.s.state == State.WAITING_ON_CUSTOMER else "",
-        )
-
     def _investigation_departments(self, assigned: list[Department]) -> list[Department]:
         """B §1.3: lost goods → warehouse, transport and delivery (and whoever else was named); any assignment
         to several departments works the same way."""
@@ -1082,7 +994,7 @@ class ComplaintWorkflow:
     @workflow.update(name=UPDATE_ASSIGN)
     async def assign(self, a: Assign) -> ActionResult:
         async with self._lock:
-            self._check_assign(a)
+            self._check(UPDATE_ASSIGN, a.actor, a, who=False)
             now = self._now()
             first = Anchor.ASSIGNMENT not in self.s.anchors
             # Until the first assignment the departments are the classifier's proposal; from then on they
@@ -1128,7 +1040,7 @@ class ComplaintWorkflow:
 
     @assign.validator
     def _validate_assign(self, a: Assign) -> None:
-        self._check_assign(a)
+        self._check(UPDATE_ASSIGN, a.actor, a)
 
     async def _start_investigation(self, departments: list[Department], now: datetime, by: Actor) -> None:
         """One child per department, each with its own report deadline on the complaint's calendar."""
@@ -1176,41 +1088,25 @@ class ComplaintWorkflow:
             )
 
     # -- start handling / progress / plan / approve ----------------------------------------------------------------
-    def _check_start(self, a: StaffAction) -> None:
-        self._staff(a.actor, "start handling")
-        self._open_complaint("start handling")
-        self._in(
-            {State.ASSIGNED},
-            "start handling",
-            "Assign it to a department first."
-            if self.s.state in (State.RECEIVED, State.ACKNOWLEDGED)
-            else "",
-        )
-
     @workflow.update(name=UPDATE_START_HANDLING)
     async def start_handling(self, a: StaffAction) -> ActionResult:
         async with self._lock:
-            self._check_start(a)
+            self._check(UPDATE_START_HANDLING, a.actor, a, who=False)
             self._start_handling(a.actor, a.note)
             return self._result("Handling started.")
 
     @start_handling.validator
     def _validate_start(self, a: StaffAction) -> None:
-        self._check_start(a)
+        self._check(UPDATE_START_HANDLING, a.actor, a)
 
     def _start_handling(self, actor: Actor, note: str) -> None:
         self._happen(Anchor.HANDLING_STARTED, self._now(), actor)
         self._event("handling_started", actor, note, state=State.IN_PROGRESS)
 
-    def _check_progress(self, a: PostProgress) -> None:
-        self._staff(a.actor, "post progress")
-        self._open_complaint("post progress")
-        self._in(WORKING, "post progress")
-
     @workflow.update(name=UPDATE_PROGRESS)
     async def post_progress(self, a: PostProgress) -> ActionResult:
         async with self._lock:
-            self._check_progress(a)
+            self._check(UPDATE_PROGRESS, a.actor, a, who=False)
             now = self._now()
             self.s.last_progress = a.message
             # The first progress from the department's people means the department has started (A §3.2).
@@ -1240,17 +1136,12 @@ class ComplaintWorkflow:
 
     @post_progress.validator
     def _validate_progress(self, a: PostProgress) -> None:
-        self._check_progress(a)
-
-    def _check_plan(self, a: ProposePlan) -> None:
-        self._staff(a.actor, "propose a plan")
-        self._open_complaint("propose a plan")
-        self._in(WORKING - {State.WORK_DONE}, "propose a plan")
+        self._check(UPDATE_PROGRESS, a.actor, a)
 
     @workflow.update(name=UPDATE_PROPOSE_PLAN)
     async def propose_plan(self, a: ProposePlan) -> ActionResult:
         async with self._lock:
-            self._check_plan(a)
+            self._check(UPDATE_PROPOSE_PLAN, a.actor, a, who=False)
             now = self._now()
             self.s.plan = Plan(text=a.plan, compensation=a.compensation, proposed_by=a.actor)
             self._happen(Anchor.PLAN_PROPOSED, now, a.actor)
@@ -1267,24 +1158,12 @@ class ComplaintWorkflow:
 
     @propose_plan.validator
     def _validate_plan(self, a: ProposePlan) -> None:
-        self._check_plan(a)
-
-    def _check_approve(self, a: Approve) -> None:
-        self._supervisor(a.actor, "approve a plan")
-        self._open_complaint("approve a plan")
-        if self.s.plan is None:
-            raise _refuse("There is no plan to approve yet: a plan must be proposed first.")
-        if self.s.plan.approved is not None:
-            verdict = "approved" if self.s.plan.approved else "rejected"
-            who = self.s.plan.approved_by.id if self.s.plan.approved_by else "a supervisor"
-            raise _refuse(
-                f"This plan was already {verdict} by {who}; a new plan must be proposed to decide again."
-            )
+        self._check(UPDATE_PROPOSE_PLAN, a.actor, a)
 
     @workflow.update(name=UPDATE_APPROVE)
     async def approve(self, a: Approve) -> ActionResult:
         async with self._lock:
-            self._check_approve(a)
+            self._check(UPDATE_APPROVE, a.actor, a, who=False)
             assert self.s.plan is not None
             self.s.plan = self.s.plan.model_copy(update={"approved": a.approved, "approved_by": a.actor})
             self._event("plan_approved" if a.approved else "plan_rejected", a.actor, a.note)
@@ -1298,32 +1177,16 @@ class ComplaintWorkflow:
 
     @approve.validator
     def _validate_approve(self, a: Approve) -> None:
-        self._check_approve(a)
+        self._check(UPDATE_APPROVE, a.actor, a)
 
     # -- joint investigation --------------------------------------------------------------------------------------
     def _pending_finding(self, dept: Department) -> DepartmentFinding | None:
         return next((f for f in self.s.investigation if f.department == dept and f.reported_at is None), None)
 
-    def _check_department_report(self, a: DepartmentReport) -> None:
-        self._staff(a.actor, "report a department's findings")
-        self._open_complaint("report findings")
-        if not self.s.investigation:
-            raise _refuse("No joint investigation is running for this complaint; post progress instead.")
-        if self._pending_finding(a.department) is None:
-            known = list(dict.fromkeys(f.department for f in self.s.investigation))
-            if a.department in known:
-                raise _refuse(
-                    f"The {a.department.value} department has already reported (or was overridden)."
-                )
-            raise _refuse(
-                f"The {a.department.value} department is not part of this investigation"
-                f" ({', '.join(d.value for d in known)})."
-            )
-
     @workflow.update(name=UPDATE_DEPARTMENT_REPORT)
     async def department_report(self, a: DepartmentReport) -> ActionResult:
         async with self._lock:
-            self._check_department_report(a)
+            self._check(UPDATE_DEPARTMENT_REPORT, a.actor, a, who=False)
             now = self._now()
             finding = self._pending_finding(a.department)
             assert finding is not None
@@ -1356,7 +1219,7 @@ class ComplaintWorkflow:
 
     @department_report.validator
     def _validate_department_report(self, a: DepartmentReport) -> None:
-        self._check_department_report(a)
+        self._check(UPDATE_DEPARTMENT_REPORT, a.actor, a)
 
     def _maybe_close_investigation(self, by: Actor, why: str) -> None:
         if self.s.investigation_open and all(f.reported_at is not None for f in self.s.investigation):
@@ -1397,23 +1260,17 @@ class ComplaintWorkflow:
             )
             self._commit()
 
-    def _check_override(self, a: OverrideInvestigation) -> None:
-        self._supervisor(a.actor, "override the investigation")
-        self._open_complaint("override the investigation")
-        if not self.s.investigation_open:
-            raise _refuse("No joint investigation is waiting for reports.")
-
     @workflow.update(name=UPDATE_OVERRIDE_INVESTIGATION)
     async def override_investigation(self, a: OverrideInvestigation) -> ActionResult:
         async with self._lock:
-            self._check_override(a)
+            self._check(UPDATE_OVERRIDE_INVESTIGATION, a.actor, a, who=False)
             await self._stop_investigation(a.reason)
             self._event("investigation_overridden", a.actor, a.reason)
             return self._result("Investigation closed without the missing reports.")
 
     @override_investigation.validator
     def _validate_override(self, a: OverrideInvestigation) -> None:
-        self._check_override(a)
+        self._check(UPDATE_OVERRIDE_INVESTIGATION, a.actor, a)
 
     async def _stop_investigation(self, reason: str) -> None:
         now = self._now()
@@ -1426,16 +1283,10 @@ class ComplaintWorkflow:
         self.s.investigation_open = False
 
     # -- work done, resolve --------------------------------------------------------------------------------------
-    def _check_work_done(self, a: WorkDone) -> None:
-        self._staff(a.actor, "report the work done")
-        self._open_complaint("report the work done")
-        self._in({State.ASSIGNED, State.IN_PROGRESS}, "report the work done")
-        self._investigation_done("report the work done")
-
     @workflow.update(name=UPDATE_WORK_DONE)
     async def report_work_done(self, a: WorkDone) -> ActionResult:
         async with self._lock:
-            self._check_work_done(a)
+            self._check(UPDATE_WORK_DONE, a.actor, a, who=False)
             now = self._now()
             if Anchor.HANDLING_STARTED not in self.s.anchors or self.s.state == State.ASSIGNED:
                 self._happen(Anchor.HANDLING_STARTED, now, a.actor)
@@ -1453,37 +1304,12 @@ class ComplaintWorkflow:
 
     @report_work_done.validator
     def _validate_work_done(self, a: WorkDone) -> None:
-        self._check_work_done(a)
-
-    def _check_resolve(self, a: Resolve) -> None:
-        self._staff(a.actor, "resolve a complaint")
-        self._open_complaint("resolve")
-        self._in(
-            {State.RECEIVED, State.ACKNOWLEDGED, State.ASSIGNED, State.IN_PROGRESS, State.WORK_DONE},
-            "resolve",
-            "Resume it first: it is waiting on the customer."
-            if self.s.state == State.WAITING_ON_CUSTOMER
-            else "",
-        )
-        self._investigation_done("resolve")
-        if a.compensation and a.actor.role not in SUPERVISOR_ROLES:
-            plan = self.s.plan
-            covered = (
-                plan is not None
-                and plan.approved
-                and plan.compensation is not None
-                and a.compensation <= plan.compensation
-            )
-            if not covered:
-                raise _refuse(
-                    f"A compensation of {a.compensation:g} needs a supervisor's approval: propose it in a plan for"
-                    " a supervisor to approve, or ask a supervisor to resolve."
-                )
+        self._check(UPDATE_WORK_DONE, a.actor, a)
 
     @workflow.update(name=UPDATE_RESOLVE)
     async def resolve(self, a: Resolve) -> ActionResult:
         async with self._lock:
-            self._check_resolve(a)
+            self._check(UPDATE_RESOLVE, a.actor, a, who=False)
             now = self._now()
             self.s.resolution = Resolution(
                 cause=a.cause,
@@ -1513,7 +1339,7 @@ class ComplaintWorkflow:
 
     @resolve.validator
     def _validate_resolve(self, a: Resolve) -> None:
-        self._check_resolve(a)
+        self._check(UPDATE_RESOLVE, a.actor, a)
 
     def _finish_result(self, now: datetime, by: Actor) -> None:
         """After the result (answer or resolution): every other clock stops, the survey window opens."""
@@ -1537,17 +1363,10 @@ class ComplaintWorkflow:
         )
 
     # -- waiting on the customer -----------------------------------------------------------------------------------
-    def _check_wait(self, a: WaitOnCustomer) -> None:
-        self._staff(a.actor, "wait on the customer")
-        self._open_complaint("wait on the customer")
-        self._in(
-            {State.ACKNOWLEDGED, State.ASSIGNED, State.IN_PROGRESS, State.WORK_DONE}, "wait on the customer"
-        )
-
     @workflow.update(name=UPDATE_WAIT)
     async def wait_on_customer(self, a: WaitOnCustomer) -> ActionResult:
         async with self._lock:
-            self._check_wait(a)
+            self._check(UPDATE_WAIT, a.actor, a, who=False)
             now = self._now()
             self.s.state_before_wait = self.s.state
             self._pause_all(now)
@@ -1559,19 +1378,12 @@ class ComplaintWorkflow:
 
     @wait_on_customer.validator
     def _validate_wait(self, a: WaitOnCustomer) -> None:
-        self._check_wait(a)
-
-    def _check_resume(self, a: Resume) -> None:
-        self._staff(a.actor, "resume a complaint")
-        self._open_complaint("resume")
-        self._in(
-            {State.WAITING_ON_CUSTOMER}, "resume", "Only a complaint waiting on the customer can be resumed."
-        )
+        self._check(UPDATE_WAIT, a.actor, a)
 
     @workflow.update(name=UPDATE_RESUME)
     async def resume(self, a: Resume) -> ActionResult:
         async with self._lock:
-            self._check_resume(a)
+            self._check(UPDATE_RESUME, a.actor, a, who=False)
             self._resume_all(self._now())
             back = self.s.state_before_wait or State.IN_PROGRESS
             self.s.state_before_wait = None
@@ -1580,21 +1392,13 @@ class ComplaintWorkflow:
 
     @resume.validator
     def _validate_resume(self, a: Resume) -> None:
-        self._check_resume(a)
+        self._check(UPDATE_RESUME, a.actor, a)
 
     # -- escalate, reassign ----------------------------------------------------------------------------------------
-    def _check_escalate(self, a: Escalate) -> None:
-        self._staff(a.actor, "escalate a complaint")
-        self._open_complaint("escalate")
-        if clocks.escalation_target(self.s.holder_role) == self.s.holder_role:
-            raise _refuse(
-                f"Already with {_article(_role(self.s.holder_role))}, the top of the escalation ladder."
-            )
-
     @workflow.update(name=UPDATE_ESCALATE)
     async def escalate(self, a: Escalate) -> ActionResult:
         async with self._lock:
-            self._check_escalate(a)
+            self._check(UPDATE_ESCALATE, a.actor, a, who=False)
             before = self.s.holder_role
             self.s.holder_role = clocks.escalation_target(before)
             self._event(
@@ -1613,26 +1417,12 @@ class ComplaintWorkflow:
 
     @escalate.validator
     def _validate_escalate(self, a: Escalate) -> None:
-        self._check_escalate(a)
-
-    def _check_reassign(self, a: Reassign) -> None:
-        self._staff(a.actor, "reassign a complaint")
-        self._open_complaint("reassign")
-        holder = self.s.holder
-        if a.actor.role not in SUPERVISOR_ROLES | {Role.DEPARTMENT_HEAD} and (
-            holder is None or holder.id != a.actor.id
-        ):
-            raise _refuse(
-                f"Only a supervisor, a department head or the current holder can reassign; you are signed in as"
-                f" {_role(a.actor.role)}."
-            )
-        if a.holder_role not in STAFF_ROLES:
-            raise _refuse(f"A complaint can only be held by staff, not by {_article(_role(a.holder_role))}.")
+        self._check(UPDATE_ESCALATE, a.actor, a)
 
     @workflow.update(name=UPDATE_REASSIGN)
     async def reassign(self, a: Reassign) -> ActionResult:
         async with self._lock:
-            self._check_reassign(a)
+            self._check(UPDATE_REASSIGN, a.actor, a, who=False)
             before = self.s.holder
             self.s.holder = Actor(id=a.holder_id, role=a.holder_role)
             self.s.holder_role = a.holder_role
@@ -1657,17 +1447,13 @@ class ComplaintWorkflow:
 
     @reassign.validator
     def _validate_reassign(self, a: Reassign) -> None:
-        self._check_reassign(a)
+        self._check(UPDATE_REASSIGN, a.actor, a)
 
     # -- cancel, merge ------------------------------------------------------------------------------------------------
-    def _check_cancel(self, a: Cancel) -> None:
-        self._supervisor(a.actor, "cancel a complaint")
-        self._open_complaint("cancel")
-
     @workflow.update(name=UPDATE_CANCEL)
     async def cancel(self, a: Cancel) -> ActionResult:
         async with self._lock:
-            self._check_cancel(a)
+            self._check(UPDATE_CANCEL, a.actor, a, who=False)
             self.s.cancel_reason = a.reason
             await self._end(State.CANCELLED, a.actor, a.reason)
             self._notify_customer(TemplateKey.CLOSED, "closed", {"reason": a.reason, "cancelled": True})
@@ -1675,20 +1461,12 @@ class ComplaintWorkflow:
 
     @cancel.validator
     def _validate_cancel(self, a: Cancel) -> None:
-        self._check_cancel(a)
-
-    def _check_merge(self, a: MergeInto) -> None:
-        self._staff(a.actor, "merge a complaint")
-        self._open_complaint("merge")
-        if a.target_complaint_id == self.cid:
-            raise _refuse(
-                "A complaint cannot be merged into itself; give the number of the complaint it duplicates."
-            )
+        self._check(UPDATE_CANCEL, a.actor, a)
 
     @workflow.update(name=UPDATE_MERGE)
     async def merge_into(self, a: MergeInto) -> ActionResult:
         async with self._lock:
-            self._check_merge(a)
+            self._check(UPDATE_MERGE, a.actor, a, who=False)
             self.s.merged_into = a.target_complaint_id
             await self._end(State.MERGED, a.actor, f"merged into {a.target_complaint_id}")
             self._notify_customer(
@@ -1698,7 +1476,7 @@ class ComplaintWorkflow:
 
     @merge_into.validator
     def _validate_merge(self, a: MergeInto) -> None:
-        self._check_merge(a)
+        self._check(UPDATE_MERGE, a.actor, a)
 
     async def _end(self, state: State, by: Actor, why: str) -> None:
         now = self._now()
@@ -1715,19 +1493,10 @@ class ComplaintWorkflow:
         self._notify_customer(TemplateKey.CLOSED, "closed", {"rated": rated})
 
     # -- the customer's rating, the reopen loop -----------------------------------------------------------------------
-    def _check_rate(self, r: Rate) -> None:
-        self._open_complaint("rate")
-        self._in({State.AWAITING_RATING, State.ANSWERED}, "rate", "A rating comes after the result.")
-        if r.score < self.s.policy.satisfied_score and not r.demand.strip():
-            raise _refuse(
-                f"Please tell us what you expect (demand) when rating below {self.s.policy.satisfied_score}: it is"
-                " what we will work on."
-            )
-
     @workflow.update(name=UPDATE_RATE)
     async def rate(self, r: Rate) -> ActionResult:
         async with self._lock:
-            self._check_rate(r)
+            self._check(UPDATE_RATE, CUSTOMER, r, who=False)
             now = self._now()
             customer = Actor(id="customer", role=Role.CUSTOMER)
             self.s.ratings = [
@@ -1746,7 +1515,7 @@ class ComplaintWorkflow:
 
     @rate.validator
     def _validate_rate(self, r: Rate) -> None:
-        self._check_rate(r)
+        self._check(UPDATE_RATE, CUSTOMER, r)
 
     def _reopen(self, now: datetime, r: Rate) -> None:
         """A §3.3 / B §2.4: below the satisfied score the complaint reopens, the demand recorded, a senior
@@ -1790,16 +1559,10 @@ class ComplaintWorkflow:
             r.description == self._input.description and r.received_at == self._input.received_at.isoformat()
         )
 
-    def _check_add_report(self, r: AddReport) -> None:
-        if self.s.state in TERMINAL_STATES:
-            raise _refuse(
-                f"Complaint {self.cid} is {_state_words(self.s.state)}; file the report as a new complaint."
-            )
-
     @workflow.update(name=UPDATE_ADD_REPORT)
     async def add_report(self, r: AddReport) -> ActionResult:
         async with self._lock:
-            self._check_add_report(r)
+            self._check(UPDATE_ADD_REPORT, CUSTOMER, r, who=False)
             if self._is_original_report(r):
                 return self._result("Complaint received.")
             self.s.extra_reports += 1
@@ -1823,4 +1586,4 @@ class ComplaintWorkflow:
 
     @add_report.validator
     def _validate_add_report(self, r: AddReport) -> None:
-        self._check_add_report(r)
+        self._check(UPDATE_ADD_REPORT, CUSTOMER, r)

@@ -33,6 +33,7 @@ from domain.models import (
     ComplaintInput,
     ComplaintType,
     Customer,
+    Department,
     ObligationName,
     Role,
     Tier,
@@ -53,9 +54,11 @@ MONDAY_9 = datetime(2026, 3, 2, 9, tzinfo=SH)  # an ordinary working Monday morn
 SPECIALIST = Actor(id="agent-1", role=Role.SPECIALIST, name="Li Na")
 SUPERVISOR = Actor(id="sup-1", role=Role.SUPERVISOR, name="Wang Wei")
 SENIOR = Actor(id="senior-1", role=Role.SENIOR_SUPERVISOR)
-ENGINEER = Actor(id="eng-1", role=Role.ENGINEER)
-LOGISTICS = Actor(id="log-1", role=Role.LOGISTICS)
-HEAD = Actor(id="head-1", role=Role.DEPARTMENT_HEAD)
+# Staff act on the complaints of their departments (per-complaint rights, domain/action_table.py).
+LOGISTICS_SIDE = (Department.LOGISTICS, Department.WAREHOUSE, Department.TRANSPORT, Department.DELIVERY)
+ENGINEER = Actor(id="eng-1", role=Role.ENGINEER, departments=(Department.TECHNICAL,))
+LOGISTICS = Actor(id="log-1", role=Role.LOGISTICS, departments=LOGISTICS_SIDE)
+HEAD = Actor(id="head-1", role=Role.DEPARTMENT_HEAD, departments=LOGISTICS_SIDE)
 
 
 @dataclass

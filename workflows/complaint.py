@@ -15,14 +15,8 @@ Shape (after temporalio/samples-python `safe_message_handlers` and `updatable_ti
 - Engineers find complaints by typed search attributes (never customer data) and read where one stands in
   its current details.
 
-Timeline event kinds (the ledger keeps them all; the state keeps the newest `TIMELINE_CAP`): received,
-acknowledged, supervisor_acknowledged, classified, answered, assigned, tracking_linked, tracking_failed,
-investigation_started, department_report, investigation_complete, investigation_overridden,
-handling_started, progress, plan_proposed, plan_approved, plan_rejected, work_done, resolved, survey_sent,
-waiting_on_customer, resumed, escalated, reassigned, cancelled, merged, rated, reopened, closed,
-duplicate_report, sla_warning, sla_breach, progress_report, customer_update, notification_failed.
-Events that change the state carry `data["state"]`; events about a clock carry `obligation`,
-`data["obligation_status"]` and `data["occurrence"]`.
+Timeline event kinds: domain/events.py (the ledger keeps them all; the state keeps the newest
+`TIMELINE_CAP`).
 """
 
 from __future__ import annotations
@@ -92,6 +86,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.calendar import in_zone
     from domain.case import LOGISTICS_DEPARTMENTS, MEETS, MET_BY, CaseState, ComplaintOptions
     from domain.clocks import Obligation
+    from domain.events import EventKind as E
     from domain.messages import (
         ACTIVITY_NOTIFY,
         ACTIVITY_RECORD,
@@ -212,7 +207,7 @@ class ComplaintWorkflow:
         # The customer's clock starts when they filed (never in the future of the workflow's own clock).
         received = min(input.received_at, now).astimezone(UTC)
         self._event(
-            "received",
+            E.RECEIVED,
             SYSTEM_ACTOR,
             f"{input.tier.value} {input.complaint_type.value} via {input.channel.value}",
             state=State.RECEIVED,
@@ -306,7 +301,7 @@ class ComplaintWorkflow:
         self.s.obligations[ob.key] = clocks.warn(ob, now)
         workflow_metrics.warning(ob.name, self.s.tier)
         self._event(
-            "sla_warning",
+            E.SLA_WARNING,
             SYSTEM_ACTOR,
             f"{ob.name.value} due {ob.due_at.isoformat()}",
             obligation=ob,
@@ -333,7 +328,7 @@ class ComplaintWorkflow:
         breached = breached.model_copy(update={"escalation_level": self._ladder_level(self.s.holder_role)})
         self.s.obligations[ob.key] = breached
         self._event(
-            "sla_breach",
+            E.SLA_BREACH,
             SYSTEM_ACTOR,
             f"{ob.name.value} was due {ob.due_at.isoformat()}",
             obligation=breached,
@@ -358,7 +353,7 @@ class ComplaintWorkflow:
         )
         if escalate and self.s.holder_role != before:
             self._event(
-                "escalated",
+                E.ESCALATED,
                 SYSTEM_ACTOR,
                 f"{_role(before)} → {_role(self.s.holder_role)} after the {ob.name.value} breach",
                 data={"from_role": before.value, "to_role": self.s.holder_role.value, "reason": "breach"},
@@ -384,7 +379,7 @@ class ComplaintWorkflow:
                 context=ctx,
             )
         self._event(
-            ob.name.value, SYSTEM_ACTOR, "automatic", obligation=ob, data={"obligation_status": S.MET.value}
+            E(ob.name.value), SYSTEM_ACTOR, "automatic", obligation=ob, data={"obligation_status": S.MET.value}
         )
 
     def _close_without_rating(self, ob: Obligation, now: datetime) -> None:
@@ -435,7 +430,7 @@ class ComplaintWorkflow:
         met = clocks.meet(ob, at, by.id if by else None)
         self.s.obligations[ob.key] = met
         self._event(
-            "obligation_met",
+            E.OBLIGATION_MET,
             by or SYSTEM_ACTOR,
             f"{name.value} {met.status.value}",
             obligation=met,
@@ -512,7 +507,7 @@ class ComplaintWorkflow:
 
     def _event(
         self,
-        kind: str,
+        kind: E,
         actor: Actor,
         text: str = "",
         *,
@@ -667,7 +662,7 @@ class ComplaintWorkflow:
             )
         except ActivityError as e:
             self._event(
-                "notification_failed",
+                E.NOTIFICATION_FAILED,
                 SYSTEM_ACTOR,
                 f"{note.template.value} to {note.audience.value} not delivered",
                 data={
@@ -722,7 +717,7 @@ class ComplaintWorkflow:
             )
         except ActivityError as e:
             self._event(
-                "tracking_failed",
+                E.TRACKING_FAILED,
                 SYSTEM_ACTOR,
                 "carrier not reachable",
                 data={"why": why, "error": str(e.cause or e)[:300]},
@@ -730,7 +725,7 @@ class ComplaintWorkflow:
         else:
             self.s.tracking = snap
             self._event(
-                "tracking_linked",
+                E.TRACKING_LINKED,
                 SYSTEM_ACTOR,
                 snap.status or ("found" if snap.found else "waybill unknown to the carrier"),
                 data={"why": why, "found": snap.found, "anomalies": list(snap.anomalies)},
@@ -901,7 +896,7 @@ class ComplaintWorkflow:
             sup = Anchor.SUPERVISOR_ACKNOWLEDGED in anchors
             first = Anchor.ACKNOWLEDGED in anchors or self.s.state == State.RECEIVED
             self._event(
-                "supervisor_acknowledged" if sup and not first else "acknowledged",
+                E.SUPERVISOR_ACKNOWLEDGED if sup and not first else E.ACKNOWLEDGED,
                 a.actor,
                 a.message or a.note,
                 state=State.ACKNOWLEDGED if self.s.state == State.RECEIVED else None,
@@ -933,7 +928,7 @@ class ComplaintWorkflow:
             if changed:
                 self._replan(now)
             self._event(
-                "classified",
+                E.CLASSIFIED,
                 a.actor,
                 a.note,
                 data={
@@ -973,7 +968,7 @@ class ComplaintWorkflow:
             self.s.resolution = Resolution(
                 cause="consultation", solution=a.answer, resolved_by=a.actor, resolved_at=now
             )
-            self._event("answered", a.actor, a.answer, state=State.ANSWERED)
+            self._event(E.ANSWERED, a.actor, a.answer, state=State.ANSWERED)
             self._notify_customer(TemplateKey.ANSWER, self._action_key("answer"), {"answer": a.answer})
             self._finish_result(now, a.actor)
             return self._result("Answered; the customer has been asked to rate the answer.")
@@ -1007,7 +1002,7 @@ class ComplaintWorkflow:
             self._happen(Anchor.ASSIGNMENT, now, a.actor)
             self._waive((N.DIRECT_ANSWER,), now)
             self._event(
-                "assigned",
+                E.ASSIGNED,
                 a.actor,
                 a.note,
                 state=State.ASSIGNED if self.s.state in (State.RECEIVED, State.ACKNOWLEDGED) else None,
@@ -1069,7 +1064,7 @@ class ComplaintWorkflow:
                 static_summary=f"{self.cid}: {dept.value} report due {ob.due_at.isoformat()}",
             )
         self._event(
-            "investigation_started",
+            E.INVESTIGATION_STARTED,
             by,
             ", ".join(d.value for d in departments),
             data={"departments": [d.value for d in departments], "round": rnd},
@@ -1101,7 +1096,7 @@ class ComplaintWorkflow:
 
     def _start_handling(self, actor: Actor, note: str) -> None:
         self._happen(Anchor.HANDLING_STARTED, self._now(), actor)
-        self._event("handling_started", actor, note, state=State.IN_PROGRESS)
+        self._event(E.HANDLING_STARTED, actor, note, state=State.IN_PROGRESS)
 
     @workflow.update(name=UPDATE_PROGRESS)
     async def post_progress(self, a: PostProgress) -> ActionResult:
@@ -1127,7 +1122,7 @@ class ComplaintWorkflow:
                     and (name == N.PROGRESS_REPORT or a.to_customer)
                 ):
                     self._rearm(ob, now, a.actor)
-            self._event("progress", a.actor, a.message, data={"to_customer": a.to_customer})
+            self._event(E.PROGRESS, a.actor, a.message, data={"to_customer": a.to_customer})
             if a.to_customer:
                 self._notify_customer(
                     TemplateKey.CUSTOMER_UPDATE, self._action_key("progress"), {"message": a.message}
@@ -1145,7 +1140,7 @@ class ComplaintWorkflow:
             now = self._now()
             self.s.plan = Plan(text=a.plan, compensation=a.compensation, proposed_by=a.actor)
             self._happen(Anchor.PLAN_PROPOSED, now, a.actor)
-            self._event("plan_proposed", a.actor, a.plan, data={"compensation": a.compensation})
+            self._event(E.PLAN_PROPOSED, a.actor, a.plan, data={"compensation": a.compensation})
             # The preliminary plan goes to the customer at once (B §1.2); a compensation only once approved.
             self._notify_customer(TemplateKey.PLAN, self._action_key("plan"), {"plan": a.plan})
             self._notify_staff(
@@ -1166,7 +1161,7 @@ class ComplaintWorkflow:
             self._check(UPDATE_APPROVE, a.actor, a, who=False)
             assert self.s.plan is not None
             self.s.plan = self.s.plan.model_copy(update={"approved": a.approved, "approved_by": a.actor})
-            self._event("plan_approved" if a.approved else "plan_rejected", a.actor, a.note)
+            self._event(E.PLAN_APPROVED if a.approved else E.PLAN_REJECTED, a.actor, a.note)
             if a.approved and self.s.plan.compensation:
                 self._notify_customer(
                     TemplateKey.PLAN,
@@ -1195,7 +1190,7 @@ class ComplaintWorkflow:
             if key in self.s.obligations:
                 self.s.obligations[key] = clocks.meet(self.s.obligations[key], now, a.actor.id)
             self._event(
-                "department_report",
+                E.DEPARTMENT_REPORT,
                 a.actor,
                 a.findings,
                 obligation=self.s.obligations.get(key),
@@ -1224,7 +1219,7 @@ class ComplaintWorkflow:
     def _maybe_close_investigation(self, by: Actor, why: str) -> None:
         if self.s.investigation_open and all(f.reported_at is not None for f in self.s.investigation):
             self.s.investigation_open = False
-            self._event("investigation_complete", by, why)
+            self._event(E.INVESTIGATION_COMPLETE, by, why)
             self._notify_staff(
                 TemplateKey.PROGRESS_REPORT,
                 f"investigation_complete:{self.s.investigation_round}",
@@ -1252,7 +1247,7 @@ class ComplaintWorkflow:
             self.s.last_breach_at = now
             self.s.breached = sorted({*self.s.breached, N.DEPARTMENT_REPORT.value})
             self._event(
-                "sla_breach",
+                E.SLA_BREACH,
                 SYSTEM_ACTOR,
                 f"{o.department.value} report was due {ob.due_at.isoformat()}",
                 obligation=ob,
@@ -1265,7 +1260,7 @@ class ComplaintWorkflow:
         async with self._lock:
             self._check(UPDATE_OVERRIDE_INVESTIGATION, a.actor, a, who=False)
             await self._stop_investigation(a.reason)
-            self._event("investigation_overridden", a.actor, a.reason)
+            self._event(E.INVESTIGATION_OVERRIDDEN, a.actor, a.reason)
             return self._result("Investigation closed without the missing reports.")
 
     @override_investigation.validator
@@ -1292,7 +1287,7 @@ class ComplaintWorkflow:
                 self._happen(Anchor.HANDLING_STARTED, now, a.actor)
             self._happen(Anchor.WORK_DONE, now, a.actor)
             self.s.last_progress = a.summary
-            self._event("work_done", a.actor, a.summary, state=State.WORK_DONE)
+            self._event(E.WORK_DONE, a.actor, a.summary, state=State.WORK_DONE)
             self._notify_staff(
                 TemplateKey.PROGRESS_REPORT,
                 self._action_key("work_done"),
@@ -1321,7 +1316,7 @@ class ComplaintWorkflow:
             )
             self._happen(Anchor.RESOLVED, now, a.actor)
             self._event(
-                "resolved", a.actor, a.solution, state=State.RESOLVED, data={"compensation": a.compensation}
+                E.RESOLVED, a.actor, a.solution, state=State.RESOLVED, data={"compensation": a.compensation}
             )
             # A §3.3 / B §2.4: cause, solution, compensation on the customer's channels.
             self._notify_customer(
@@ -1350,7 +1345,7 @@ class ComplaintWorkflow:
             self._set_state(State.AWAITING_RATING)
         rating = self.s.obligations.get(N.RATING.value)
         self._event(
-            "survey_sent",
+            E.SURVEY_SENT,
             SYSTEM_ACTOR,
             "",
             obligation=rating,
@@ -1370,7 +1365,7 @@ class ComplaintWorkflow:
             now = self._now()
             self.s.state_before_wait = self.s.state
             self._pause_all(now)
-            self._event("waiting_on_customer", a.actor, a.reason, state=State.WAITING_ON_CUSTOMER)
+            self._event(E.WAITING_ON_CUSTOMER, a.actor, a.reason, state=State.WAITING_ON_CUSTOMER)
             self._notify_customer(
                 TemplateKey.WAITING_ON_CUSTOMER, self._action_key("waiting"), {"reason": a.reason}
             )
@@ -1387,7 +1382,7 @@ class ComplaintWorkflow:
             self._resume_all(self._now())
             back = self.s.state_before_wait or State.IN_PROGRESS
             self.s.state_before_wait = None
-            self._event("resumed", a.actor, a.note, state=back)
+            self._event(E.RESUMED, a.actor, a.note, state=back)
             return self._result("Resumed; the clocks run again with the time they had left.")
 
     @resume.validator
@@ -1402,7 +1397,7 @@ class ComplaintWorkflow:
             before = self.s.holder_role
             self.s.holder_role = clocks.escalation_target(before)
             self._event(
-                "escalated",
+                E.ESCALATED,
                 a.actor,
                 a.reason,
                 data={"from_role": before.value, "to_role": self.s.holder_role.value, "reason": "manual"},
@@ -1427,7 +1422,7 @@ class ComplaintWorkflow:
             self.s.holder = Actor(id=a.holder_id, role=a.holder_role)
             self.s.holder_role = a.holder_role
             self._event(
-                "reassigned",
+                E.REASSIGNED,
                 a.actor,
                 a.note,
                 data={
@@ -1484,12 +1479,12 @@ class ComplaintWorkflow:
         if self.s.investigation_open:
             await self._stop_investigation(why)
         self.s.closed_at = now
-        self._event(state.value, by, why, state=state)
+        self._event(E(state.value), by, why, state=state)
 
     def _close(self, now: datetime, why: str, *, rated: bool) -> None:
         self._waive(None, now)
         self.s.closed_at = now
-        self._event("closed", SYSTEM_ACTOR, why, state=State.CLOSED, data={"rated": rated})
+        self._event(E.CLOSED, SYSTEM_ACTOR, why, state=State.CLOSED, data={"rated": rated})
         self._notify_customer(TemplateKey.CLOSED, "closed", {"rated": rated})
 
     # -- the customer's rating, the reopen loop -----------------------------------------------------------------------
@@ -1506,7 +1501,7 @@ class ComplaintWorkflow:
             rating = self.s.obligations.get(N.RATING.value)
             if rating is not None:
                 self.s.obligations[rating.key] = clocks.meet(rating, now, "customer")
-            self._event("rated", customer, r.comment, data={"score": r.score, "demand": r.demand})
+            self._event(E.RATED, customer, r.comment, data={"score": r.score, "demand": r.demand})
             if r.score >= self.s.policy.satisfied_score:
                 self._close(now, f"rated {r.score}", rated=True)
                 return self._result("Thank you: the complaint is closed.")
@@ -1535,7 +1530,7 @@ class ComplaintWorkflow:
             ):
                 self._open(rule, now)
         self._event(
-            "reopened",
+            E.REOPENED,
             Actor(id="customer", role=Role.CUSTOMER),
             r.demand,
             state=State.IN_PROGRESS,
@@ -1568,7 +1563,7 @@ class ComplaintWorkflow:
             self.s.extra_reports += 1
             self.s.attachments = [*self.s.attachments, *r.attachments][:MAX_ATTACHMENTS]
             self._event(
-                "duplicate_report",
+                E.DUPLICATE_REPORT,
                 Actor(id="customer", role=Role.CUSTOMER),
                 r.description,
                 data={

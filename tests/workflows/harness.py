@@ -1,5 +1,5 @@
 """Driving complaints on the time-skipping server: same-named stand-in activities that record what they were
-asked (`starters.simulate.Recorder`), a worker per test on its own task queue, and helpers to start
+asked (`starters.testing_support.Recorder`), a worker per test on its own task queue, and helpers to start
 complaints at a chosen moment.
 
 Complaints start "as if" at a known moment (Monday 2 March 2026 09:00 Shanghai unless told otherwise)
@@ -40,7 +40,7 @@ from domain.models import (
 )
 from domain.policy import Policy
 from domain.view import ComplaintView, ObligationView
-from starters.simulate import Recorder, quiescent, sleep_past, terminate_complaint
+from starters.testing_support import Recorder, quiescent, sleep_past, terminate_complaint
 from workflows.complaint import ComplaintWorkflow
 from workflows.registry import WORKFLOWS
 

@@ -36,8 +36,7 @@ with workflow.unsafe.imports_passed_through():
     import idna  # noqa: F401
 
     from desk import workflow_metrics  # replay-safe business metrics (workflow.metric_meter)
-    from domain import action_table, clocks
-    from domain import search_attributes as sa
+    from domain import action_table, case_view, clocks
     from domain.action_table import CUSTOMER, Situation
     from domain.actions import (
         QUERY_STATE,
@@ -83,15 +82,13 @@ with workflow.unsafe.imports_passed_through():
         WaitOnCustomer,
         WorkDone,
     )
-    from domain.calendar import in_zone
-    from domain.case import LOGISTICS_DEPARTMENTS, MEETS, MET_BY, CaseState, ComplaintOptions
+    from domain.case import LOGISTICS_DEPARTMENTS, MET_BY, CaseState, ComplaintOptions
     from domain.clocks import Obligation
     from domain.events import EventKind as E
     from domain.messages import (
         ACTIVITY_NOTIFY,
         ACTIVITY_RECORD,
         ACTIVITY_TRACKING,
-        Audience,
         LedgerWrite,
         Notification,
         NotificationResult,
@@ -101,7 +98,6 @@ with workflow.unsafe.imports_passed_through():
         TrackingSnapshot,
     )
     from domain.models import (
-        ESCALATION_LADDER,
         SYSTEM_ACTOR,
         TERMINAL_STATES,
         Actor,
@@ -113,8 +109,9 @@ with workflow.unsafe.imports_passed_through():
         State,
         Tier,
     )
-    from domain.policy import PRESETS, Anchor, ObligationRule, Policy, preset
-    from domain.view import ComplaintView, DepartmentFinding, ObligationView, Plan, Rating, Resolution
+    from domain.obligation_book import ObligationBook, progress_starts_handling
+    from domain.policy import PRESETS, Anchor, Policy, preset
+    from domain.view import ComplaintView, DepartmentFinding, Plan, Rating, Resolution
     from workflows.investigation import (
         SIGNAL_DEPARTMENT_OVERDUE,
         SIGNAL_REPORT,
@@ -129,7 +126,6 @@ with workflow.unsafe.imports_passed_through():
 N, S = ObligationName, ObligationStatus
 MIN_TIMER = timedelta(milliseconds=1)  # closer than this to a due moment is "due now"
 TIMELINE_CAP = 50  # newest events kept in state and view; the ledger keeps every one
-PAST_CAP = 30  # settled earlier occurrences (periodic reports, reopened clocks) kept for the view
 MAX_ATTACHMENTS = 60
 NOTIFY_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=1), maximum_attempts=6
@@ -142,10 +138,6 @@ TRACKING_RETRY = RetryPolicy(
 
 def _role(role: Role) -> str:
     return role.value.replace("_", " ")
-
-
-def _state_words(state: State) -> str:
-    return state.value.replace("_", " ")
 
 
 @workflow.defn(name="ComplaintWorkflow")
@@ -216,7 +208,7 @@ class ComplaintWorkflow:
         )
         self._happen(Anchor.INTAKE, received)
         # B §4: a confirmation with the number, the status link and the promised times, at once.
-        self._notify_customer(TemplateKey.CONFIRMATION, "confirmation", self._promises())
+        self._notify_customer(TemplateKey.CONFIRMATION, "confirmation", case_view.promises(self.s))
         roles = self.s.policy.alert_at_intake.get(self.s.tier, [])
         if roles:
             self._notify_staff(
@@ -298,7 +290,7 @@ class ComplaintWorkflow:
 
     # -- what the clocks do when their moment comes ---------------------------------------------------------
     def _warn(self, ob: Obligation, now: datetime) -> None:
-        self.s.obligations[ob.key] = clocks.warn(ob, now)
+        ob = self.book.warn(ob, now)
         workflow_metrics.warning(ob.name, self.s.tier)
         self._event(
             E.SLA_WARNING,
@@ -316,17 +308,9 @@ class ComplaintWorkflow:
         )
 
     def _breach(self, ob: Obligation, now: datetime, *, escalate: bool) -> bool:
-        breached = clocks.breach(ob, now)
+        b = self.book.breach(ob, now, escalate=escalate)
         workflow_metrics.breach(ob.name, self.s.tier)
-        self.s.breach_count += 1
-        self.s.last_breach_at = now
-        if ob.name.value not in self.s.breached:
-            self.s.breached = sorted({*self.s.breached, ob.name.value})
-        before = self.s.holder_role
-        if escalate:
-            self.s.holder_role = clocks.escalation_target(before, ob)
-        breached = breached.model_copy(update={"escalation_level": self._ladder_level(self.s.holder_role)})
-        self.s.obligations[ob.key] = breached
+        breached, before = b.obligation, b.from_role
         self._event(
             E.SLA_BREACH,
             SYSTEM_ACTOR,
@@ -351,7 +335,7 @@ class ComplaintWorkflow:
             staff_ids=[self.s.holder.id] if self.s.holder else [],
             context=ctx,
         )
-        if escalate and self.s.holder_role != before:
+        if b.escalated:
             self._event(
                 E.ESCALATED,
                 SYSTEM_ACTOR,
@@ -361,12 +345,12 @@ class ComplaintWorkflow:
             self._notify_staff(
                 TemplateKey.ESCALATION, f"escalation:{key}", roles=[self.s.holder_role], context=ctx
             )
-        return escalate and self.s.holder_role != before
+        return b.escalated
 
     def _produce_periodic(self, ob: Obligation, now: datetime) -> None:
         """A report is due: the system writes it from the complaint's state (the rule is kept either way)."""
-        self._rearm(ob, now, SYSTEM_ACTOR)
-        ctx = self._progress_context()
+        self.book.rearm(ob, now, SYSTEM_ACTOR)
+        ctx = case_view.progress_context(self.s)
         if ob.name == N.CUSTOMER_UPDATE:
             self._notify_customer(
                 TemplateKey.CUSTOMER_UPDATE, f"customer_update:{ob.occurrence}:r{self.s.reopen_count}", ctx
@@ -383,124 +367,26 @@ class ComplaintWorkflow:
         )
 
     def _close_without_rating(self, ob: Obligation, now: datetime) -> None:
-        self.s.obligations[ob.key] = clocks.waive(ob, now)
+        self.book.waive_key(ob.key, now)
         self._close(now, "no rating within the survey window", rated=False)
 
     # -- clocks and events, the generic part ------------------------------------------------------------------
-    def _rules(self) -> list[ObligationRule]:
-        """The rules that apply to this complaint now (tier and type), the rating window included."""
-        p = self.s.policy
-        return [*p.rules_for(self.s.tier, self.s.complaint_type), p.rating_rule()]
-
-    def _open(self, rule: ObligationRule, at: datetime) -> None:
-        """Start (or restart, as its next occurrence) the clock of `rule` from `at`."""
-        existing = self.s.obligations.get(rule.name.value)
-        if existing is not None and existing.status in clocks.RUNNING | {S.PAUSED}:
-            return
-        if existing is not None:
-            self._archive(existing)
-            ob = clocks.reopen(existing, rule, self.s.policy, self.s.tier, at)
-        else:
-            ob = clocks.open_clock(rule, self.s.policy, self.s.tier, at)
-        if self.s.state == State.WAITING_ON_CUSTOMER:
-            ob = clocks.pause(ob, self.s.policy.calendar(ob.calendar), at)
-        self.s.obligations[ob.key] = ob
-
-    def _archive(self, ob: Obligation) -> None:
-        self.s.past = [*self.s.past, ob][-PAST_CAP:]
+    @property
+    def book(self) -> ObligationBook:
+        return ObligationBook(self.s)
 
     def _happen(self, anchor: Anchor, at: datetime, by: Actor | None = None) -> None:
-        """An event of the complaint's life: meets what it meets, stops the periodic clocks it ends and
-        starts the clocks anchored on it."""
-        self.s.anchors[anchor] = at
-        for name in MEETS.get(anchor, ()):
-            self._meet(name, at, by)
-        for key, ob in list(self.s.obligations.items()):
-            rule = self._rule_of(ob)
-            if ob.periodic and rule is not None and rule.until == anchor:
-                self.s.obligations[key] = clocks.waive(ob, at)
-        for rule in self._rules():
-            if rule.anchor == anchor:
-                self._open(rule, at)
-
-    def _meet(self, name: ObligationName, at: datetime, by: Actor | None) -> None:
-        ob = self.s.obligations.get(name.value)
-        if ob is None or ob.status not in clocks.ACTIVE:
-            return
-        met = clocks.meet(ob, at, by.id if by else None)
-        self.s.obligations[ob.key] = met
-        self._event(
-            E.OBLIGATION_MET,
-            by or SYSTEM_ACTOR,
-            f"{name.value} {met.status.value}",
-            obligation=met,
-            data={"obligation_status": met.status.value},
-            log_only=True,
-        )
-
-    def _waive(
-        self, names: tuple[ObligationName, ...] | None, at: datetime, *, periodic_too: bool = True
-    ) -> None:
-        """Waive running clocks that no longer apply (None: all of them). Breaches stay on record."""
-        for key, ob in list(self.s.obligations.items()):
-            if (names is None or ob.name in names) and (periodic_too or not ob.periodic):
-                self.s.obligations[key] = clocks.waive(ob, at)
-
-    def _rule_of(self, ob: Obligation) -> ObligationRule | None:
-        if ob.name == N.DEPARTMENT_REPORT:
-            return self.s.policy.department_report_rule()
-        if ob.name == N.RATING:
-            return self.s.policy.rating_rule()
-        return next(
-            (r for r in self.s.policy.rules_for(self.s.tier, self.s.complaint_type) if r.name == ob.name),
-            None,
-        )
-
-    def _rearm(self, ob: Obligation, at: datetime, by: Actor) -> None:
-        rule = self._rule_of(ob)
-        if rule is None:
-            return
-        done, nxt = clocks.rearm(ob, rule, self.s.policy, self.s.tier, at, by.id)
-        self._archive(done)
-        self.s.obligations[ob.key] = nxt
-
-    def _replan(self, at: datetime) -> None:
-        """A tier or type change: clocks that no longer apply are waived, those that still apply move to the
-        new windows from their own start, new ones start from their anchors (if those already happened)."""
-        rules = {r.name: r for r in self._rules()}
-        for key, ob in list(self.s.obligations.items()):
-            if ob.name in (N.DEPARTMENT_REPORT, N.RATING):
-                continue
-            rule = rules.get(ob.name)
-            if rule is None:
-                self.s.obligations[key] = clocks.waive(ob, at)
-            else:
-                # A first occurrence runs from its anchor event (the new calendar may start it earlier);
-                # a later one (re-armed, reopened) from its own start.
-                anchor_at = self.s.anchors.get(rule.anchor) if ob.occurrence == 1 else None
-                self.s.obligations[key] = clocks.replan(ob, rule, self.s.policy, self.s.tier, anchor_at)
-        resolved = Anchor.RESOLVED in self.s.anchors
-        for rule in rules.values():
-            if rule.name.value in self.s.obligations or rule.anchor not in self.s.anchors:
-                continue
-            if MET_BY.get(rule.name) in self.s.anchors or rule.name == N.RATING:
-                continue
-            if rule.periodic and (resolved or rule.until in self.s.anchors):
-                continue
-            self._open(rule, self.s.anchors[rule.anchor])
-
-    def _pause_all(self, at: datetime) -> None:
-        for key, ob in list(self.s.obligations.items()):
-            self.s.obligations[key] = clocks.pause(ob, self.s.policy.calendar(ob.calendar), at)
-
-    def _resume_all(self, at: datetime) -> None:
-        for key, ob in list(self.s.obligations.items()):
-            self.s.obligations[key] = clocks.resume(ob, self.s.policy.calendar(ob.calendar), at)
-
-    @staticmethod
-    def _ladder_level(role: Role) -> int:
-        ladder = list(ESCALATION_LADDER)
-        return ladder.index(role) if role in ladder else len(ladder) - 1
+        """An event of the complaint's life (the book meets, stops and starts its clocks); each obligation
+        it met goes to the ledger."""
+        for met in self.book.happen(anchor, at, by):
+            self._event(
+                E.OBLIGATION_MET,
+                by or SYSTEM_ACTOR,
+                f"{met.name.value} {met.status.value}",
+                obligation=met,
+                data={"obligation_status": met.status.value},
+                log_only=True,
+            )
 
     def _set_state(self, state: State) -> None:
         self.s.state = state
@@ -544,87 +430,16 @@ class ComplaintWorkflow:
         self._ledger_due = True
 
     # -- notifications ----------------------------------------------------------------------------------------
-    def _notify_customer(
-        self, template: TemplateKey, key: str, context: dict[str, Any] | None = None
-    ) -> None:
-        c = self._input.customer
-        self._outbox.append(
-            Notification(
-                idempotency_key=f"{self.cid}:{key}",
-                complaint_id=self.cid,
-                template=template,
-                audience=Audience.CUSTOMER,
-                locale=c.locale,
-                context={
-                    "complaint_id": self.cid,
-                    "status_token": self._input.status_token,
-                    "channel": self._input.channel.value,
-                    "customer": {"name": c.name, "phone": c.phone, "email": c.email},
-                    "state": self.s.state.value,
-                    **(context or {}),
-                },
-            )
-        )
+    def _notify_customer(self, template: TemplateKey, key: str, context: dict[str, Any] | None = None) -> None:
+        self._outbox.append(case_view.to_customer(self.s, self._input, template, key, context))
 
-    def _notify_staff(
-        self,
-        template: TemplateKey,
-        key: str,
-        *,
-        roles: list[Role],
-        departments: list[Department] | None = None,
-        staff_ids: list[str] | None = None,
-        context: dict[str, Any] | None = None,
-    ) -> None:
-        self._outbox.append(
-            Notification(
-                idempotency_key=f"{self.cid}:{key}",
-                complaint_id=self.cid,
-                template=template,
-                audience=Audience.STAFF,
-                roles=roles,
-                departments=departments if departments is not None else list(self.s.departments),
-                staff_ids=staff_ids or [],
-                context={
-                    "complaint_id": self.cid,
-                    "tier": self.s.tier.value,
-                    "state": self.s.state.value,
-                    "holder_role": self.s.holder_role.value,
-                    **(context or {}),
-                },
-            )
-        )
+    def _notify_staff(self, template: TemplateKey, key: str, **to: Any) -> None:
+        self._outbox.append(case_view.to_staff(self.s, self.cid, template, key, **to))
 
     def _action_key(self, what: str) -> str:
         """Idempotency key part for a notification caused by an Update: its id is unique and replay-stable."""
         info = workflow.current_update_info()
         return f"{what}:{info.id}" if info else f"{what}:{self.s.seq}"
-
-    def _promises(self) -> dict[str, Any]:
-        """The promised times the confirmation names (B §1.2: the customer is told when to expect feedback)."""
-        return {
-            "promised": {
-                ob.name.value: ob.due_at.isoformat()
-                for ob in self.s.obligations.values()
-                if ob.name in (N.FIRST_RESPONSE, N.DIRECT_ANSWER, N.PRELIMINARY_PLAN, N.RESOLUTION)
-            },
-            "tier": self.s.tier.value,
-        }
-
-    def _progress_context(self) -> dict[str, Any]:
-        nxt = clocks.next_due(self.s.obligations)
-        return {
-            "tier": self.s.tier.value,
-            "departments": [d.value for d in self.s.departments],
-            "last_progress": self.s.last_progress,
-            "plan": self.s.plan.text if self.s.plan else None,
-            "next_due": nxt.name.value if nxt else None,
-            "next_due_at": nxt.due_at.isoformat() if nxt else None,
-            "open_obligations": sorted(
-                k for k, o in self.s.obligations.items() if o.status in clocks.RUNNING
-            ),
-            "breaches": self.s.breach_count,
-        }
 
     # -- committing a step: notifications out, ledger, search attributes, details, timer ------------------------
     def _commit(self) -> None:
@@ -736,22 +551,7 @@ class ComplaintWorkflow:
         """Search attributes (only those that changed) and the current details: where it stands, in words."""
         s = self.s
         nxt = clocks.next_due(s.obligations)
-        values: list[tuple[Any, Any]] = [
-            (sa.COMPLAINT_ID, self.cid),
-            (sa.TIER, s.tier.value),
-            (sa.STATE, s.state.value),
-            (sa.COMPLAINT_TYPE, s.complaint_type.value),
-            (sa.CATEGORY, s.category.value),
-            (sa.CHANNEL, self._input.channel.value),
-            (sa.POLICY, s.policy.name),
-            (sa.HOLDER_ROLE, s.holder_role.value),
-            (sa.DEPARTMENTS, [d.value for d in s.departments]),
-            (sa.BREACHED, list(s.breached)),
-            (sa.BREACH_COUNT, s.breach_count),
-            (sa.LAST_BREACH_AT, s.last_breach_at),
-            (sa.NEXT_DUE_AT, nxt.due_at if nxt else None),
-            (sa.REOPEN_COUNT, s.reopen_count),
-        ]
+        values = case_view.search_attribute_values(s, self._input, nxt)
         if not self._sa_sent:  # what the starter (or the previous run) already set
             current = workflow.info().typed_search_attributes
             self._sa_sent = {key.name: current.get(key) for key, _ in values}
@@ -765,35 +565,10 @@ class ComplaintWorkflow:
             self._sa_sent[key.name] = value
         if updates:
             workflow.upsert_search_attributes(updates)
-        details = self._details_text(nxt)
+        details = case_view.details_text(s, self._input, nxt)
         if details != self._details:
             self._details = details
             workflow.set_current_details(details)
-
-    def _details_text(self, nxt: Obligation | None) -> str:
-        s = self.s
-        zone = s.policy.peak.timezone
-        lines = [
-            f"**{self.cid}** · {s.tier.value} {s.complaint_type.value} · **{_state_words(s.state)}**"
-            f" · held by {_role(s.holder_role)} · policy {s.policy.name}",
-        ]
-        if nxt is not None:
-            local = in_zone(nxt.due_at, zone)
-            lines.append(f"Next deadline: {nxt.name.value} due {local:%Y-%m-%d %H:%M} ({zone})")
-        if s.breach_count:
-            lines.append(f"Breaches: {s.breach_count} ({', '.join(s.breached)})")
-        if s.reopen_count:
-            lines.append(f"Reopened {s.reopen_count}×")
-        if s.investigation_open:
-            pending = [
-                f.department.value for f in s.investigation if f.reported_at is None and not f.escalated
-            ]
-            late = [f.department.value for f in s.investigation if f.reported_at is None and f.escalated]
-            lines.append(
-                f"Joint investigation: waiting for {', '.join(pending + late) or '—'}"
-                + (f" (late: {', '.join(late)})" if late else "")
-            )
-        return "\n".join(lines)
 
     # -- the view -----------------------------------------------------------------------------------------------
     @workflow.query(name=QUERY_STATE)
@@ -801,64 +576,7 @@ class ComplaintWorkflow:
         return self._view()
 
     def _view(self) -> ComplaintView:
-        s, i = self.s, self._input
-        obligations = sorted(
-            [*s.past, *s.obligations.values()], key=lambda o: (o.started_at, o.key, o.occurrence)
-        )
-        nxt = clocks.next_due(s.obligations)
-        return ComplaintView(
-            complaint_id=i.complaint_id,
-            workflow_id=workflow.info().workflow_id,
-            status_token=i.status_token,
-            policy=s.policy.name,
-            state=s.state,
-            tier=s.tier,
-            complaint_type=s.complaint_type,
-            category=s.category,
-            channel=i.channel,
-            customer=i.customer,
-            subject=i.subject,
-            description=i.description,
-            order_number=i.order_number,
-            product=i.product,
-            attachments=s.attachments,
-            received_at=i.received_at,
-            tier_confirmed=s.tier_confirmed,
-            holder=s.holder,
-            holder_role=s.holder_role,
-            departments=s.departments,
-            assignees=s.assignees,
-            obligations=[
-                ObligationView(
-                    name=o.name,
-                    status=o.status,
-                    started_at=o.started_at,
-                    due_at=o.due_at,
-                    warn_at=o.warn_at,
-                    met_at=o.met_at,
-                    breached_at=o.breached_at,
-                    occurrence=o.occurrence,
-                    department=o.department,
-                    escalation_level=o.escalation_level,
-                )
-                for o in obligations
-            ],
-            next_due=nxt.name if nxt else None,
-            next_due_at=nxt.due_at if nxt else None,
-            plan=s.plan,
-            investigation=s.investigation,
-            resolution=s.resolution,
-            ratings=s.ratings,
-            reopen_count=s.reopen_count,
-            breach_count=s.breach_count,
-            last_breach_at=s.last_breach_at,
-            extra_reports=s.extra_reports,
-            merged_into=s.merged_into,
-            cancel_reason=s.cancel_reason,
-            tracking=s.tracking,
-            closed_at=s.closed_at,
-            timeline=s.timeline,
-        )
+        return case_view.view_of(self.s, self._input, workflow.info().workflow_id)
 
     def _result(self, message: str) -> ActionResult:
         self._commit()
@@ -926,7 +644,7 @@ class ComplaintWorkflow:
                 self.s.departments = list(dict.fromkeys(a.departments))
             changed = (old_tier, old_type) != (a.tier, a.complaint_type)
             if changed:
-                self._replan(now)
+                self.book.replan(now)
             self._event(
                 E.CLASSIFIED,
                 a.actor,
@@ -964,7 +682,7 @@ class ComplaintWorkflow:
             now = self._now()
             self.s.holder = self.s.holder or a.actor
             self._happen(Anchor.ANSWERED, now, a.actor)
-            self._waive((N.ASSIGNMENT, N.PRELIMINARY_PLAN, N.HANDLING_START), now)
+            self.book.waive((N.ASSIGNMENT, N.PRELIMINARY_PLAN, N.HANDLING_START), now)
             self.s.resolution = Resolution(
                 cause="consultation", solution=a.answer, resolved_by=a.actor, resolved_at=now
             )
@@ -1000,7 +718,7 @@ class ComplaintWorkflow:
             self.s.assignees = list(dict.fromkeys([*self.s.assignees, *a.assignees]))
             self.s.holder = self.s.holder or a.actor
             self._happen(Anchor.ASSIGNMENT, now, a.actor)
-            self._waive((N.DIRECT_ANSWER,), now)
+            self.book.waive((N.DIRECT_ANSWER,), now)
             self._event(
                 E.ASSIGNED,
                 a.actor,
@@ -1041,11 +759,9 @@ class ComplaintWorkflow:
         """One child per department, each with its own report deadline on the complaint's calendar."""
         self.s.investigation_round += 1
         rnd = self.s.investigation_round
-        rule = self.s.policy.department_report_rule()
         self.s.investigation_open = True
         for dept in departments:
-            ob = clocks.open_clock(rule, self.s.policy, self.s.tier, now, department=dept, external=True)
-            self.s.obligations[ob.key] = ob
+            ob = self.book.open_department(dept, now)
             self.s.investigation.append(DepartmentFinding(department=dept, due_at=ob.due_at))
             await workflow.start_child_workflow(
                 DepartmentInvestigationWorkflow.run,
@@ -1104,24 +820,9 @@ class ComplaintWorkflow:
             self._check(UPDATE_PROGRESS, a.actor, a, who=False)
             now = self._now()
             self.s.last_progress = a.message
-            # The first progress from the department's people means the department has started (A §3.2).
-            from_department = a.actor.id in self.s.assignees or a.actor.role in (
-                Role.ENGINEER,
-                Role.LOGISTICS,
-                Role.DEPARTMENT_HEAD,
-            )
-            if self.s.state == State.ASSIGNED and from_department:
+            if progress_starts_handling(a.actor, self.s):
                 self._start_handling(a.actor, "first progress from the department")
-            # A manual post resets the period: the 2-hourly report to the supervisor, and the 30-minute
-            # customer update when it went to the customer.
-            for name in (N.PROGRESS_REPORT, N.CUSTOMER_UPDATE):
-                ob = self.s.obligations.get(name.value)
-                if (
-                    ob is not None
-                    and ob.status in clocks.RUNNING
-                    and (name == N.PROGRESS_REPORT or a.to_customer)
-                ):
-                    self._rearm(ob, now, a.actor)
+            self.book.reset_periods(now, a.actor, to_customer=a.to_customer)
             self._event(E.PROGRESS, a.actor, a.message, data={"to_customer": a.to_customer})
             if a.to_customer:
                 self._notify_customer(
@@ -1183,12 +884,11 @@ class ComplaintWorkflow:
         async with self._lock:
             self._check(UPDATE_DEPARTMENT_REPORT, a.actor, a, who=False)
             now = self._now()
-            finding = self._pending_finding(a.department)
+            finding = self.book.pending_finding(a.department)
             assert finding is not None
             finding.findings, finding.responsible, finding.reported_at = a.findings, a.responsible, now
             key = clocks.obligation_key(N.DEPARTMENT_REPORT, a.department)
-            if key in self.s.obligations:
-                self.s.obligations[key] = clocks.meet(self.s.obligations[key], now, a.actor.id)
+            self.book.meet_key(key, now, a.actor)
             self._event(
                 E.DEPARTMENT_REPORT,
                 a.actor,
@@ -1232,20 +932,9 @@ class ComplaintWorkflow:
     async def department_overdue(self, o: DepartmentOverdue) -> None:
         """A department missed its report deadline; its child already escalated to the department's head."""
         async with self._lock:
-            if o.round != self.s.investigation_round:
+            ob = self.book.department_overdue(o.department, o.round, self._now())
+            if ob is None:
                 return
-            key = clocks.obligation_key(N.DEPARTMENT_REPORT, o.department)
-            ob = self.s.obligations.get(key)
-            finding = self._pending_finding(o.department)
-            if ob is None or finding is None or ob.status not in clocks.RUNNING:
-                return
-            now = self._now()
-            finding.escalated = True
-            ob = clocks.breach(ob, now).model_copy(update={"escalation_level": 1})  # one level: the head
-            self.s.obligations[key] = ob
-            self.s.breach_count += 1
-            self.s.last_breach_at = now
-            self.s.breached = sorted({*self.s.breached, N.DEPARTMENT_REPORT.value})
             self._event(
                 E.SLA_BREACH,
                 SYSTEM_ACTOR,
@@ -1271,9 +960,7 @@ class ComplaintWorkflow:
         now = self._now()
         for f in self.s.investigation:
             if f.reported_at is None:
-                key = clocks.obligation_key(N.DEPARTMENT_REPORT, f.department)
-                if key in self.s.obligations:
-                    self.s.obligations[key] = clocks.waive(self.s.obligations[key], now)
+                self.book.waive_key(clocks.obligation_key(N.DEPARTMENT_REPORT, f.department), now)
                 await self._signal_child(f.department, SIGNAL_STOP, reason)
         self.s.investigation_open = False
 
@@ -1340,7 +1027,7 @@ class ComplaintWorkflow:
         """After the result (answer or resolution): every other clock stops, the survey window opens."""
         if Anchor.RESOLVED not in self.s.anchors:
             self._happen(Anchor.RESOLVED, now, by)
-        self._waive(tuple(n for n in N if n != N.RATING), now)
+        self.book.waive(self.book.all_but_rating(), now)
         if self.s.state == State.RESOLVED:
             self._set_state(State.AWAITING_RATING)
         rating = self.s.obligations.get(N.RATING.value)
@@ -1364,7 +1051,7 @@ class ComplaintWorkflow:
             self._check(UPDATE_WAIT, a.actor, a, who=False)
             now = self._now()
             self.s.state_before_wait = self.s.state
-            self._pause_all(now)
+            self.book.pause_all(now)
             self._event(E.WAITING_ON_CUSTOMER, a.actor, a.reason, state=State.WAITING_ON_CUSTOMER)
             self._notify_customer(
                 TemplateKey.WAITING_ON_CUSTOMER, self._action_key("waiting"), {"reason": a.reason}
@@ -1379,7 +1066,7 @@ class ComplaintWorkflow:
     async def resume(self, a: Resume) -> ActionResult:
         async with self._lock:
             self._check(UPDATE_RESUME, a.actor, a, who=False)
-            self._resume_all(self._now())
+            self.book.resume_all(self._now())
             back = self.s.state_before_wait or State.IN_PROGRESS
             self.s.state_before_wait = None
             self._event(E.RESUMED, a.actor, a.note, state=back)
@@ -1475,14 +1162,14 @@ class ComplaintWorkflow:
 
     async def _end(self, state: State, by: Actor, why: str) -> None:
         now = self._now()
-        self._waive(None, now)
+        self.book.waive(None, now)
         if self.s.investigation_open:
             await self._stop_investigation(why)
         self.s.closed_at = now
         self._event(E(state.value), by, why, state=state)
 
     def _close(self, now: datetime, why: str, *, rated: bool) -> None:
-        self._waive(None, now)
+        self.book.waive(None, now)
         self.s.closed_at = now
         self._event(E.CLOSED, SYSTEM_ACTOR, why, state=State.CLOSED, data={"rated": rated})
         self._notify_customer(TemplateKey.CLOSED, "closed", {"rated": rated})
@@ -1498,9 +1185,7 @@ class ComplaintWorkflow:
                 *self.s.ratings,
                 Rating(score=r.score, comment=r.comment, demand=r.demand, at=now),
             ]
-            rating = self.s.obligations.get(N.RATING.value)
-            if rating is not None:
-                self.s.obligations[rating.key] = clocks.meet(rating, now, "customer")
+            self.book.meet(N.RATING, now, CUSTOMER)
             self._event(E.RATED, customer, r.comment, data={"score": r.score, "demand": r.demand})
             if r.score >= self.s.policy.satisfied_score:
                 self._close(now, f"rated {r.score}", rated=True)
@@ -1516,19 +1201,7 @@ class ComplaintWorkflow:
         """A §3.3 / B §2.4: below the satisfied score the complaint reopens, the demand recorded, a senior
         supervisor takes it over and handling repeats until the customer is satisfied."""
         s = self.s
-        s.reopen_count += 1
-        for anchor in (Anchor.RESOLVED, Anchor.WORK_DONE, Anchor.ANSWERED):
-            s.anchors.pop(anchor, None)
-        before = s.holder_role
-        s.holder_role = Role.SENIOR_SUPERVISOR
-        s.holder = None  # whoever of the senior supervisors picks it up
-        s.resolution = None
-        s.anchors[Anchor.HANDLING_STARTED] = now  # handling repeats from here
-        for rule in self._rules():
-            if rule.name == N.RESOLUTION or (
-                rule.periodic and rule.anchor in s.anchors and rule.until not in s.anchors
-            ):
-                self._open(rule, now)
+        before = self.book.reopen(now)
         self._event(
             E.REOPENED,
             Actor(id="customer", role=Role.CUSTOMER),

@@ -2,12 +2,11 @@
 
 Shape (after temporalio/samples-python `safe_message_handlers` and `updatable_timer`):
 - All state lives in one pydantic `CaseState`, handed to the next run on continue-as-new.
-- ONE movable timer: the main loop sleeps on `wait_condition(lambda: self._dirty, timeout=…)` until the
-  earliest warning or due moment of all running obligations; an Update that moves that moment sets
-  `_dirty` and the loop re-arms. Never one timer per obligation.
+- ONE movable timer (workflows/timer.py): the loop sleeps until the earliest warning or due moment of all
+  running obligations; a step that moves that moment moves the timer and the loop re-arms.
 - Staff actions are Updates with validators: a wrong role, state or input is refused with a sentence a
   person can act on before anything enters history. Handlers change state synchronously under a lock and
-  return `ActionResult` at once; I/O happens beside them: notifications run as their own activities (a
+  return `act.ActionResult` at once; I/O happens beside them: notifications run as their own activities (a
   failed notification is recorded, never fails the complaint), the ledger gets one write per step with
   the view and the step's new timeline events, in order.
 - Joint investigations run one `DepartmentInvestigationWorkflow` child per department (abandoned on
@@ -22,13 +21,12 @@ Timeline event kinds: domain/events.py (the ledger keeps them all; the state kee
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+import inspect
+from datetime import UTC, datetime
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeUpdate
-from temporalio.exceptions import ActivityError, ApplicationError
-from temporalio.workflow import ParentClosePolicy
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     # pydantic's EmailStr validates with these; loaded here so the sandbox does not re-import them per run
@@ -37,66 +35,12 @@ with workflow.unsafe.imports_passed_through():
 
     from desk import workflow_metrics  # replay-safe business metrics (workflow.metric_meter)
     from domain import action_table, case_view, clocks
+    from domain import actions as act
     from domain.action_table import CUSTOMER, Situation
-    from domain.actions import (
-        QUERY_STATE,
-        UPDATE_ACKNOWLEDGE,
-        UPDATE_ADD_REPORT,
-        UPDATE_ANSWER,
-        UPDATE_APPROVE,
-        UPDATE_ASSIGN,
-        UPDATE_CANCEL,
-        UPDATE_CLASSIFY,
-        UPDATE_DEPARTMENT_REPORT,
-        UPDATE_ESCALATE,
-        UPDATE_MERGE,
-        UPDATE_OVERRIDE_INVESTIGATION,
-        UPDATE_PROGRESS,
-        UPDATE_PROPOSE_PLAN,
-        UPDATE_RATE,
-        UPDATE_REASSIGN,
-        UPDATE_RESOLVE,
-        UPDATE_RESUME,
-        UPDATE_START_HANDLING,
-        UPDATE_WAIT,
-        UPDATE_WORK_DONE,
-        Acknowledge,
-        ActionResult,
-        AddReport,
-        AnswerDirectly,
-        Approve,
-        Assign,
-        Cancel,
-        Classify,
-        DepartmentReport,
-        Escalate,
-        MergeInto,
-        OverrideInvestigation,
-        PostProgress,
-        ProposePlan,
-        Rate,
-        Reassign,
-        Resolve,
-        Resume,
-        StaffAction,
-        WaitOnCustomer,
-        WorkDone,
-    )
     from domain.case import LOGISTICS_DEPARTMENTS, MET_BY, CaseState, ComplaintOptions
     from domain.clocks import Obligation
     from domain.events import EventKind as E
-    from domain.messages import (
-        ACTIVITY_NOTIFY,
-        ACTIVITY_RECORD,
-        ACTIVITY_TRACKING,
-        LedgerWrite,
-        Notification,
-        NotificationResult,
-        TemplateKey,
-        TimelineEvent,
-        TrackingRequest,
-        TrackingSnapshot,
-    )
+    from domain.messages import Notification, TemplateKey, TimelineEvent
     from domain.models import (
         SYSTEM_ACTOR,
         TERMINAL_STATES,
@@ -109,47 +53,47 @@ with workflow.unsafe.imports_passed_through():
         State,
         Tier,
     )
-    from domain.obligation_book import ObligationBook, progress_starts_handling
+    from domain.obligation_book import progress_starts_handling
     from domain.policy import PRESETS, Anchor, Policy, preset
     from domain.view import ComplaintView, DepartmentFinding, Plan, Rating, Resolution
+    from workflows.complaint_steps import ComplaintSteps
     from workflows.investigation import (
         SIGNAL_DEPARTMENT_OVERDUE,
         SIGNAL_REPORT,
-        SIGNAL_STOP,
         DepartmentFindingSignal,
-        DepartmentInvestigationWorkflow,
         DepartmentOverdue,
-        InvestigationInput,
-        investigation_id,
     )
+    from workflows.timer import MIN_TIMER, MovableTimer
 
 N, S = ObligationName, ObligationStatus
-MIN_TIMER = timedelta(milliseconds=1)  # closer than this to a due moment is "due now"
-TIMELINE_CAP = 50  # newest events kept in state and view; the ledger keeps every one
 MAX_ATTACHMENTS = 60
-NOTIFY_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=1), maximum_attempts=6
-)
-LEDGER_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
-TRACKING_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=10), maximum_attempts=3
-)
 
 
 def _role(role: Role) -> str:
     return role.value.replace("_", " ")
 
 
+def _table_says(handler: Any) -> Any:
+    """The validator of an Update: the action table decides, before anything enters history. (The SDK
+    wants a validator's parameters to be the handler's: it gets the handler's signature.)"""
+    action = handler._defn.name  # the Update's name, the table's key
+
+    def validate(self: ComplaintWorkflow, arg: Any) -> None:
+        self._check(action, getattr(arg, "actor", CUSTOMER), arg)
+
+    validate.__signature__ = inspect.signature(handler)  # type: ignore[attr-defined]
+    return validate
+
+
 @workflow.defn(name="ComplaintWorkflow")
-class ComplaintWorkflow:
+class ComplaintWorkflow(ComplaintSteps):
     # -- set-up -----------------------------------------------------------------------------------------
     @workflow.init
     def __init__(self, input: ComplaintInput, options: ComplaintOptions | None = None) -> None:
         self._input = input
         self._opts = options or ComplaintOptions()
         self._lock = asyncio.Lock()
-        self._dirty = False  # the earliest wake-up moved or the complaint ended: re-arm the timer
-        self._armed: datetime | None = None
+        self._timer = MovableTimer()
         self._outbox: list[Notification] = []  # notifications of the current step
         self._events: list[TimelineEvent] = []  # events not yet in the ledger
         self._ledger_due = False
@@ -163,18 +107,6 @@ class ComplaintWorkflow:
             self.s = self._opts.state
         else:
             self.s = self._intake(input)
-
-    @property
-    def cid(self) -> str:
-        return self._input.complaint_id
-
-    def _clock(self) -> datetime:
-        """The complaint's time, to the millisecond (shifted in simulations): what deadlines are compared to."""
-        return workflow.now() + self._opts.time_shift
-
-    def _now(self) -> datetime:
-        # What gets recorded: whole seconds, the same instants whatever the task's few ms of latency.
-        return self._clock().replace(microsecond=0)
 
     def _policy_for(self, input: ComplaintInput) -> Policy:
         if self._opts.policy is not None:
@@ -228,18 +160,12 @@ class ComplaintWorkflow:
         self._commit()
         while self.s.state not in TERMINAL_STATES and not self._should_continue_as_new():
             wake = clocks.next_wakeup(self.s.obligations)
-            self._armed = wake.at if wake else None
-            self._dirty = False
-            left = (wake.at - self._clock()) if wake else None
-            if left is None or left > MIN_TIMER:
-                try:
-                    await workflow.wait_condition(
-                        lambda: self._dirty or self._failure is not None or self._should_continue_as_new(),
-                        timeout=left,
-                        timeout_summary=f"{wake.name.value} {wake.kind}" if wake else None,
-                    )
-                except TimeoutError:
-                    pass
+            await self._timer.sleep(
+                wake.at if wake else None,
+                self._clock(),
+                summary=f"{wake.name.value} {wake.kind}" if wake else None,
+                interrupt=lambda: self._failure is not None or self._should_continue_as_new(),
+            )
             if self._failure is not None:
                 raise self._failure
             async with self._lock:
@@ -371,10 +297,6 @@ class ComplaintWorkflow:
         self._close(now, "no rating within the survey window", rated=False)
 
     # -- clocks and events, the generic part ------------------------------------------------------------------
-    @property
-    def book(self) -> ObligationBook:
-        return ObligationBook(self.s)
-
     def _happen(self, anchor: Anchor, at: datetime, by: Actor | None = None) -> None:
         """An event of the complaint's life (the book meets, stops and starts its clocks); each obligation
         it met goes to the ledger."""
@@ -388,208 +310,19 @@ class ComplaintWorkflow:
                 log_only=True,
             )
 
-    def _set_state(self, state: State) -> None:
-        self.s.state = state
-
-    def _event(
-        self,
-        kind: E,
-        actor: Actor,
-        text: str = "",
-        *,
-        obligation: Obligation | None = None,
-        state: State | None = None,
-        data: dict[str, Any] | None = None,
-        log_only: bool = False,
-    ) -> None:
-        """One timeline entry, with a deterministic id so a retried ledger write never duplicates it.
-        `log_only` entries go to the ledger but not into the capped in-state timeline."""
-        self.s.seq += 1
-        payload = dict(data or {})
-        if state is not None:
-            self._set_state(state)
-            payload["state"] = state.value
-        if obligation is not None:
-            payload.setdefault("occurrence", obligation.occurrence)
-            if obligation.department:
-                payload.setdefault("department", obligation.department.value)
-        ev = TimelineEvent(
-            event_id=f"{self.cid}-{self.s.seq:05d}",
-            complaint_id=self.cid,
-            at=self._now(),
-            kind=kind,
-            actor=actor,
-            text=text[:500],
-            obligation=obligation.name if obligation else None,
-            due_at=obligation.due_at if obligation else None,
-            data=payload,
-        )
-        self._events.append(ev)
-        if not log_only:
-            self.s.timeline = [*self.s.timeline, ev][-TIMELINE_CAP:]
-        self._ledger_due = True
-
     # -- notifications ----------------------------------------------------------------------------------------
-    def _notify_customer(self, template: TemplateKey, key: str, context: dict[str, Any] | None = None) -> None:
-        self._outbox.append(case_view.to_customer(self.s, self._input, template, key, context))
-
-    def _notify_staff(self, template: TemplateKey, key: str, **to: Any) -> None:
-        self._outbox.append(case_view.to_staff(self.s, self.cid, template, key, **to))
-
-    def _action_key(self, what: str) -> str:
-        """Idempotency key part for a notification caused by an Update: its id is unique and replay-stable."""
-        info = workflow.current_update_info()
-        return f"{what}:{info.id}" if info else f"{what}:{self.s.seq}"
-
     # -- committing a step: notifications out, ledger, search attributes, details, timer ------------------------
-    def _commit(self) -> None:
-        outbox, self._outbox = self._outbox, []
-        for note in outbox:
-            self._spawn(self._send(note))
-        if self._ledger_due and not self._draining:
-            self._draining = True
-            self._spawn(self._drain())
-        self._publish()
-        wake = clocks.next_wakeup(self.s.obligations)
-        if (wake.at if wake else None) != self._armed or self.s.state in TERMINAL_STATES:
-            self._dirty = True
-
-    def _spawn(self, coro: Any) -> None:
-        task: asyncio.Task[None] = asyncio.create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-
-    def _task_done(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None and self._failure is None:
-            self._failure = task.exception()  # a bug: fail the workflow task so it is retried after a fix
-
-    async def _send(self, note: Notification) -> None:
-        try:
-            await workflow.execute_activity(
-                ACTIVITY_NOTIFY,
-                note,
-                result_type=NotificationResult,
-                start_to_close_timeout=timedelta(seconds=30),
-                schedule_to_close_timeout=timedelta(minutes=15),
-                retry_policy=NOTIFY_RETRY,
-                summary=f"notify {note.audience.value}: {note.template.value}",
-            )
-        except ActivityError as e:
-            self._event(
-                E.NOTIFICATION_FAILED,
-                SYSTEM_ACTOR,
-                f"{note.template.value} to {note.audience.value} not delivered",
-                data={
-                    "template": note.template.value,
-                    "idempotency_key": note.idempotency_key,
-                    "error": str(e.cause or e)[:300],
-                },
-            )
-            self._commit()
-
-    async def _drain(self) -> None:
-        """Ledger writes, in order, one per batch of steps: the view plus the events since the last write."""
-        try:
-            while self._ledger_due:
-                self._ledger_due = False
-                events, self._events = self._events, []
-                batch = LedgerWrite(complaint=self._view().model_dump(mode="json"), events=events)
-                try:
-                    # A local activity: one marker event instead of three per write. A local activity holds
-                    # the workflow task while it runs, so attempts are short and any backoff beyond 2 s
-                    # waits on a timer instead: a database outage must not hold back the clocks' timers.
-                    await workflow.execute_local_activity(
-                        ACTIVITY_RECORD,
-                        batch,
-                        result_type=int,
-                        start_to_close_timeout=timedelta(seconds=10),
-                        schedule_to_close_timeout=timedelta(hours=1),
-                        retry_policy=LEDGER_RETRY,
-                        local_retry_threshold=timedelta(seconds=2),
-                        summary=f"ledger: {len(events)} events",
-                    )
-                except ActivityError as e:
-                    # The next write carries the view and its newest events again, healing most of the gap.
-                    workflow.logger.error(
-                        "ledger write failed", extra={"complaint_id": self.cid, "error": str(e.cause or e)}
-                    )
-        finally:
-            self._draining = False
-
-    async def _link_tracking(self, waybill: str, why: str) -> None:
-        """B §1.1 / §2.3: the parcel's trail and courier are linked automatically. An unknown waybill is a
-        finding (found=False), not an error; an unreachable carrier is noted and the complaint goes on."""
-        try:
-            snap = await workflow.execute_activity(
-                ACTIVITY_TRACKING,
-                TrackingRequest(complaint_id=self.cid, waybill=waybill),
-                result_type=TrackingSnapshot,
-                start_to_close_timeout=timedelta(seconds=20),
-                schedule_to_close_timeout=timedelta(minutes=2),
-                retry_policy=TRACKING_RETRY,
-                summary=f"tracking ({why})",
-            )
-        except ActivityError as e:
-            self._event(
-                E.TRACKING_FAILED,
-                SYSTEM_ACTOR,
-                "carrier not reachable",
-                data={"why": why, "error": str(e.cause or e)[:300]},
-            )
-        else:
-            self.s.tracking = snap
-            self._event(
-                E.TRACKING_LINKED,
-                SYSTEM_ACTOR,
-                snap.status or ("found" if snap.found else "waybill unknown to the carrier"),
-                data={"why": why, "found": snap.found, "anomalies": list(snap.anomalies)},
-            )
-        self._commit()
-
-    def _publish(self) -> None:
-        """Search attributes (only those that changed) and the current details: where it stands, in words."""
-        s = self.s
-        nxt = clocks.next_due(s.obligations)
-        values = case_view.search_attribute_values(s, self._input, nxt)
-        if not self._sa_sent:  # what the starter (or the previous run) already set
-            current = workflow.info().typed_search_attributes
-            self._sa_sent = {key.name: current.get(key) for key, _ in values}
-        updates: list[SearchAttributeUpdate[Any]] = []
-        for key, value in values:
-            value = None if value == [] else value
-            sent = self._sa_sent.get(key.name)
-            if (list(sent) if isinstance(sent, list | tuple) else sent) == value:
-                continue
-            updates.append(key.value_unset() if value is None else key.value_set(value))
-            self._sa_sent[key.name] = value
-        if updates:
-            workflow.upsert_search_attributes(updates)
-        details = case_view.details_text(s, self._input, nxt)
-        if details != self._details:
-            self._details = details
-            workflow.set_current_details(details)
-
     # -- the view -----------------------------------------------------------------------------------------------
-    @workflow.query(name=QUERY_STATE)
+    @workflow.query(name=act.QUERY_STATE)
     def state(self) -> ComplaintView:
         return self._view()
 
-    def _view(self) -> ComplaintView:
-        return case_view.view_of(self.s, self._input, workflow.info().workflow_id)
-
-    def _result(self, message: str) -> ActionResult:
-        self._commit()
-        nxt = clocks.next_due(self.s.obligations)
-        return ActionResult(
-            complaint_id=self.cid,
-            state=self.s.state.value,
-            next_due=nxt.name if nxt else None,
-            next_due_at=nxt.due_at.isoformat() if nxt else None,
-            message=message,
-        )
-
     # -- the action table decides; validators and handlers ask it -------------------------------------------------
+    def _recheck(self, arg: Any) -> None:
+        info = workflow.current_update_info()
+        assert info is not None
+        self._check(info.name, getattr(arg, "actor", CUSTOMER), arg, who=False)
+
     def _check(self, action: str, actor: Actor, arg: Any, *, who: bool = True) -> None:
         """Refuse with the table's code and parameters (the UI words them). Handlers re-check with
         `who=False` after the lock: only what the state decides can have changed since validation."""
@@ -600,10 +333,10 @@ class ComplaintWorkflow:
             )
 
     # -- acknowledge ------------------------------------------------------------------------------------------
-    @workflow.update(name=UPDATE_ACKNOWLEDGE)
-    async def acknowledge(self, a: Acknowledge) -> ActionResult:
+    @workflow.update(name=act.UPDATE_ACKNOWLEDGE)
+    async def acknowledge(self, a: act.Acknowledge) -> act.ActionResult:
         async with self._lock:
-            self._check(UPDATE_ACKNOWLEDGE, a.actor, a, who=False)
+            self._recheck(a)
             now = self._now()
             sit = Situation.of_case(self.s, self.cid)
             anchors = [MET_BY[n] for n in action_table.acknowledges(a.actor, sit)]
@@ -628,15 +361,13 @@ class ComplaintWorkflow:
                 "Supervisor acknowledgement recorded." if sup and not first else "Acknowledged."
             )
 
-    @acknowledge.validator
-    def _validate_acknowledge(self, a: Acknowledge) -> None:
-        self._check(UPDATE_ACKNOWLEDGE, a.actor, a)
+    _validate_acknowledge = acknowledge.validator(_table_says(acknowledge))
 
     # -- classify ------------------------------------------------------------------------------------------------
-    @workflow.update(name=UPDATE_CLASSIFY)
-    async def classify(self, a: Classify) -> ActionResult:
+    @workflow.update(name=act.UPDATE_CLASSIFY)
+    async def classify(self, a: act.Classify) -> act.ActionResult:
         async with self._lock:
-            self._check(UPDATE_CLASSIFY, a.actor, a, who=False)
+            self._recheck(a)
             now = self._now()
             old_tier, old_type = self.s.tier, self.s.complaint_type
             self.s.tier, self.s.complaint_type, self.s.tier_confirmed = a.tier, a.complaint_type, True
@@ -670,15 +401,13 @@ class ComplaintWorkflow:
                 else "Classification confirmed."
             )
 
-    @classify.validator
-    def _validate_classify(self, a: Classify) -> None:
-        self._check(UPDATE_CLASSIFY, a.actor, a)
+    _validate_classify = classify.validator(_table_says(classify))
 
     # -- answer directly (general consultations) -----------------------------------------------------------------
-    @workflow.update(name=UPDATE_ANSWER)
-    async def answer_directly(self, a: AnswerDirectly) -> ActionResult:
+    @workflow.update(name=act.UPDATE_ANSWER)
+    async def answer_directly(self, a: act.AnswerDirectly) -> act.ActionResult:
         async with self._lock:
-            self._check(UPDATE_ANSWER, a.actor, a, who=False)
+            self._recheck(a)
             now = self._now()
             self.s.holder = self.s.holder or a.actor
             self._happen(Anchor.ANSWERED, now, a.actor)
@@ -691,23 +420,13 @@ class ComplaintWorkflow:
             self._finish_result(now, a.actor)
             return self._result("Answered; the customer has been asked to rate the answer.")
 
-    @answer_directly.validator
-    def _validate_answer(self, a: AnswerDirectly) -> None:
-        self._check(UPDATE_ANSWER, a.actor, a)
+    _validate_answer = answer_directly.validator(_table_says(answer_directly))
 
     # -- assign -------------------------------------------------------------------------------------------------
-    def _investigation_departments(self, assigned: list[Department]) -> list[Department]:
-        """B §1.3: lost goods → warehouse, transport and delivery (and whoever else was named); any assignment
-        to several departments works the same way."""
-        joint = self.s.policy.joint_investigation.get(self.s.category)
-        if joint:
-            return list(dict.fromkeys([*joint, *[d for d in assigned if d != Department.CUSTOMER_SERVICE]]))
-        return list(dict.fromkeys(assigned)) if len(set(assigned)) > 1 else []
-
-    @workflow.update(name=UPDATE_ASSIGN)
-    async def assign(self, a: Assign) -> ActionResult:
+    @workflow.update(name=act.UPDATE_ASSIGN)
+    async def assign(self, a: act.Assign) -> act.ActionResult:
         async with self._lock:
-            self._check(UPDATE_ASSIGN, a.actor, a, who=False)
+            self._recheck(a)
             now = self._now()
             first = Anchor.ASSIGNMENT not in self.s.anchors
             # Until the first assignment the departments are the classifier's proposal; from then on they
@@ -751,73 +470,26 @@ class ComplaintWorkflow:
                 + (f"; joint investigation: {', '.join(d.value for d in started)}." if started else ".")
             )
 
-    @assign.validator
-    def _validate_assign(self, a: Assign) -> None:
-        self._check(UPDATE_ASSIGN, a.actor, a)
-
-    async def _start_investigation(self, departments: list[Department], now: datetime, by: Actor) -> None:
-        """One child per department, each with its own report deadline on the complaint's calendar."""
-        self.s.investigation_round += 1
-        rnd = self.s.investigation_round
-        self.s.investigation_open = True
-        for dept in departments:
-            ob = self.book.open_department(dept, now)
-            self.s.investigation.append(DepartmentFinding(department=dept, due_at=ob.due_at))
-            await workflow.start_child_workflow(
-                DepartmentInvestigationWorkflow.run,
-                InvestigationInput(
-                    complaint_id=self.cid,
-                    department=dept,
-                    round=rnd,
-                    assigned_at=now,
-                    warn_at=ob.warn_at,
-                    due_at=ob.due_at,
-                    time_shift=self._opts.time_shift,
-                    locale=self._input.customer.locale,
-                ),
-                id=self._child_id(dept, rnd),
-                parent_close_policy=ParentClosePolicy.ABANDON,
-                static_summary=f"{self.cid}: {dept.value} report due {ob.due_at.isoformat()}",
-            )
-        self._event(
-            E.INVESTIGATION_STARTED,
-            by,
-            ", ".join(d.value for d in departments),
-            data={"departments": [d.value for d in departments], "round": rnd},
-        )
-
-    def _child_id(self, dept: Department, rnd: int) -> str:
-        return investigation_id(workflow.info().workflow_id, dept, rnd)
-
-    async def _signal_child(self, dept: Department, signal: str, arg: Any) -> None:
-        rnd = self.s.investigation_round
-        try:
-            await workflow.get_external_workflow_handle(self._child_id(dept, rnd)).signal(signal, arg)
-        except Exception as e:  # the child already ended (e.g. a report after a stop): nothing to tell
-            workflow.logger.info(
-                "investigation child not signalled", extra={"department": dept.value, "error": str(e)}
-            )
+    _validate_assign = assign.validator(_table_says(assign))
 
     # -- start handling / progress / plan / approve ----------------------------------------------------------------
-    @workflow.update(name=UPDATE_START_HANDLING)
-    async def start_handling(self, a: StaffAction) -> ActionResult:
+    @workflow.update(name=act.UPDATE_START_HANDLING)
+    async def start_handling(self, a: act.StaffAction) -> act.ActionResult:
         async with self._lock:
-            self._check(UPDATE_START_HANDLING, a.actor, a, who=False)
+            self._recheck(a)
             self._start_handling(a.actor, a.note)
             return self._result("Handling started.")
 
-    @start_handling.validator
-    def _validate_start(self, a: StaffAction) -> None:
-        self._check(UPDATE_START_HANDLING, a.actor, a)
+    _validate_start = start_handling.validator(_table_says(start_handling))
 
     def _start_handling(self, actor: Actor, note: str) -> None:
         self._happen(Anchor.HANDLING_STARTED, self._now(), actor)
         self._event(E.HANDLING_STARTED, actor, note, state=State.IN_PROGRESS)
 
-    @workflow.update(name=UPDATE_PROGRESS)
-    async def post_progress(self, a: PostProgress) -> ActionResult:
+    @workflow.update(name=act.UPDATE_PROGRESS)
+    async def post_progress(self, a: act.PostProgress) -> act.ActionResult:
         async with self._lock:
-            self._check(UPDATE_PROGRESS, a.actor, a, who=False)
+            self._recheck(a)
             now = self._now()
             self.s.last_progress = a.message
             if progress_starts_handling(a.actor, self.s):
@@ -830,14 +502,12 @@ class ComplaintWorkflow:
                 )
             return self._result("Progress posted.")
 
-    @post_progress.validator
-    def _validate_progress(self, a: PostProgress) -> None:
-        self._check(UPDATE_PROGRESS, a.actor, a)
+    _validate_progress = post_progress.validator(_table_says(post_progress))
 
-    @workflow.update(name=UPDATE_PROPOSE_PLAN)
-    async def propose_plan(self, a: ProposePlan) -> ActionResult:
+    @workflow.update(name=act.UPDATE_PROPOSE_PLAN)
+    async def propose_plan(self, a: act.ProposePlan) -> act.ActionResult:
         async with self._lock:
-            self._check(UPDATE_PROPOSE_PLAN, a.actor, a, who=False)
+            self._recheck(a)
             now = self._now()
             self.s.plan = Plan(text=a.plan, compensation=a.compensation, proposed_by=a.actor)
             self._happen(Anchor.PLAN_PROPOSED, now, a.actor)
@@ -852,14 +522,12 @@ class ComplaintWorkflow:
             )
             return self._result("Plan proposed; a supervisor has been asked to approve it.")
 
-    @propose_plan.validator
-    def _validate_plan(self, a: ProposePlan) -> None:
-        self._check(UPDATE_PROPOSE_PLAN, a.actor, a)
+    _validate_plan = propose_plan.validator(_table_says(propose_plan))
 
-    @workflow.update(name=UPDATE_APPROVE)
-    async def approve(self, a: Approve) -> ActionResult:
+    @workflow.update(name=act.UPDATE_APPROVE)
+    async def approve(self, a: act.Approve) -> act.ActionResult:
         async with self._lock:
-            self._check(UPDATE_APPROVE, a.actor, a, who=False)
+            self._recheck(a)
             assert self.s.plan is not None
             self.s.plan = self.s.plan.model_copy(update={"approved": a.approved, "approved_by": a.actor})
             self._event(E.PLAN_APPROVED if a.approved else E.PLAN_REJECTED, a.actor, a.note)
@@ -871,18 +539,16 @@ class ComplaintWorkflow:
                 )
             return self._result("Plan approved." if a.approved else "Plan rejected.")
 
-    @approve.validator
-    def _validate_approve(self, a: Approve) -> None:
-        self._check(UPDATE_APPROVE, a.actor, a)
+    _validate_approve = approve.validator(_table_says(approve))
 
     # -- joint investigation --------------------------------------------------------------------------------------
     def _pending_finding(self, dept: Department) -> DepartmentFinding | None:
         return next((f for f in self.s.investigation if f.department == dept and f.reported_at is None), None)
 
-    @workflow.update(name=UPDATE_DEPARTMENT_REPORT)
-    async def department_report(self, a: DepartmentReport) -> ActionResult:
+    @workflow.update(name=act.UPDATE_DEPARTMENT_REPORT)
+    async def department_report(self, a: act.DepartmentReport) -> act.ActionResult:
         async with self._lock:
-            self._check(UPDATE_DEPARTMENT_REPORT, a.actor, a, who=False)
+            self._recheck(a)
             now = self._now()
             finding = self.book.pending_finding(a.department)
             assert finding is not None
@@ -912,21 +578,7 @@ class ComplaintWorkflow:
             self._maybe_close_investigation(a.actor, "all departments reported")
             return self._result(f"Findings of {a.department.value} recorded.")
 
-    @department_report.validator
-    def _validate_department_report(self, a: DepartmentReport) -> None:
-        self._check(UPDATE_DEPARTMENT_REPORT, a.actor, a)
-
-    def _maybe_close_investigation(self, by: Actor, why: str) -> None:
-        if self.s.investigation_open and all(f.reported_at is not None for f in self.s.investigation):
-            self.s.investigation_open = False
-            self._event(E.INVESTIGATION_COMPLETE, by, why)
-            self._notify_staff(
-                TemplateKey.PROGRESS_REPORT,
-                f"investigation_complete:{self.s.investigation_round}",
-                roles=[self.s.holder_role],
-                staff_ids=[self.s.holder.id] if self.s.holder else [],
-                context={"findings": [f.model_dump(mode="json") for f in self.s.investigation]},
-            )
+    _validate_department_report = department_report.validator(_table_says(department_report))
 
     @workflow.signal(name=SIGNAL_DEPARTMENT_OVERDUE)
     async def department_overdue(self, o: DepartmentOverdue) -> None:
@@ -944,31 +596,21 @@ class ComplaintWorkflow:
             )
             self._commit()
 
-    @workflow.update(name=UPDATE_OVERRIDE_INVESTIGATION)
-    async def override_investigation(self, a: OverrideInvestigation) -> ActionResult:
+    @workflow.update(name=act.UPDATE_OVERRIDE_INVESTIGATION)
+    async def override_investigation(self, a: act.OverrideInvestigation) -> act.ActionResult:
         async with self._lock:
-            self._check(UPDATE_OVERRIDE_INVESTIGATION, a.actor, a, who=False)
+            self._recheck(a)
             await self._stop_investigation(a.reason)
             self._event(E.INVESTIGATION_OVERRIDDEN, a.actor, a.reason)
             return self._result("Investigation closed without the missing reports.")
 
-    @override_investigation.validator
-    def _validate_override(self, a: OverrideInvestigation) -> None:
-        self._check(UPDATE_OVERRIDE_INVESTIGATION, a.actor, a)
-
-    async def _stop_investigation(self, reason: str) -> None:
-        now = self._now()
-        for f in self.s.investigation:
-            if f.reported_at is None:
-                self.book.waive_key(clocks.obligation_key(N.DEPARTMENT_REPORT, f.department), now)
-                await self._signal_child(f.department, SIGNAL_STOP, reason)
-        self.s.investigation_open = False
+    _validate_override = override_investigation.validator(_table_says(override_investigation))
 
     # -- work done, resolve --------------------------------------------------------------------------------------
-    @workflow.update(name=UPDATE_WORK_DONE)
-    async def report_work_done(self, a: WorkDone) -> ActionResult:
+    @workflow.update(name=act.UPDATE_WORK_DONE)
+    async def report_work_done(self, a: act.WorkDone) -> act.ActionResult:
         async with self._lock:
-            self._check(UPDATE_WORK_DONE, a.actor, a, who=False)
+            self._recheck(a)
             now = self._now()
             if Anchor.HANDLING_STARTED not in self.s.anchors or self.s.state == State.ASSIGNED:
                 self._happen(Anchor.HANDLING_STARTED, now, a.actor)
@@ -984,14 +626,12 @@ class ComplaintWorkflow:
             )
             return self._result("Work done; the result is now due to the customer.")
 
-    @report_work_done.validator
-    def _validate_work_done(self, a: WorkDone) -> None:
-        self._check(UPDATE_WORK_DONE, a.actor, a)
+    _validate_work_done = report_work_done.validator(_table_says(report_work_done))
 
-    @workflow.update(name=UPDATE_RESOLVE)
-    async def resolve(self, a: Resolve) -> ActionResult:
+    @workflow.update(name=act.UPDATE_RESOLVE)
+    async def resolve(self, a: act.Resolve) -> act.ActionResult:
         async with self._lock:
-            self._check(UPDATE_RESOLVE, a.actor, a, who=False)
+            self._recheck(a)
             now = self._now()
             self.s.resolution = Resolution(
                 cause=a.cause,
@@ -1019,9 +659,7 @@ class ComplaintWorkflow:
             self._finish_result(now, a.actor)
             return self._result("Resolved; the customer has been asked to rate the result.")
 
-    @resolve.validator
-    def _validate_resolve(self, a: Resolve) -> None:
-        self._check(UPDATE_RESOLVE, a.actor, a)
+    _validate_resolve = resolve.validator(_table_says(resolve))
 
     def _finish_result(self, now: datetime, by: Actor) -> None:
         """After the result (answer or resolution): every other clock stops, the survey window opens."""
@@ -1045,10 +683,10 @@ class ComplaintWorkflow:
         )
 
     # -- waiting on the customer -----------------------------------------------------------------------------------
-    @workflow.update(name=UPDATE_WAIT)
-    async def wait_on_customer(self, a: WaitOnCustomer) -> ActionResult:
+    @workflow.update(name=act.UPDATE_WAIT)
+    async def wait_on_customer(self, a: act.WaitOnCustomer) -> act.ActionResult:
         async with self._lock:
-            self._check(UPDATE_WAIT, a.actor, a, who=False)
+            self._recheck(a)
             now = self._now()
             self.s.state_before_wait = self.s.state
             self.book.pause_all(now)
@@ -1058,29 +696,25 @@ class ComplaintWorkflow:
             )
             return self._result("Waiting on the customer; the resolution clocks are paused.")
 
-    @wait_on_customer.validator
-    def _validate_wait(self, a: WaitOnCustomer) -> None:
-        self._check(UPDATE_WAIT, a.actor, a)
+    _validate_wait = wait_on_customer.validator(_table_says(wait_on_customer))
 
-    @workflow.update(name=UPDATE_RESUME)
-    async def resume(self, a: Resume) -> ActionResult:
+    @workflow.update(name=act.UPDATE_RESUME)
+    async def resume(self, a: act.Resume) -> act.ActionResult:
         async with self._lock:
-            self._check(UPDATE_RESUME, a.actor, a, who=False)
+            self._recheck(a)
             self.book.resume_all(self._now())
             back = self.s.state_before_wait or State.IN_PROGRESS
             self.s.state_before_wait = None
             self._event(E.RESUMED, a.actor, a.note, state=back)
             return self._result("Resumed; the clocks run again with the time they had left.")
 
-    @resume.validator
-    def _validate_resume(self, a: Resume) -> None:
-        self._check(UPDATE_RESUME, a.actor, a)
+    _validate_resume = resume.validator(_table_says(resume))
 
     # -- escalate, reassign ----------------------------------------------------------------------------------------
-    @workflow.update(name=UPDATE_ESCALATE)
-    async def escalate(self, a: Escalate) -> ActionResult:
+    @workflow.update(name=act.UPDATE_ESCALATE)
+    async def escalate(self, a: act.Escalate) -> act.ActionResult:
         async with self._lock:
-            self._check(UPDATE_ESCALATE, a.actor, a, who=False)
+            self._recheck(a)
             before = self.s.holder_role
             self.s.holder_role = clocks.escalation_target(before)
             self._event(
@@ -1097,14 +731,12 @@ class ComplaintWorkflow:
             )
             return self._result(f"Escalated to {_role(self.s.holder_role)}.")
 
-    @escalate.validator
-    def _validate_escalate(self, a: Escalate) -> None:
-        self._check(UPDATE_ESCALATE, a.actor, a)
+    _validate_escalate = escalate.validator(_table_says(escalate))
 
-    @workflow.update(name=UPDATE_REASSIGN)
-    async def reassign(self, a: Reassign) -> ActionResult:
+    @workflow.update(name=act.UPDATE_REASSIGN)
+    async def reassign(self, a: act.Reassign) -> act.ActionResult:
         async with self._lock:
-            self._check(UPDATE_REASSIGN, a.actor, a, who=False)
+            self._recheck(a)
             before = self.s.holder
             self.s.holder = Actor(id=a.holder_id, role=a.holder_role)
             self.s.holder_role = a.holder_role
@@ -1127,28 +759,24 @@ class ComplaintWorkflow:
             )
             return self._result(f"Now held by {a.holder_id} ({_role(a.holder_role)}).")
 
-    @reassign.validator
-    def _validate_reassign(self, a: Reassign) -> None:
-        self._check(UPDATE_REASSIGN, a.actor, a)
+    _validate_reassign = reassign.validator(_table_says(reassign))
 
     # -- cancel, merge ------------------------------------------------------------------------------------------------
-    @workflow.update(name=UPDATE_CANCEL)
-    async def cancel(self, a: Cancel) -> ActionResult:
+    @workflow.update(name=act.UPDATE_CANCEL)
+    async def cancel(self, a: act.Cancel) -> act.ActionResult:
         async with self._lock:
-            self._check(UPDATE_CANCEL, a.actor, a, who=False)
+            self._recheck(a)
             self.s.cancel_reason = a.reason
             await self._end(State.CANCELLED, a.actor, a.reason)
             self._notify_customer(TemplateKey.CLOSED, "closed", {"reason": a.reason, "cancelled": True})
             return self._result("Cancelled.")
 
-    @cancel.validator
-    def _validate_cancel(self, a: Cancel) -> None:
-        self._check(UPDATE_CANCEL, a.actor, a)
+    _validate_cancel = cancel.validator(_table_says(cancel))
 
-    @workflow.update(name=UPDATE_MERGE)
-    async def merge_into(self, a: MergeInto) -> ActionResult:
+    @workflow.update(name=act.UPDATE_MERGE)
+    async def merge_into(self, a: act.MergeInto) -> act.ActionResult:
         async with self._lock:
-            self._check(UPDATE_MERGE, a.actor, a, who=False)
+            self._recheck(a)
             self.s.merged_into = a.target_complaint_id
             await self._end(State.MERGED, a.actor, f"merged into {a.target_complaint_id}")
             self._notify_customer(
@@ -1156,9 +784,7 @@ class ComplaintWorkflow:
             )
             return self._result(f"Merged into {a.target_complaint_id}.")
 
-    @merge_into.validator
-    def _validate_merge(self, a: MergeInto) -> None:
-        self._check(UPDATE_MERGE, a.actor, a)
+    _validate_merge = merge_into.validator(_table_says(merge_into))
 
     async def _end(self, state: State, by: Actor, why: str) -> None:
         now = self._now()
@@ -1175,10 +801,10 @@ class ComplaintWorkflow:
         self._notify_customer(TemplateKey.CLOSED, "closed", {"rated": rated})
 
     # -- the customer's rating, the reopen loop -----------------------------------------------------------------------
-    @workflow.update(name=UPDATE_RATE)
-    async def rate(self, r: Rate) -> ActionResult:
+    @workflow.update(name=act.UPDATE_RATE)
+    async def rate(self, r: act.Rate) -> act.ActionResult:
         async with self._lock:
-            self._check(UPDATE_RATE, CUSTOMER, r, who=False)
+            self._recheck(r)
             now = self._now()
             customer = Actor(id="customer", role=Role.CUSTOMER)
             self.s.ratings = [
@@ -1193,11 +819,9 @@ class ComplaintWorkflow:
             self._reopen(now, r)
             return self._result("Reopened: a senior supervisor takes it over with your demand.")
 
-    @rate.validator
-    def _validate_rate(self, r: Rate) -> None:
-        self._check(UPDATE_RATE, CUSTOMER, r)
+    _validate_rate = rate.validator(_table_says(rate))
 
-    def _reopen(self, now: datetime, r: Rate) -> None:
+    def _reopen(self, now: datetime, r: act.Rate) -> None:
         """A §3.3 / B §2.4: below the satisfied score the complaint reopens, the demand recorded, a senior
         supervisor takes it over and handling repeats until the customer is satisfied."""
         s = self.s
@@ -1218,7 +842,7 @@ class ComplaintWorkflow:
         )
 
     # -- the same issue reported again (intake) ---------------------------------------------------------------------
-    def _is_original_report(self, r: AddReport) -> bool:
+    def _is_original_report(self, r: act.AddReport) -> bool:
         """Intake always delivers the first report as this Update too (update-with-start)."""
         info = workflow.current_update_info()
         if info is not None and info.id == f"intake-{self.cid}":
@@ -1227,10 +851,10 @@ class ComplaintWorkflow:
             r.description == self._input.description and r.received_at == self._input.received_at.isoformat()
         )
 
-    @workflow.update(name=UPDATE_ADD_REPORT)
-    async def add_report(self, r: AddReport) -> ActionResult:
+    @workflow.update(name=act.UPDATE_ADD_REPORT)
+    async def add_report(self, r: act.AddReport) -> act.ActionResult:
         async with self._lock:
-            self._check(UPDATE_ADD_REPORT, CUSTOMER, r, who=False)
+            self._recheck(r)
             if self._is_original_report(r):
                 return self._result("Complaint received.")
             self.s.extra_reports += 1
@@ -1252,6 +876,4 @@ class ComplaintWorkflow:
             )
             return self._result(f"Joined complaint {self.cid}: the same issue is already being handled.")
 
-    @add_report.validator
-    def _validate_add_report(self, r: AddReport) -> None:
-        self._check(UPDATE_ADD_REPORT, CUSTOMER, r)
+    _validate_add_report = add_report.validator(_table_says(add_report))

@@ -16,6 +16,7 @@ from domain.models import (
     Actor,
     Attachment,
     Category,
+    ComplaintInput,
     ComplaintType,
     Department,
     ObligationName,
@@ -110,3 +111,16 @@ class ComplaintOptions(BaseModel):
     time_shift: timedelta = timedelta(0)  # simulations: run as if the complaint had begun at another moment
     history_limit: int | None = None  # continue as new past this many events (tests); else the server's hint
     state: CaseState | None = None  # carried over by continue-as-new
+
+
+def new_case(input: ComplaintInput, policy: Policy) -> CaseState:
+    """A complaint's state at intake: tier and type as proposed (confirmed when a person proposed them)."""
+    return CaseState(
+        policy=policy,
+        tier=input.tier,
+        complaint_type=input.complaint_type,
+        category=input.category,
+        tier_confirmed=not input.classified_by.startswith("classifier"),
+        departments=list(input.departments),
+        attachments=list(input.attachments),
+    )

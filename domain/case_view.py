@@ -20,7 +20,8 @@ from domain.view import ComplaintView, ObligationView
 N = ObligationName
 
 
-def _role(role: Role) -> str:
+def role_words(role: Role) -> str:
+    """A role as engineers read it in the Web UI (people read the UI's words)."""
     return role.value.replace("_", " ")
 
 
@@ -56,7 +57,7 @@ def details_text(case: CaseState, input: ComplaintInput, nxt: Obligation | None)
     zone = s.policy.peak.timezone
     lines = [
         f"**{input.complaint_id}** · {s.tier.value} {s.complaint_type.value} · **{_state_words(s.state)}**"
-        f" · held by {_role(s.holder_role)} · policy {s.policy.name}",
+        f" · held by {role_words(s.holder_role)} · policy {s.policy.name}",
     ]
     if nxt is not None:
         local = in_zone(nxt.due_at, zone)

@@ -1,5 +1,4 @@
-"""The obligation book: every clock of one complaint, kept over its `CaseState` (docs: rules.md "The
-default policy", "Warnings before a breach").
+"""The obligation book: every clock of one complaint, kept over its `CaseState`.
 
 The workflow tells the book what happened (an event of the complaint's life, a tier change, a pause, a
 warning or due moment reached); the book changes the clocks and answers what became of them, so the
@@ -252,3 +251,24 @@ def progress_starts_handling(actor: Actor, case: CaseState) -> bool:
     """The first progress from the department's people means the department has started (A §3.2)."""
     from_department = actor.id in case.assignees or actor.role in DEPARTMENT_PEOPLE
     return case.state == State.ASSIGNED and from_department
+
+
+def assigned_departments(case: CaseState, departments: list[Department], first: bool) -> list[Department]:
+    """Until the first assignment the departments are the classifier's proposal; from then on they are the
+    ones actually assigned, and later assignments add to them. Returns the departments new to it."""
+    before = [] if first else case.departments
+    case.departments = list(dict.fromkeys([*before, *departments]))
+    return [d for d in departments if d not in before]
+
+
+def investigation_departments(case: CaseState) -> list[Department]:
+    """B §1.3: lost goods → warehouse, transport and delivery (and whoever else was named); any assignment
+    to several departments works the same way. Only those not yet investigating."""
+    assigned = list(case.departments)
+    joint = case.policy.joint_investigation.get(case.category)
+    if joint:
+        wanted = list(dict.fromkeys([*joint, *[d for d in assigned if d != Department.CUSTOMER_SERVICE]]))
+    else:
+        wanted = list(dict.fromkeys(assigned)) if len(set(assigned)) > 1 else []
+    investigating = {f.department for f in case.investigation}
+    return [d for d in wanted if d not in investigating]

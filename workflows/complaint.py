@@ -1,21 +1,16 @@
 """ComplaintWorkflow: one per complaint, every rule of its SLA policy as an obligation clock.
 
 Shape (after temporalio/samples-python `safe_message_handlers` and `updatable_timer`):
-- All state lives in one pydantic `CaseState`, handed to the next run on continue-as-new.
+- All state lives in one pydantic `CaseState` (domain/case.py), handed to the next run on continue-as-new;
+  its clocks are kept by the obligation book (domain/obligation_book.py).
 - ONE movable timer (workflows/timer.py): the loop sleeps until the earliest warning or due moment of all
-  running obligations; a step that moves that moment moves the timer and the loop re-arms.
-- Staff actions are Updates with validators: a wrong role, state or input is refused with a sentence a
-  person can act on before anything enters history. Handlers change state synchronously under a lock and
-  return `act.ActionResult` at once; I/O happens beside them: notifications run as their own activities (a
-  failed notification is recorded, never fails the complaint), the ledger gets one write per step with
-  the view and the step's new timeline events, in order.
-- Joint investigations run one `DepartmentInvestigationWorkflow` child per department (abandoned on
-  parent close so continue-as-new keeps them); they talk to the complaint by signals.
-- Engineers find complaints by typed search attributes (never customer data) and read where one stands in
-  its current details.
-
-Timeline event kinds: domain/events.py (the ledger keeps them all; the state keeps the newest
-`TIMELINE_CAP`).
+  running obligations; a step that moves that moment moves the timer. What each moment does:
+  workflows/complaint_clocks.py.
+- One method per action: the Update, and its validator — the action table (domain/action_table.py) — that
+  refuses a wrong role, state, complaint or input with a code the UI words, before anything enters
+  history. Handlers change state synchronously under a lock and return at once; what a step sends out
+  (events, messages, the ledger, tracking, search attributes, investigation children) is
+  workflows/complaint_steps.py.
 """
 
 from __future__ import annotations
@@ -26,7 +21,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     # pydantic's EmailStr validates with these; loaded here so the sandbox does not re-import them per run
@@ -37,7 +31,8 @@ with workflow.unsafe.imports_passed_through():
     from domain import action_table, case_view, clocks
     from domain import actions as act
     from domain.action_table import CUSTOMER, Situation
-    from domain.case import LOGISTICS_DEPARTMENTS, MET_BY, CaseState, ComplaintOptions
+    from domain.case import LOGISTICS_DEPARTMENTS, MET_BY, CaseState, ComplaintOptions, new_case
+    from domain.case_view import role_words
     from domain.clocks import Obligation
     from domain.events import EventKind as E
     from domain.messages import Notification, TemplateKey, TimelineEvent
@@ -46,17 +41,20 @@ with workflow.unsafe.imports_passed_through():
         TERMINAL_STATES,
         Actor,
         ComplaintInput,
-        Department,
         ObligationName,
         ObligationStatus,
         Role,
         State,
         Tier,
     )
-    from domain.obligation_book import progress_starts_handling
+    from domain.obligation_book import (
+        assigned_departments,
+        investigation_departments,
+        progress_starts_handling,
+    )
     from domain.policy import PRESETS, Anchor, Policy, preset
-    from domain.view import ComplaintView, DepartmentFinding, Plan, Rating, Resolution
-    from workflows.complaint_steps import ComplaintSteps
+    from domain.view import ComplaintView, Plan, Rating, Resolution
+    from workflows.complaint_clocks import ClockMoments
     from workflows.investigation import (
         SIGNAL_DEPARTMENT_OVERDUE,
         SIGNAL_REPORT,
@@ -67,10 +65,6 @@ with workflow.unsafe.imports_passed_through():
 
 N, S = ObligationName, ObligationStatus
 MAX_ATTACHMENTS = 60
-
-
-def _role(role: Role) -> str:
-    return role.value.replace("_", " ")
 
 
 def _table_says(handler: Any) -> Any:
@@ -86,7 +80,7 @@ def _table_says(handler: Any) -> Any:
 
 
 @workflow.defn(name="ComplaintWorkflow")
-class ComplaintWorkflow(ComplaintSteps):
+class ComplaintWorkflow(ClockMoments):
     # -- set-up -----------------------------------------------------------------------------------------
     @workflow.init
     def __init__(self, input: ComplaintInput, options: ComplaintOptions | None = None) -> None:
@@ -119,15 +113,7 @@ class ComplaintWorkflow(ComplaintSteps):
 
     def _intake(self, input: ComplaintInput) -> CaseState:
         now = self._now()
-        self.s = CaseState(
-            policy=self._policy_for(input),
-            tier=input.tier,
-            complaint_type=input.complaint_type,
-            category=input.category,
-            tier_confirmed=not input.classified_by.startswith("classifier"),
-            departments=list(input.departments),
-            attachments=list(input.attachments),
-        )
+        self.s = new_case(input, self._policy_for(input))
         # The customer's clock starts when they filed (never in the future of the workflow's own clock).
         received = min(input.received_at, now).astimezone(UTC)
         self._event(
@@ -214,123 +200,13 @@ class ComplaintWorkflow(ComplaintSteps):
                 break
         return changed
 
-    # -- what the clocks do when their moment comes ---------------------------------------------------------
-    def _warn(self, ob: Obligation, now: datetime) -> None:
-        ob = self.book.warn(ob, now)
-        workflow_metrics.warning(ob.name, self.s.tier)
-        self._event(
-            E.SLA_WARNING,
-            SYSTEM_ACTOR,
-            f"{ob.name.value} due {ob.due_at.isoformat()}",
-            obligation=ob,
-            data={"obligation_status": S.WARNED.value, "holder_role": self.s.holder_role.value},
-        )
-        self._notify_staff(
-            TemplateKey.WARNING,
-            f"warn:{ob.key}:{ob.occurrence}",
-            roles=[self.s.holder_role],
-            staff_ids=[self.s.holder.id] if self.s.holder else [],
-            context={"obligation": ob.name.value, "due_at": ob.due_at.isoformat()},
-        )
-
-    def _breach(self, ob: Obligation, now: datetime, *, escalate: bool) -> bool:
-        b = self.book.breach(ob, now, escalate=escalate)
-        workflow_metrics.breach(ob.name, self.s.tier)
-        breached, before = b.obligation, b.from_role
-        self._event(
-            E.SLA_BREACH,
-            SYSTEM_ACTOR,
-            f"{ob.name.value} was due {ob.due_at.isoformat()}",
-            obligation=breached,
-            data={
-                "obligation_status": S.BREACHED.value,
-                "from_role": before.value,
-                "to_role": self.s.holder_role.value,
-            },
-        )
-        key = f"{ob.key}:{ob.occurrence}"
-        ctx = {
-            "obligation": ob.name.value,
-            "due_at": ob.due_at.isoformat(),
-            "escalated_to": self.s.holder_role.value,
-        }
-        self._notify_staff(
-            TemplateKey.BREACH,
-            f"breach:{key}",
-            roles=[before],
-            staff_ids=[self.s.holder.id] if self.s.holder else [],
-            context=ctx,
-        )
-        if b.escalated:
-            self._event(
-                E.ESCALATED,
-                SYSTEM_ACTOR,
-                f"{_role(before)} → {_role(self.s.holder_role)} after the {ob.name.value} breach",
-                data={"from_role": before.value, "to_role": self.s.holder_role.value, "reason": "breach"},
-            )
-            self._notify_staff(
-                TemplateKey.ESCALATION, f"escalation:{key}", roles=[self.s.holder_role], context=ctx
-            )
-        return b.escalated
-
-    def _produce_periodic(self, ob: Obligation, now: datetime) -> None:
-        """A report is due: the system writes it from the complaint's state (the rule is kept either way)."""
-        self.book.rearm(ob, now, SYSTEM_ACTOR)
-        ctx = case_view.progress_context(self.s)
-        if ob.name == N.CUSTOMER_UPDATE:
-            self._notify_customer(
-                TemplateKey.CUSTOMER_UPDATE, f"customer_update:{ob.occurrence}:r{self.s.reopen_count}", ctx
-            )
-        else:
-            self._notify_staff(
-                TemplateKey.PROGRESS_REPORT,
-                f"progress_report:{ob.occurrence}:r{self.s.reopen_count}",
-                roles=[Role.SUPERVISOR],
-                context=ctx,
-            )
-        self._event(
-            E(ob.name.value), SYSTEM_ACTOR, "automatic", obligation=ob, data={"obligation_status": S.MET.value}
-        )
-
     def _close_without_rating(self, ob: Obligation, now: datetime) -> None:
         self.book.waive_key(ob.key, now)
         self._close(now, "no rating within the survey window", rated=False)
 
-    # -- clocks and events, the generic part ------------------------------------------------------------------
-    def _happen(self, anchor: Anchor, at: datetime, by: Actor | None = None) -> None:
-        """An event of the complaint's life (the book meets, stops and starts its clocks); each obligation
-        it met goes to the ledger."""
-        for met in self.book.happen(anchor, at, by):
-            self._event(
-                E.OBLIGATION_MET,
-                by or SYSTEM_ACTOR,
-                f"{met.name.value} {met.status.value}",
-                obligation=met,
-                data={"obligation_status": met.status.value},
-                log_only=True,
-            )
-
-    # -- notifications ----------------------------------------------------------------------------------------
-    # -- committing a step: notifications out, ledger, search attributes, details, timer ------------------------
-    # -- the view -----------------------------------------------------------------------------------------------
     @workflow.query(name=act.QUERY_STATE)
     def state(self) -> ComplaintView:
         return self._view()
-
-    # -- the action table decides; validators and handlers ask it -------------------------------------------------
-    def _recheck(self, arg: Any) -> None:
-        info = workflow.current_update_info()
-        assert info is not None
-        self._check(info.name, getattr(arg, "actor", CUSTOMER), arg, who=False)
-
-    def _check(self, action: str, actor: Actor, arg: Any, *, who: bool = True) -> None:
-        """Refuse with the table's code and parameters (the UI words them). Handlers re-check with
-        `who=False` after the lock: only what the state decides can have changed since validation."""
-        refused = action_table.check(action, actor, Situation.of_case(self.s, self.cid), arg, who=who)
-        if refused is not None:
-            raise ApplicationError(
-                refused.summary(), refused.params, type=refused.code.value, non_retryable=True
-            )
 
     # -- acknowledge ------------------------------------------------------------------------------------------
     @workflow.update(name=act.UPDATE_ACKNOWLEDGE)
@@ -429,11 +305,7 @@ class ComplaintWorkflow(ComplaintSteps):
             self._recheck(a)
             now = self._now()
             first = Anchor.ASSIGNMENT not in self.s.anchors
-            # Until the first assignment the departments are the classifier's proposal; from then on they
-            # are the ones actually assigned, and later assignments add to them.
-            before = [] if first else self.s.departments
-            new = [d for d in a.departments if d not in before]
-            self.s.departments = list(dict.fromkeys([*before, *a.departments]))
+            new = assigned_departments(self.s, list(a.departments), first)
             self.s.assignees = list(dict.fromkeys([*self.s.assignees, *a.assignees]))
             self.s.holder = self.s.holder or a.actor
             self._happen(Anchor.ASSIGNMENT, now, a.actor)
@@ -457,10 +329,7 @@ class ComplaintWorkflow(ComplaintSteps):
                 staff_ids=list(a.assignees),
                 context={"departments": [d.value for d in a.departments]},
             )
-            investigating = {f.department for f in self.s.investigation}
-            started = [
-                d for d in self._investigation_departments(list(self.s.departments)) if d not in investigating
-            ]
+            started = investigation_departments(self.s)
             if started:
                 await self._start_investigation(started, now, a.actor)
             if self._input.order_number and any(d in LOGISTICS_DEPARTMENTS for d in new):
@@ -542,9 +411,6 @@ class ComplaintWorkflow(ComplaintSteps):
     _validate_approve = approve.validator(_table_says(approve))
 
     # -- joint investigation --------------------------------------------------------------------------------------
-    def _pending_finding(self, dept: Department) -> DepartmentFinding | None:
-        return next((f for f in self.s.investigation if f.department == dept and f.reported_at is None), None)
-
     @workflow.update(name=act.UPDATE_DEPARTMENT_REPORT)
     async def department_report(self, a: act.DepartmentReport) -> act.ActionResult:
         async with self._lock:
@@ -729,7 +595,7 @@ class ComplaintWorkflow(ComplaintSteps):
                 roles=[self.s.holder_role],
                 context={"reason": a.reason, "from_role": before.value},
             )
-            return self._result(f"Escalated to {_role(self.s.holder_role)}.")
+            return self._result(f"Escalated to {role_words(self.s.holder_role)}.")
 
     _validate_escalate = escalate.validator(_table_says(escalate))
 
@@ -757,7 +623,7 @@ class ComplaintWorkflow(ComplaintSteps):
                 staff_ids=[a.holder_id],
                 context={"reassigned": True},
             )
-            return self._result(f"Now held by {a.holder_id} ({_role(a.holder_role)}).")
+            return self._result(f"Now held by {a.holder_id} ({role_words(a.holder_role)}).")
 
     _validate_reassign = reassign.validator(_table_says(reassign))
 

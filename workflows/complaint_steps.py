@@ -14,12 +14,13 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeUpdate
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
+    from domain import action_table, case_view, clocks
     from domain import actions as act
-    from domain import case_view, clocks
+    from domain.action_table import CUSTOMER, Situation
     from domain.case import CaseState, ComplaintOptions
     from domain.clocks import Obligation
     from domain.events import EventKind as E
@@ -45,6 +46,7 @@ with workflow.unsafe.imports_passed_through():
         State,
     )
     from domain.obligation_book import ObligationBook
+    from domain.policy import Anchor
     from domain.view import ComplaintView, DepartmentFinding
     from workflows.investigation import (
         SIGNAL_STOP,
@@ -290,14 +292,6 @@ class ComplaintSteps:
         )
 
     # -- the joint investigation's children ------------------------------------------------------------------------
-    def _investigation_departments(self, assigned: list[Department]) -> list[Department]:
-        """B §1.3: lost goods → warehouse, transport and delivery (and whoever else was named); any assignment
-        to several departments works the same way."""
-        joint = self.s.policy.joint_investigation.get(self.s.category)
-        if joint:
-            return list(dict.fromkeys([*joint, *[d for d in assigned if d != Department.CUSTOMER_SERVICE]]))
-        return list(dict.fromkeys(assigned)) if len(set(assigned)) > 1 else []
-
     async def _start_investigation(self, departments: list[Department], now: datetime, by: Actor) -> None:
         """One child per department, each with its own report deadline on the complaint's calendar."""
         self.s.investigation_round += 1
@@ -360,3 +354,32 @@ class ComplaintSteps:
                 self.book.waive_key(clocks.obligation_key(ObligationName.DEPARTMENT_REPORT, f.department), now)
                 await self._signal_child(f.department, SIGNAL_STOP, reason)
         self.s.investigation_open = False
+
+    # -- clocks and events, the generic part ------------------------------------------------------------------
+    def _happen(self, anchor: Anchor, at: datetime, by: Actor | None = None) -> None:
+        """An event of the complaint's life (the book meets, stops and starts its clocks); each obligation
+        it met goes to the ledger."""
+        for met in self.book.happen(anchor, at, by):
+            self._event(
+                E.OBLIGATION_MET,
+                by or SYSTEM_ACTOR,
+                f"{met.name.value} {met.status.value}",
+                obligation=met,
+                data={"obligation_status": met.status.value},
+                log_only=True,
+            )
+
+    # -- the action table decides; validators and handlers ask it -------------------------------------------------
+    def _recheck(self, arg: Any) -> None:
+        info = workflow.current_update_info()
+        assert info is not None
+        self._check(info.name, getattr(arg, "actor", CUSTOMER), arg, who=False)
+
+    def _check(self, action: str, actor: Actor, arg: Any, *, who: bool = True) -> None:
+        """Refuse with the table's code and parameters (the UI words them). Handlers re-check with
+        `who=False` after the lock: only what the state decides can have changed since validation."""
+        refused = action_table.check(action, actor, Situation.of_case(self.s, self.cid), arg, who=who)
+        if refused is not None:
+            raise ApplicationError(
+                refused.summary(), refused.params, type=refused.code.value, non_retryable=True
+            )

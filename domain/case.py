@@ -24,7 +24,7 @@ from domain.models import (
     State,
     Tier,
 )
-from domain.policy import Anchor, Policy
+from domain.policy import PRESETS, Anchor, Policy, preset
 from domain.view import DepartmentFinding, Plan, Rating, Resolution
 
 N = ObligationName
@@ -124,3 +124,13 @@ def new_case(input: ComplaintInput, policy: Policy) -> CaseState:
         departments=list(input.departments),
         attachments=list(input.attachments),
     )
+
+
+def policy_for(name: str, given: Policy | None = None) -> tuple[Policy, str | None]:
+    """The policy a complaint runs on: a given document, else the preset of that name. An unknown name must
+    not lose the complaint: it runs on the default, and the name comes back to be noted."""
+    if given is not None:
+        return given, None
+    if name in PRESETS:
+        return preset(name), None
+    return preset("standard"), name

@@ -31,11 +31,11 @@ with workflow.unsafe.imports_passed_through():
     from domain import action_table, case_view, clocks
     from domain import actions as act
     from domain.action_table import CUSTOMER, Situation
-    from domain.case import LOGISTICS_DEPARTMENTS, MET_BY, CaseState, ComplaintOptions, new_case
+    from domain.case import LOGISTICS_DEPARTMENTS, MET_BY, CaseState, ComplaintOptions, new_case, policy_for
     from domain.case_view import role_words
     from domain.clocks import Obligation
     from domain.events import EventKind as E
-    from domain.messages import Notification, TemplateKey, TimelineEvent
+    from domain.messages import TemplateKey
     from domain.models import (
         SYSTEM_ACTOR,
         TERMINAL_STATES,
@@ -52,7 +52,7 @@ with workflow.unsafe.imports_passed_through():
         investigation_departments,
         progress_starts_handling,
     )
-    from domain.policy import PRESETS, Anchor, Policy, preset
+    from domain.policy import Anchor
     from domain.view import ComplaintView, Plan, Rating, Resolution
     from workflows.complaint_clocks import ClockMoments
     from workflows.investigation import (
@@ -88,32 +88,17 @@ class ComplaintWorkflow(ClockMoments):
         self._opts = options or ComplaintOptions()
         self._lock = asyncio.Lock()
         self._timer = MovableTimer()
-        self._outbox: list[Notification] = []  # notifications of the current step
-        self._events: list[TimelineEvent] = []  # events not yet in the ledger
-        self._ledger_due = False
-        self._draining = False
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._failure: BaseException | None = None
-        self._sa_sent: dict[str, Any] = {}
-        self._details = ""
-        self._unknown_policy: str | None = None
+        self._start_steps()
+        self._unknown_policy: str | None = None  # intake validates names: an unknown one runs on the default
         if self._opts.state is not None:
             self.s = self._opts.state
         else:
             self.s = self._intake(input)
 
-    def _policy_for(self, input: ComplaintInput) -> Policy:
-        if self._opts.policy is not None:
-            return self._opts.policy
-        if input.policy in PRESETS:
-            return preset(input.policy)
-        # Intake validates names; an unknown one must not lose the complaint, so it runs on the default.
-        self._unknown_policy = input.policy
-        return preset("standard")
-
     def _intake(self, input: ComplaintInput) -> CaseState:
         now = self._now()
-        self.s = new_case(input, self._policy_for(input))
+        policy, self._unknown_policy = policy_for(input.policy, self._opts.policy)
+        self.s = new_case(input, policy)
         # The customer's clock starts when they filed (never in the future of the workflow's own clock).
         received = min(input.received_at, now).astimezone(UTC)
         self._event(
@@ -165,13 +150,6 @@ class ComplaintWorkflow(ClockMoments):
         if self.s.state not in TERMINAL_STATES:
             workflow.continue_as_new(args=[self._input, self._opts.model_copy(update={"state": self.s})])
         return self._view()
-
-    def _should_continue_as_new(self) -> bool:
-        info = workflow.info()
-        if info.is_continue_as_new_suggested():
-            return True
-        limit = self._opts.history_limit
-        return limit is not None and info.get_current_history_length() > limit
 
     def _fire(self, horizon: datetime) -> bool:
         """Act on every warning and due moment up to `horizon`, each stamped with its own moment (a clock
@@ -499,14 +477,8 @@ class ComplaintWorkflow(ClockMoments):
         async with self._lock:
             self._recheck(a)
             now = self._now()
-            self.s.resolution = Resolution(
-                cause=a.cause,
-                solution=a.solution,
-                compensation=a.compensation,
-                compensation_note=a.compensation_note,
-                resolved_by=a.actor,
-                resolved_at=now,
-            )
+            told = a.model_dump(include={"cause", "solution", "compensation", "compensation_note"})
+            self.s.resolution = Resolution(**told, resolved_by=a.actor, resolved_at=now)
             self._happen(Anchor.RESOLVED, now, a.actor)
             self._event(
                 E.RESOLVED, a.actor, a.solution, state=State.RESOLVED, data={"compensation": a.compensation}
@@ -515,12 +487,7 @@ class ComplaintWorkflow(ClockMoments):
             self._notify_customer(
                 TemplateKey.RESULT,
                 self._action_key("result"),
-                {
-                    "cause": a.cause,
-                    "solution": a.solution,
-                    "compensation": a.compensation,
-                    "note": a.compensation_note,
-                },
+                {**a.model_dump(include={"cause", "solution", "compensation"}), "note": a.compensation_note},
             )
             self._finish_result(now, a.actor)
             return self._result("Resolved; the customer has been asked to rate the result.")
@@ -610,11 +577,7 @@ class ComplaintWorkflow(ClockMoments):
                 E.REASSIGNED,
                 a.actor,
                 a.note,
-                data={
-                    "from": before.id if before else None,
-                    "to": a.holder_id,
-                    "to_role": a.holder_role.value,
-                },
+                data={"from": before and before.id, "to": a.holder_id, "to_role": a.holder_role.value},
             )
             self._notify_staff(
                 TemplateKey.ASSIGNMENT,
@@ -672,13 +635,9 @@ class ComplaintWorkflow(ClockMoments):
         async with self._lock:
             self._recheck(r)
             now = self._now()
-            customer = Actor(id="customer", role=Role.CUSTOMER)
-            self.s.ratings = [
-                *self.s.ratings,
-                Rating(score=r.score, comment=r.comment, demand=r.demand, at=now),
-            ]
+            self.s.ratings = [*self.s.ratings, Rating(**r.model_dump(), at=now)]
             self.book.meet(N.RATING, now, CUSTOMER)
-            self._event(E.RATED, customer, r.comment, data={"score": r.score, "demand": r.demand})
+            self._event(E.RATED, CUSTOMER, r.comment, data={"score": r.score, "demand": r.demand})
             if r.score >= self.s.policy.satisfied_score:
                 self._close(now, f"rated {r.score}", rated=True)
                 return self._result("Thank you: the complaint is closed.")
@@ -694,7 +653,7 @@ class ComplaintWorkflow(ClockMoments):
         before = self.book.reopen(now)
         self._event(
             E.REOPENED,
-            Actor(id="customer", role=Role.CUSTOMER),
+            CUSTOMER,
             r.demand,
             state=State.IN_PROGRESS,
             data={"score": r.score, "demand": r.demand, "round": s.reopen_count, "from_role": before.value},
@@ -708,15 +667,6 @@ class ComplaintWorkflow(ClockMoments):
         )
 
     # -- the same issue reported again (intake) ---------------------------------------------------------------------
-    def _is_original_report(self, r: act.AddReport) -> bool:
-        """Intake always delivers the first report as this Update too (update-with-start)."""
-        info = workflow.current_update_info()
-        if info is not None and info.id == f"intake-{self.cid}":
-            return True
-        return (
-            r.description == self._input.description and r.received_at == self._input.received_at.isoformat()
-        )
-
     @workflow.update(name=act.UPDATE_ADD_REPORT)
     async def add_report(self, r: act.AddReport) -> act.ActionResult:
         async with self._lock:
@@ -727,13 +677,9 @@ class ComplaintWorkflow(ClockMoments):
             self.s.attachments = [*self.s.attachments, *r.attachments][:MAX_ATTACHMENTS]
             self._event(
                 E.DUPLICATE_REPORT,
-                Actor(id="customer", role=Role.CUSTOMER),
+                CUSTOMER,
                 r.description,
-                data={
-                    "channel": r.channel.value,
-                    "received_at": r.received_at,
-                    "attachments": len(r.attachments),
-                },
+                data={"channel": r.channel, "received_at": r.received_at, "attachments": len(r.attachments)},
             )
             self._notify_customer(
                 TemplateKey.DUPLICATE_JOINED,

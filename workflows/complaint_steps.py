@@ -82,6 +82,32 @@ class ComplaintSteps:
     _details: str
     _timer: MovableTimer
 
+    def _start_steps(self) -> None:
+        self._outbox = []  # notifications of the current step
+        self._events = []  # events not yet in the ledger
+        self._ledger_due = False
+        self._draining = False
+        self._tasks = set()
+        self._failure = None
+        self._sa_sent = {}
+        self._details = ""
+
+    def _should_continue_as_new(self) -> bool:
+        info = workflow.info()
+        if info.is_continue_as_new_suggested():
+            return True
+        limit = self._opts.history_limit
+        return limit is not None and info.get_current_history_length() > limit
+
+    def _is_original_report(self, r: act.AddReport) -> bool:
+        """Intake always delivers the first report as this Update too (update-with-start)."""
+        info = workflow.current_update_info()
+        if info is not None and info.id == f"intake-{self.cid}":
+            return True
+        return (
+            r.description == self._input.description and r.received_at == self._input.received_at.isoformat()
+        )
+
     @property
     def book(self) -> ObligationBook:
         return ObligationBook(self.s)

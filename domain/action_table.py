@@ -223,6 +223,14 @@ def _department_report(actor: Actor, sit: Situation, arg: Any) -> Refusal | None
     )
 
 
+def _reports_for(actor: Actor, sit: Situation, arg: Any) -> bool:
+    """A department's findings come from its own people (its head included); the holder, the assignees
+    and supervisors may record any department's."""
+    if actor.role in SUPERVISOR_ROLES or actor.id in sit.assignees:
+        return True
+    return (sit.holder is not None and sit.holder.id == actor.id) or arg.department in actor.departments
+
+
 def _investigation_done(action: str) -> Extra:
     def check(actor: Actor, sit: Situation, _: Any) -> Refusal | None:
         if sit.investigation_open:
@@ -293,6 +301,7 @@ class ActionRule:
     effect: str  # what it does (for engineers and the docs; people read the UI's words)
     scope: Scope | None = on_complaint  # who may act on this complaint (None: whoever has the role)
     instead: frozenset[Role] = SUPERVISOR_ROLES  # named in a not_yours refusal besides the holder
+    scope_of_input: Callable[[Actor, Situation, Any], bool] | None = None  # who, given the payload
     extra: Extra | None = None
     hints: tuple[tuple[frozenset[State], str], ...] = ()  # a wrong state's hint: what to do first
     refusals: tuple[RefusalCode, ...] = ()  # beyond finished / wrong_role / wrong_state / not_yours
@@ -374,6 +383,7 @@ ACTIONS: dict[str, ActionRule] = {
             frozenset(State) - TERMINAL_STATES,
             "a department's findings in a joint investigation (department_report)",
             extra=_department_report,
+            scope_of_input=_reports_for,
             refusals=(C.NOTHING_TO_DO, C.ALREADY_DONE, C.FIELD),
         ),
         _rule(
@@ -493,6 +503,8 @@ def check(action: str, actor: Actor, sit: Situation, arg: Any = None, *, who: bo
         # A head alerted at intake acknowledges an urgent complaint whoever holds it (A §3.2).
         if not (action == a.UPDATE_ACKNOWLEDGE and actor.role in sit.ack_roles):
             return _not_yours(action, sit, rule.roles & rule.instead)
+    if who and arg is not None and rule.scope_of_input is not None and not rule.scope_of_input(actor, sit, arg):
+        return _not_yours(action, sit, rule.roles & rule.instead)
     return rule.extra(actor, sit, arg) if rule.extra is not None else None
 
 

@@ -11,7 +11,7 @@ from domain.case import CaseState
 from domain.models import Actor, Category, ComplaintType, Department, Role, State, Tier
 from domain.policy import preset
 from domain.refusals import RefusalCode
-from domain.view import Plan
+from domain.view import DepartmentFinding, Plan
 
 SPECIALIST = Actor(id="agent-1", role=Role.SPECIALIST, departments=(Department.CUSTOMER_SERVICE,))
 SUPERVISOR = Actor(id="sup-1", role=Role.SUPERVISOR)
@@ -111,3 +111,19 @@ def test_the_buttons_are_what_the_table_allows(state: State, who: Actor, expecte
     assert expected <= shown if expected else shown == set()
     assert a.UPDATE_APPROVE not in shown  # no plan to approve, and not a supervisor
     assert a.UPDATE_RESOLVE not in shown or state != State.WAITING_ON_CUSTOMER
+
+
+def test_a_department_head_reports_only_for_their_own_department():
+    findings = [DepartmentFinding(department=d) for d in (Department.WAREHOUSE, Department.TRANSPORT)]
+    sit = case(
+        state=State.ASSIGNED, holder=SPECIALIST, departments=[Department.WAREHOUSE], investigation=findings
+    )
+    head = Actor(id="wh-head", role=Role.DEPARTMENT_HEAD, departments=(Department.WAREHOUSE,))
+    own = a.DepartmentReport(actor=head, department=Department.WAREHOUSE, findings="出库正常")
+    other = a.DepartmentReport(actor=head, department=Department.TRANSPORT, findings="代填")
+    assert check(a.UPDATE_DEPARTMENT_REPORT, head, sit, own) is None
+    assert check(a.UPDATE_DEPARTMENT_REPORT, head, sit, other).code == RefusalCode.NOT_YOURS
+    assert (
+        check(a.UPDATE_DEPARTMENT_REPORT, SUPERVISOR, sit, other.model_copy(update={"actor": SUPERVISOR}))
+        is None
+    )

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from domain.models import Locale, ObligationName, ObligationStatus, State, Tier
+from domain.models import Actor, Department, Locale, ObligationName, ObligationStatus, Role, State, Tier
 from tests.ui import ledger_seed as seed
 from tests.ui.conftest import signed_in
 from ui.i18n import EN, ZH
@@ -246,3 +246,27 @@ async def test_the_complaint_page_can_tell_when_the_complaint_changed(web):
         assert second and second != first
         page = await http.get("/staff/complaints/C-VER")
         assert 'data-version-url="/staff/complaints/C-VER/version"' in page.text
+
+
+async def test_the_complaint_page_offers_only_what_the_action_table_allows_this_person(web):
+    """Issue 11: a logistics specialist of another department sees no action on someone else's complaint;
+    the department's own people do; what they see is what the workflow would accept."""
+    holder = Actor(id="zhang", role=Role.SPECIALIST)
+    await seed.write(
+        web.pool,
+        seed.view(
+            "C-RIGHTS",
+            received_at=NOW - timedelta(minutes=30),
+            state=State.IN_PROGRESS,
+            holder=holder,
+            departments=[Department.WAREHOUSE],
+        ),
+    )
+    async with signed_in(web.base_url, "liu") as http:  # logistics, transport: not on this complaint
+        r = await http.get("/staff/complaints/C-RIGHTS?lang=en")
+        assert r.status_code == 200 and 'data-action="' not in r.text
+    async with signed_in(web.base_url, "wang") as http:  # logistics, warehouse: the complaint's department
+        r = await http.get("/staff/complaints/C-RIGHTS?lang=en")
+        offered = set(re.findall(r'data-action="([a-z_]+)"', r.text))
+        assert {"post_progress", "wait_on_customer", "report_work_done"} <= offered
+        assert not offered & {"resolve", "approve", "cancel", "start_handling"}  # role or state says no

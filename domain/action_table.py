@@ -511,3 +511,24 @@ def check(action: str, actor: Actor, sit: Situation, arg: Any = None, *, who: bo
 def allowed(actor: Actor, sit: Situation) -> list[str]:
     """The actions this actor may take on this complaint now, in table order: the buttons the UI shows."""
     return [name for name in ACTIONS if check(name, actor, sit) is None]
+
+
+def as_markdown() -> str:
+    """The table as docs/actions.md shows it (tests/domain/test_action_table.py keeps the two equal)."""
+    rows = [
+        "| action | roles | states | effect | refusals |",
+        "|---|---|---|---|---|",
+    ]
+    for r in ACTIONS.values():
+        roles = ", ".join(x.value for x in Role if x in r.roles)
+        states = ", ".join(x.value for x in State if x in r.states)
+        who = {on_complaint: "on the complaint", leads: "holder, supervisor or head"}.get(r.scope, "anyone")
+        codes = ", ".join(c.value for c in (C.FINISHED, C.WRONG_ROLE, C.WRONG_STATE, *r.refusals))
+        if r.scope is not None:
+            codes += ", not_yours"
+        rows.append(f"| `{r.name}` | {roles} ({who}) | {states} | {r.effect} | {codes} |")
+    return "\n".join(rows) + "\n"
+
+
+if __name__ == "__main__":
+    print(as_markdown(), end="")

@@ -3,10 +3,12 @@ refusal that says why not — the same answers for the workflow's validators and
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from domain import actions as a
-from domain.action_table import ACTIONS, CUSTOMER, Situation, allowed, check
+from domain.action_table import ACTIONS, CUSTOMER, Situation, allowed, as_markdown, check
 from domain.case import CaseState
 from domain.models import Actor, Category, ComplaintType, Department, Role, State, Tier
 from domain.policy import preset
@@ -127,3 +129,9 @@ def test_a_department_head_reports_only_for_their_own_department():
         check(a.UPDATE_DEPARTMENT_REPORT, SUPERVISOR, sit, other.model_copy(update={"actor": SUPERVISOR}))
         is None
     )
+
+
+def test_the_documented_table_is_the_table():
+    """docs/actions.md is generated from the table (`python -m domain.action_table`): it cannot drift."""
+    doc = (Path(__file__).parents[2] / "docs" / "actions.md").read_text(encoding="utf-8")
+    assert as_markdown() in doc

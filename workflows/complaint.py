@@ -70,10 +70,9 @@ MAX_ATTACHMENTS = 60
 def _table_says(handler: Any) -> Any:
     """The validator of an Update: the action table decides, before anything enters history. (The SDK
     wants a validator's parameters to be the handler's: it gets the handler's signature.)"""
-    action = handler._defn.name  # the Update's name, the table's key
 
     def validate(self: ComplaintWorkflow, arg: Any) -> None:
-        self._check(action, getattr(arg, "actor", CUSTOMER), arg)
+        self._ask_table(arg, who=True)
 
     validate.__signature__ = inspect.signature(handler)  # type: ignore[attr-defined]
     return validate
@@ -190,7 +189,7 @@ class ComplaintWorkflow(ClockMoments):
     @workflow.update(name=act.UPDATE_ACKNOWLEDGE)
     async def acknowledge(self, a: act.Acknowledge) -> act.ActionResult:
         async with self._lock:
-            self._recheck(a)
+            self._ask_table(a)
             now = self._now()
             sit = Situation.of_case(self.s, self.cid)
             anchors = [MET_BY[n] for n in action_table.acknowledges(a.actor, sit)]
@@ -221,7 +220,7 @@ class ComplaintWorkflow(ClockMoments):
     @workflow.update(name=act.UPDATE_CLASSIFY)
     async def classify(self, a: act.Classify) -> act.ActionResult:
         async with self._lock:
-            self._recheck(a)
+            self._ask_table(a)
             now = self._now()
             old_tier, old_type = self.s.tier, self.s.complaint_type
             self.s.tier, self.s.complaint_type, self.s.tier_confirmed = a.tier, a.complaint_type, True
@@ -261,7 +260,7 @@ class ComplaintWorkflow(ClockMoments):
     @workflow.update(name=act.UPDATE_ANSWER)
     async def answer_directly(self, a: act.AnswerDirectly) -> act.ActionResult:
         async with self._lock:
-            self._recheck(a)
+            self._ask_table(a)
             now = self._now()
             self.s.holder = self.s.holder or a.actor
             self._happen(Anchor.ANSWERED, now, a.actor)
@@ -280,7 +279,7 @@ class ComplaintWorkflow(ClockMoments):
     @workflow.update(name=act.UPDATE_ASSIGN)
     async def assign(self, a: act.Assign) -> act.ActionResult:
         async with self._lock:
-            self._recheck(a)
+            self._ask_table(a)
             now = self._now()
             first = Anchor.ASSIGNMENT not in self.s.anchors
             new = assigned_departments(self.s, list(a.departments), first)
@@ -323,7 +322,7 @@ class ComplaintWorkflow(ClockMoments):
     @workflow.update(name=act.UPDATE_START_HANDLING)
     async def start_handling(self, a: act.StaffAction) -> act.ActionResult:
         async with self._lock:
-            self._recheck(a)
+            self._ask_table(a)
             self._start_handling(a.actor, a.note)
             return self._result("Handling started.")
 
@@ -336,7 +335,7 @@ class ComplaintWorkflow(ClockMoments):
     @workflow.update(name=act.UPDATE_PROGRESS)
     async def post_progress(self, a: act.PostProgress) -> act.ActionResult:
         async with self._lock:
-            self._recheck(a)
+            self._ask_table(a)
             now = self._now()
             self.s.last_progress = a.message
             if progress_starts_handling(a.actor, self.s):
@@ -354,7 +353,7 @@ class ComplaintWorkflow(ClockMoments):
     @workflow.update(name=act.UPDATE_PROPOSE_PLAN)
     async def propose_plan(self, a: act.ProposePlan) -> act.ActionResult:
         async with self._lock:
-            self._recheck(a)
+            self._ask_table(a)
             now = self._now()
             self.s.plan = Plan(text=a.plan, compensation=a.compensation, proposed_by=a.actor)
             self._happen(Anchor.PLAN_PROPOSED, now, a.actor)
@@ -374,7 +373,7 @@ class ComplaintWorkflow(ClockMoments):
     @workflow.update(name=act.UPDATE_APPROVE)
     async def approve(self, a: act.Approve) -> act.ActionResult:
         async with self._lock:
-            self._recheck(a)
+            self._ask_table(a)
             assert self.s.plan is not None
             self.s.plan = self.s.plan.model_copy(update={"approved": a.approved, "approved_by": a.actor})
             self._event(E.PLAN_APPROVED if a.approved else E.PLAN_REJECTED, a.actor, a.note)
@@ -392,7 +391,7 @@ class ComplaintWorkflow(ClockMoments):
     @workflow.update(name=act.UPDATE_DEPARTMENT_REPORT)
     async def department_report(self, a: act.DepartmentReport) -> act.ActionResult:
         async with self._lock:
-            self._recheck(a)
+            self._ask_table(a)
             now = self._now()
             finding = self.book.pending_finding(a.department)
             assert finding is not None
@@ -443,7 +442,7 @@ class ComplaintWorkflow(ClockMoments):
     @workflow.update(name=act.UPDATE_OVERRIDE_INVESTIGATION)
     async def override_investigation(self, a: act.OverrideInvestigation) -> act.ActionResult:
         async with self._lock:
-            self._recheck(a)
+            self._ask_table(a)
             await self._stop_investigation(a.reason)
             self._event(E.INVESTIGATION_OVERRIDDEN, a.actor, a.reason)
             return self._result("Investigation closed without the missing reports.")
@@ -454,7 +453,7 @@ class ComplaintWorkflow(ClockMoments):
     @workflow.update(name=act.UPDATE_WORK_DONE)
     async def report_work_done(self, a: act.WorkDone) -> act.ActionResult:
         async with self._lock:
-            self._recheck(a)
+            self._ask_table(a)
             now = self._now()
             if Anchor.HANDLING_STARTED not in self.s.anchors or self.s.state == State.ASSIGNED:
                 self._happen(Anchor.HANDLING_STARTED, now, a.actor)
@@ -475,7 +474,7 @@ class ComplaintWorkflow(ClockMoments):
     @workflow.update(name=act.UPDATE_RESOLVE)
     async def resolve(self, a: act.Resolve) -> act.ActionResult:
         async with self._lock:
-            self._recheck(a)
+            self._ask_table(a)
             now = self._now()
             told = a.model_dump(include={"cause", "solution", "compensation", "compensation_note"})
             self.s.resolution = Resolution(**told, resolved_by=a.actor, resolved_at=now)
@@ -519,7 +518,7 @@ class ComplaintWorkflow(ClockMoments):
     @workflow.update(name=act.UPDATE_WAIT)
     async def wait_on_customer(self, a: act.WaitOnCustomer) -> act.ActionResult:
         async with self._lock:
-            self._recheck(a)
+            self._ask_table(a)
             now = self._now()
             self.s.state_before_wait = self.s.state
             self.book.pause_all(now)
@@ -534,7 +533,7 @@ class ComplaintWorkflow(ClockMoments):
     @workflow.update(name=act.UPDATE_RESUME)
     async def resume(self, a: act.Resume) -> act.ActionResult:
         async with self._lock:
-            self._recheck(a)
+            self._ask_table(a)
             self.book.resume_all(self._now())
             back = self.s.state_before_wait or State.IN_PROGRESS
             self.s.state_before_wait = None
@@ -547,7 +546,7 @@ class ComplaintWorkflow(ClockMoments):
     @workflow.update(name=act.UPDATE_ESCALATE)
     async def escalate(self, a: act.Escalate) -> act.ActionResult:
         async with self._lock:
-            self._recheck(a)
+            self._ask_table(a)
             before = self.s.holder_role
             self.s.holder_role = clocks.escalation_target(before)
             self._event(
@@ -569,7 +568,7 @@ class ComplaintWorkflow(ClockMoments):
     @workflow.update(name=act.UPDATE_REASSIGN)
     async def reassign(self, a: act.Reassign) -> act.ActionResult:
         async with self._lock:
-            self._recheck(a)
+            self._ask_table(a)
             before = self.s.holder
             self.s.holder = Actor(id=a.holder_id, role=a.holder_role)
             self.s.holder_role = a.holder_role
@@ -594,7 +593,7 @@ class ComplaintWorkflow(ClockMoments):
     @workflow.update(name=act.UPDATE_CANCEL)
     async def cancel(self, a: act.Cancel) -> act.ActionResult:
         async with self._lock:
-            self._recheck(a)
+            self._ask_table(a)
             self.s.cancel_reason = a.reason
             await self._end(State.CANCELLED, a.actor, a.reason)
             self._notify_customer(TemplateKey.CLOSED, "closed", {"reason": a.reason, "cancelled": True})
@@ -605,7 +604,7 @@ class ComplaintWorkflow(ClockMoments):
     @workflow.update(name=act.UPDATE_MERGE)
     async def merge_into(self, a: act.MergeInto) -> act.ActionResult:
         async with self._lock:
-            self._recheck(a)
+            self._ask_table(a)
             self.s.merged_into = a.target_complaint_id
             await self._end(State.MERGED, a.actor, f"merged into {a.target_complaint_id}")
             self._notify_customer(
@@ -633,7 +632,7 @@ class ComplaintWorkflow(ClockMoments):
     @workflow.update(name=act.UPDATE_RATE)
     async def rate(self, r: act.Rate) -> act.ActionResult:
         async with self._lock:
-            self._recheck(r)
+            self._ask_table(r)
             now = self._now()
             self.s.ratings = [*self.s.ratings, Rating(**r.model_dump(), at=now)]
             self.book.meet(N.RATING, now, CUSTOMER)
@@ -670,7 +669,7 @@ class ComplaintWorkflow(ClockMoments):
     @workflow.update(name=act.UPDATE_ADD_REPORT)
     async def add_report(self, r: act.AddReport) -> act.ActionResult:
         async with self._lock:
-            self._recheck(r)
+            self._ask_table(r)
             if self._is_original_report(r):
                 return self._result("Complaint received.")
             self.s.extra_reports += 1

@@ -396,10 +396,12 @@ class ComplaintSteps:
             )
 
     # -- the action table decides; validators and handlers ask it -------------------------------------------------
-    def _recheck(self, arg: Any) -> None:
+    def _ask_table(self, arg: Any, *, who: bool = False) -> None:
+        """The table's word on the current Update (its name is the table's key): in full in the validator,
+        the state's part again in the handler once it holds the lock."""
         info = workflow.current_update_info()
         assert info is not None
-        self._check(info.name, getattr(arg, "actor", CUSTOMER), arg, who=False)
+        self._check(info.name, getattr(arg, "actor", CUSTOMER), arg, who=who)
 
     def _check(self, action: str, actor: Actor, arg: Any, *, who: bool = True) -> None:
         """Refuse with the table's code and parameters (the UI words them). Handlers re-check with

@@ -49,6 +49,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.policy import Anchor
     from domain.view import ComplaintView, DepartmentFinding
     from workflows.investigation import (
+        NOTIFY_RETRY,  # one retry policy for every notification, the investigations' too
         SIGNAL_STOP,
         DepartmentInvestigationWorkflow,
         InvestigationInput,
@@ -57,9 +58,6 @@ with workflow.unsafe.imports_passed_through():
     from workflows.timer import MovableTimer
 
 TIMELINE_CAP = 50  # newest events kept in state and view; the ledger keeps every one
-NOTIFY_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=1), maximum_attempts=6
-)
 LEDGER_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
 TRACKING_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=10), maximum_attempts=3

@@ -231,10 +231,10 @@ async def send_update(
         field_name = str(r.params.get("name")) if r.code == RefusalCode.FIELD else None
         raise ActionRefused(refusal_text(r, locale), status, field=field_name, refusal=r) from e
     except RPCError as e:
-        if e.status == RPCStatusCode.NOT_FOUND:
-            raise ActionRefused(t("error.refused", locale, msg=e.message), 409) from e
+        if e.status == RPCStatusCode.NOT_FOUND:  # the complaint's run is over: the server itself refuses
+            raise ActionRefused(t("refusal.gone", locale), 409) from e
         if e.status in (RPCStatusCode.FAILED_PRECONDITION, RPCStatusCode.INVALID_ARGUMENT):
-            raise ActionRefused(t("error.refused", locale, msg=e.message), 409) from e
+            raise ActionRefused(t("refusal.unknown", locale, code=e.status.name.lower()), 409) from e
         raise ActionRefused(t("error.unavailable", locale, msg=e.message), 503) from e
     except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError) as e:
         raise ActionRefused(t("error.unavailable", locale, msg="timeout"), 503) from e

@@ -1,6 +1,6 @@
 """The action table: for each staff or customer action, who may do it, in which states, what it does and how
-it can be refused. One table, built once, read by the workflow's validators, the staff UI's buttons and the
-API alike.
+it can be refused. One table, built once, read by the workflow's validators, the staff UI's buttons and
+`desk simulate` alike (docs/actions.md shows it).
 
 Who may act on *which* complaint (per-complaint rights): supervisors and senior supervisors act on every
 complaint (their team is the whole desk: there is no finer team in the model), and so do customer

@@ -19,24 +19,13 @@ from pydantic import ValidationError
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from domain.events import OUTCOME_KINDS
 from domain.messages import ACTIVITY_RECORD, LedgerWrite, TimelineEvent, TrackingSnapshot
 from domain.models import ObligationName, ObligationStatus
 from domain.view import ComplaintView
 
-_FINAL_OBLIGATION = (
-    ObligationStatus.MET.value,
-    ObligationStatus.MET_LATE.value,
-    ObligationStatus.WAIVED.value,
-)
-
 # Event kinds that settle or threaten an obligation, when the event's data does not say so itself.
-_OUTCOME_BY_KIND = {
-    "warning": ObligationStatus.WARNED,
-    "sla_warning": ObligationStatus.WARNED,
-    "breach": ObligationStatus.BREACHED,
-    "breached": ObligationStatus.BREACHED,
-    "sla_breach": ObligationStatus.BREACHED,
-}
+_OUTCOME_BY_KIND = {kind.value: ObligationStatus(status) for kind, status in OUTCOME_KINDS.items()}
 
 _UPSERT_COMPLAINT = """
 INSERT INTO complaints (

@@ -13,16 +13,48 @@ import dataclasses
 import hashlib
 from typing import Any
 
+from pydantic import ValidationError
+from temporalio.api.common.v1 import Payload
 from temporalio.client import Client, Interceptor
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
+from temporalio.contrib.pydantic import PydanticJSONPlainPayloadConverter, PydanticPayloadConverter
+from temporalio.converter import (
+    CompositePayloadConverter,
+    DataConverter,
+    DefaultFailureConverterWithEncodedAttributes,
+)
 from temporalio.envconfig import ClientConfigProfile
+from temporalio.exceptions import ApplicationError
 from temporalio.runtime import Runtime
 
 from desk.settings import Settings
 
+
+class _RefusingJSONConverter(PydanticJSONPlainPayloadConverter):
+    """Pydantic JSON; a value whose type says how to refuse a bad payload (an Update input's
+    `payload_refusal`) is refused that way — a code and parameters the UI words — instead of failing with
+    pydantic's validation dump."""
+
+    def from_payload(self, payload: Payload, type_hint: type | None = None) -> Any:
+        try:
+            return super().from_payload(payload, type_hint)
+        except ValidationError as e:
+            hook = getattr(type_hint, "payload_refusal", None)
+            if hook is None:
+                raise
+            code, message, params = hook(e)
+            raise ApplicationError(message, params, type=code, non_retryable=True) from None
+
+
+class PayloadConverter(CompositePayloadConverter):
+    def __init__(self) -> None:
+        parts = PydanticPayloadConverter().converters.values()
+        super().__init__(
+            *(_RefusingJSONConverter() if isinstance(c, PydanticJSONPlainPayloadConverter) else c for c in parts)
+        )
+
+
 # Without encryption: tests and tools that read plain histories. Processes use data_converter(settings).
-DATA_CONVERTER = pydantic_data_converter
+DATA_CONVERTER = DataConverter(payload_converter_class=PayloadConverter)
 
 
 def data_converter(settings: Settings) -> DataConverter:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints, ValidationError
 
 from domain.models import (
     Actor,
@@ -22,6 +22,7 @@ from domain.models import (
     ShortText,
     Tier,
 )
+from domain.refusals import field_refusal
 
 Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)]
 Money = Annotated[float, Field(ge=0, le=10_000_000)]
@@ -50,7 +51,17 @@ UPDATE_OVERRIDE_INVESTIGATION = "override_investigation"
 QUERY_STATE = "state"
 
 
-class StaffAction(BaseModel):
+class UpdateInput(BaseModel):
+    """An Update's input: a payload that does not validate is refused as a `field` refusal (the data
+    converter asks this hook), never with pydantic's text."""
+
+    @classmethod
+    def payload_refusal(cls, e: ValidationError) -> tuple[str, str, dict[str, object]]:
+        r = field_refusal(e)
+        return r.code.value, r.summary(), r.params
+
+
+class StaffAction(UpdateInput):
     actor: Actor
     note: Note = ""
 
@@ -142,7 +153,7 @@ class MergeInto(StaffAction):
     target_complaint_id: ShortText
 
 
-class Rate(BaseModel):
+class Rate(UpdateInput):
     """The customer's rating (1–5). Below 4 reopens with the stated demand."""
 
     score: int = Field(ge=1, le=5)
@@ -150,7 +161,7 @@ class Rate(BaseModel):
     demand: Note = ""  # what the unhappy customer wants; required below 4
 
 
-class AddReport(BaseModel):
+class AddReport(UpdateInput):
     """Intake of the same customer + order + issue while the complaint is open (B §1.1)."""
 
     channel: Channel

@@ -16,6 +16,7 @@ from domain.models import (
     Actor,
     Attachment,
     Category,
+    ComplaintInput,
     ComplaintType,
     Department,
     ObligationName,
@@ -23,7 +24,7 @@ from domain.models import (
     State,
     Tier,
 )
-from domain.policy import Anchor, Policy
+from domain.policy import PRESETS, Anchor, Policy, preset
 from domain.view import DepartmentFinding, Plan, Rating, Resolution
 
 N = ObligationName
@@ -110,3 +111,26 @@ class ComplaintOptions(BaseModel):
     time_shift: timedelta = timedelta(0)  # simulations: run as if the complaint had begun at another moment
     history_limit: int | None = None  # continue as new past this many events (tests); else the server's hint
     state: CaseState | None = None  # carried over by continue-as-new
+
+
+def new_case(input: ComplaintInput, policy: Policy) -> CaseState:
+    """A complaint's state at intake: tier and type as proposed (confirmed when a person proposed them)."""
+    return CaseState(
+        policy=policy,
+        tier=input.tier,
+        complaint_type=input.complaint_type,
+        category=input.category,
+        tier_confirmed=not input.classified_by.startswith("classifier"),
+        departments=list(input.departments),
+        attachments=list(input.attachments),
+    )
+
+
+def policy_for(name: str, given: Policy | None = None) -> tuple[Policy, str | None]:
+    """The policy a complaint runs on: a given document, else the preset of that name. An unknown name must
+    not lose the complaint: it runs on the default, and the name comes back to be noted."""
+    if given is not None:
+        return given, None
+    if name in PRESETS:
+        return preset(name), None
+    return preset("standard"), name

@@ -24,7 +24,6 @@ from domain.policy import ObligationRule, Policy
 S = ObligationStatus
 RUNNING = frozenset({S.OPEN, S.WARNED})  # the clock ticks and can wake the workflow
 ACTIVE = frozenset({S.OPEN, S.WARNED, S.PAUSED, S.BREACHED})  # can still be met
-SETTLED = frozenset({S.MET, S.MET_LATE, S.WAIVED})
 
 
 class Obligation(BaseModel):

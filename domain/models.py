@@ -134,6 +134,9 @@ class Actor(BaseModel):
     id: ShortText
     role: Role
     name: str | None = Field(default=None, max_length=200)
+    # The departments the person works in: what the action table reads for per-complaint rights. Empty in
+    # the histories recorded before it existed.
+    departments: tuple[Department, ...] = Field(default=(), max_length=9)
 
 
 SYSTEM_ACTOR = Actor(id="system", role=Role.SYSTEM, name="system")

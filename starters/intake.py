@@ -43,6 +43,7 @@ from desk.temporal import dedupe_workflow_id, workflow_id_for
 from domain import search_attributes as sa
 from domain.actions import QUERY_STATE, UPDATE_ADD_REPORT, ActionResult, AddReport
 from domain.classify import classify
+from domain.clocks import open_clock
 from domain.models import (
     CATEGORIES_NEEDING_ORDER,
     Attachment,
@@ -285,8 +286,8 @@ def promised_times(
         if rule is None or rule.anchor != Anchor.INTAKE:
             out.append(None)
             continue
-        calendar = pol.calendar(pol.calendar_name(rule, tier))
-        out.append(calendar.add(received_at, rule.window * pol.peak_factor_at(received_at)))
+        # The very function the workflow starts its clock with: the customer is promised what they are held to.
+        out.append(open_clock(rule, pol, tier, received_at).due_at)
     return out[0], out[1]
 
 

@@ -5,8 +5,8 @@
 to rehearse a policy before switching to it; tests use it for the rules (tests/scenarios/*.yaml). The file
 format is documented in docs/scenarios.md.
 
-The recording stand-ins (`Recorder`) are also what the workflow tests run against: same activity names,
-same inputs, nothing leaves the process.
+The recording stand-ins and the helpers that wait on the time-skipping server live in
+starters/testing_support.py, shared with the workflow tests.
 """
 
 from __future__ import annotations
@@ -17,16 +17,14 @@ import os
 import shutil
 import sys
 import uuid
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from temporalio import activity
-from temporalio.api.enums.v1 import EventType, IndexedValueType
+from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
-from temporalio.client import Client, WorkflowHistory, WorkflowUpdateFailedError
+from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 from temporalio.testing import WorkflowEnvironment
@@ -36,17 +34,9 @@ from desk.temporal import DATA_CONVERTER, workflow_id_for
 from domain import actions as a
 from domain import search_attributes as sa
 from domain.messages import (
-    ACTIVITY_NOTIFY,
-    ACTIVITY_RECORD,
-    ACTIVITY_TRACKING,
     Audience,
-    LedgerWrite,
     Notification,
-    NotificationResult,
     TemplateKey,
-    TimelineEvent,
-    TrackingRequest,
-    TrackingSnapshot,
 )
 from domain.models import (
     Actor,
@@ -56,136 +46,17 @@ from domain.models import (
     ComplaintType,
     Customer,
     Department,
+    Locale,
     ObligationName,
     ObligationStatus,
     Role,
     Tier,
 )
 from domain.policy import Duration, PeakPeriod, Policy, load_policy
+from domain.refusals import field_refusal, parse
 from domain.view import ComplaintView
-
-# -- the recording outside world ------------------------------------------------------------------------------
-
-
-@dataclass
-class Recorder:
-    """Same-named stand-ins for the notification, ledger and tracking activities; they record what the
-    complaint asked, in order. `fail_templates`: notifications of these templates fail for good. A waybill
-    starting with SF is known to the carrier; any other is not (found=False, not an error)."""
-
-    notifications: list[Notification] = field(default_factory=list)
-    sent_at: list[datetime] = field(default_factory=list)  # server time each notification was scheduled
-    ledger: list[LedgerWrite] = field(default_factory=list)
-    tracking: list[TrackingRequest] = field(default_factory=list)
-    fail_templates: set[TemplateKey] = field(default_factory=set)
-
-    def activities(self) -> list[Any]:
-        @activity.defn(name=ACTIVITY_NOTIFY)
-        async def notify(n: Notification) -> NotificationResult:
-            if n.template in self.fail_templates:
-                raise ApplicationError(f"{n.template} refused by every channel", non_retryable=True)
-            self.notifications.append(n)
-            self.sent_at.append(activity.info().current_attempt_scheduled_time)
-            return NotificationResult(idempotency_key=n.idempotency_key, delivered=_channels(n))
-
-        @activity.defn(name=ACTIVITY_RECORD)
-        async def record_ledger(batch: LedgerWrite) -> int:
-            self.ledger.append(batch)
-            return len(batch.events)
-
-        @activity.defn(name=ACTIVITY_TRACKING)
-        async def lookup_tracking(req: TrackingRequest) -> TrackingSnapshot:
-            self.tracking.append(req)
-            found = req.waybill.upper().startswith("SF")
-            return TrackingSnapshot(
-                waybill=req.waybill,
-                found=found,
-                carrier="SF Express" if found else None,
-                status="in transit" if found else None,
-            )
-
-        return [notify, record_ledger, lookup_tracking]
-
-    def sent(
-        self, template: TemplateKey, audience: Audience | None = None, complaint_id: str | None = None
-    ) -> list[Notification]:
-        return [
-            n
-            for n in self.notifications
-            if n.template == template
-            and (audience is None or n.audience == audience)
-            and (complaint_id is None or n.complaint_id == complaint_id)
-        ]
-
-    def events(self, complaint_id: str, kind: str | None = None) -> list[TimelineEvent]:
-        out = [e for b in self.ledger for e in b.events if e.complaint_id == complaint_id]
-        return [e for e in out if kind is None or e.kind == kind]
-
-
-def _channels(n: Notification) -> list[str]:
-    """Where a real notifier would deliver it (for the printed timeline only)."""
-    if n.audience == Audience.STAFF:
-        return ["staff"]
-    contact = n.context.get("customer") or {}
-    return [c for c, key in (("sms", "phone"), ("email", "email")) if contact.get(key)] or ["app"]
-
-
-_OPENS = {
-    EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
-    EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED,
-    EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED,
-    EventType.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
-}
-_CLOSES = {
-    EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED: "scheduled_event_id",
-    EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED: "scheduled_event_id",
-    EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT: "scheduled_event_id",
-    EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED: "scheduled_event_id",
-    EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED: "scheduled_event_id",
-    EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT: "scheduled_event_id",
-    EventType.EVENT_TYPE_ACTIVITY_TASK_CANCELED: "scheduled_event_id",
-    EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED: "initiated_event_id",
-    EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_FAILED: "initiated_event_id",
-    EventType.EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED: "initiated_event_id",
-    EventType.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED: "initiated_event_id",
-}
-
-
-def quiescent(history: WorkflowHistory) -> bool:
-    """No workflow task, activity, child start or outgoing signal still open in this run's history: what
-    the complaint set out to do has been done (read from the history, which the server keeps exact)."""
-    open_ids: set[int] = set()
-    for e in history.events:
-        if e.event_type in _OPENS:
-            open_ids.add(e.event_id)
-        elif e.event_type in _CLOSES:
-            attrs = getattr(e, e.WhichOneof("attributes"))
-            open_ids.discard(getattr(attrs, _CLOSES[e.event_type]))
-    return not open_ids
-
-
-async def settle(client: Client, workflow_id: str, *, tries: int = 500) -> None:
-    """Wait (bounded, 20 ms steps) until the complaint's current run is quiescent."""
-    handle = client.get_workflow_handle(workflow_id)
-    for _ in range(tries):
-        if quiescent(await handle.fetch_history()):
-            return
-        await asyncio.sleep(0.02)
-    raise TimeoutError(f"{workflow_id} still busy after {tries * 0.02:.0f} s")
-
-
-# Steps act this long after their moment. The complaint counts in whole seconds, so the step is still
-# recorded at its moment, but a timer due at that very moment has fired first: an Update racing a firing
-# timer makes the time-skipping server reject the workflow task and stall.
-STEP_LAG = timedelta(milliseconds=500)
-
-
-async def sleep_past(env: WorkflowEnvironment, moment: datetime) -> None:
-    """Let the server's clock run to just past `moment` (timers due by then fire)."""
-    left = moment + STEP_LAG - await env.get_current_time()
-    if left > timedelta(0):
-        await env.sleep(left)
-
+from starters.testing_support import Recorder, channels_of, settle, sleep_past, terminate_complaint
+from ui.refusal_words import refusal_text
 
 # -- the scenario file ------------------------------------------------------------------------------------------
 
@@ -240,7 +111,7 @@ class Expectation(BaseModel):
     notified: TemplateKey | None = None  # a notification of this template was sent so far …
     audience: Audience | None = None  # … to this audience
     count: int | None = None  # … exactly this many times
-    rejected: str | None = None  # the previous action was refused with a message containing this
+    rejected: str | None = None  # the previous action was refused: its code (or words) contain this
 
     @model_validator(mode="after")
     def _paired(self) -> Expectation:
@@ -420,7 +291,7 @@ def _timeline(
                 "kind": "notification",
                 "template": n.template.value,
                 "audience": _audience(n),
-                "channel": ",".join(_channels(n)),
+                "channel": ",".join(channels_of(n)),
                 **({"obligation": n.context["obligation"]} if n.context.get("obligation") else {}),
             }
         )
@@ -517,13 +388,15 @@ async def run_scenario(
                     await handle.execute_update(step.action, arg, result_type=a.ActionResult)
                     last_rejection = None
                 except (WorkflowUpdateFailedError, ValidationError) as e:
-                    last_rejection = _refusal(e)
+                    code, words = _refusal(e)
+                    last_rejection = f"{code}: {words}"  # what `expect: {rejected: …}` is matched against
                     rejected.append(
                         {
                             "at_s": round(step.after.total_seconds()),
                             "kind": "rejected",
                             "action": step.action,
-                            "message": last_rejection,
+                            "code": code,
+                            "message": words,
                         }
                     )
                 await settle(client, wf_id)
@@ -549,28 +422,20 @@ async def run_scenario(
     }
 
 
-def _refusal(e: Exception) -> str:
-    if isinstance(e, WorkflowUpdateFailedError):
-        cause = e.cause
-        inner = getattr(cause, "__cause__", None)
-        msg = getattr(cause, "message", None) or str(cause)
-        return f"{msg}: {inner}" if msg == "Failed decoding arguments" and inner else msg
-    return str(e)
-
-
-async def terminate_complaint(client: Client, workflow_id: str, view: ComplaintView | None = None) -> None:
-    """Leave nothing running (a time-skipping server may be shared): the complaint and, from its view, the
-    investigation children of its first rounds. Already-closed ones are skipped quietly."""
-    from workflows.investigation import investigation_id
-
-    ids = [workflow_id]
-    if view is not None:
-        ids += [investigation_id(workflow_id, f.department, r) for f in view.investigation for r in (1, 2, 3)]
-    for i in ids:
-        try:
-            await client.get_workflow_handle(i).terminate("run over")
-        except Exception:
-            pass  # already closed or never started
+def _refusal(e: Exception) -> tuple[str, str]:
+    """(code, words) of a refused step: the workflow's refusal, or the payload's first bad field."""
+    if isinstance(e, ValidationError):
+        r = field_refusal(e)
+    else:
+        r = None
+        cause: BaseException | None = e
+        while cause is not None and r is None:
+            if isinstance(cause, ApplicationError):
+                r = parse(cause.type, cause.details)
+            cause = cause.__cause__
+        if r is None:
+            return "error", str(getattr(e, "cause", None) or e)
+    return r.code.value, refusal_text(r, Locale.EN.value)
 
 
 def _test_server() -> str:

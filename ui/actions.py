@@ -1,9 +1,10 @@
-"""Staff actions: which role may do what, how a form becomes an Update input, and refusals in words.
+"""Staff actions: the forms, how a form becomes an Update input, and refusals in words.
 
-The workflow's validators are the final word (state, role, data); this module checks the role first on
-the server so a role that may not act is refused even if it crafts the POST, and turns the three ways an
-action can fail — a form field pydantic rejects, a role, the workflow's ApplicationError — into one
-sentence a person can act on.
+Who may do what, in which state and on which complaint is the domain's action table
+(domain/action_table.py), the same the workflow's validators check: the page shows only the actions it
+allows, a crafted POST of a role that may not act is refused here before any Update, and the three ways an
+action can fail — a form field pydantic rejects, the table, the workflow's refusal (code + parameters) —
+become one sentence in the reader's language (ui/refusal_words.py).
 """
 
 from __future__ import annotations
@@ -19,18 +20,18 @@ from temporalio.client import (
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
-from temporalio.exceptions import ApplicationError, FailureError
+from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from domain import action_table
 from domain import actions as a
-from domain.models import STAFF_ROLES, Department, Role, State
+from domain.action_table import Situation
+from domain.models import Actor, Role, State
+from domain.refusals import Refusal, RefusalCode, field_refusal, field_refusals, parse, refusal
+from domain.view import ComplaintView
 from ui.auth import StaffUser
-from ui.i18n import label, t
-
-SUPERVISORS = frozenset({Role.SUPERVISOR, Role.SENIOR_SUPERVISOR, Role.ADMIN})
-FRONT_LINE = frozenset({Role.SPECIALIST}) | SUPERVISORS
-DEPARTMENT_PEOPLE = frozenset({Role.ENGINEER, Role.LOGISTICS, Role.DEPARTMENT_HEAD}) | SUPERVISORS
-EVERYONE = frozenset(STAFF_ROLES)
+from ui.i18n import t
+from ui.refusal_words import refusal_text
 
 UPDATE_TIMEOUT_S = 30.0
 
@@ -39,9 +40,12 @@ UPDATE_TIMEOUT_S = 30.0
 class ActionSpec:
     name: str  # the Update name (domain/actions.py)
     model: type[BaseModel]
-    roles: frozenset[Role]
     fields: tuple[str, ...]  # form fields the template renders, in order
     suggested_in: frozenset[State] = field(default_factory=frozenset)  # shown first in these states
+
+    @property
+    def roles(self) -> frozenset[Role]:
+        return action_table.ACTIONS[self.name].roles
 
 
 ACTIONS: dict[str, ActionSpec] = {
@@ -50,99 +54,96 @@ ACTIONS: dict[str, ActionSpec] = {
         ActionSpec(
             a.UPDATE_ACKNOWLEDGE,
             a.Acknowledge,
-            FRONT_LINE | {Role.DEPARTMENT_HEAD},
             ("message", "note"),
             frozenset({State.RECEIVED}),
         ),
         ActionSpec(
             a.UPDATE_CLASSIFY,
             a.Classify,
-            FRONT_LINE,
             ("complaint_type", "tier", "departments", "note"),
             frozenset({State.RECEIVED, State.ACKNOWLEDGED}),
         ),
-        ActionSpec(
-            a.UPDATE_ANSWER, a.AnswerDirectly, FRONT_LINE, ("answer", "note"), frozenset({State.ACKNOWLEDGED})
-        ),
+        ActionSpec(a.UPDATE_ANSWER, a.AnswerDirectly, ("answer", "note"), frozenset({State.ACKNOWLEDGED})),
         ActionSpec(
             a.UPDATE_ASSIGN,
             a.Assign,
-            FRONT_LINE | {Role.DEPARTMENT_HEAD},
             ("departments", "assignees", "note"),
             frozenset({State.ACKNOWLEDGED}),
         ),
-        ActionSpec(a.UPDATE_START_HANDLING, a.StaffAction, EVERYONE, ("note",), frozenset({State.ASSIGNED})),
+        ActionSpec(a.UPDATE_START_HANDLING, a.StaffAction, ("note",), frozenset({State.ASSIGNED})),
         ActionSpec(
             a.UPDATE_DEPARTMENT_REPORT,
             a.DepartmentReport,
-            DEPARTMENT_PEOPLE,
             ("department", "findings", "responsible", "note"),
             frozenset({State.ASSIGNED, State.IN_PROGRESS}),
         ),
         ActionSpec(
             a.UPDATE_PROGRESS,
             a.PostProgress,
-            EVERYONE,
             ("message", "to_customer", "note"),
             frozenset({State.IN_PROGRESS}),
         ),
         ActionSpec(
             a.UPDATE_PROPOSE_PLAN,
             a.ProposePlan,
-            EVERYONE,
             ("plan", "compensation", "note"),
             frozenset({State.ASSIGNED, State.IN_PROGRESS}),
         ),
-        ActionSpec(a.UPDATE_APPROVE, a.Approve, SUPERVISORS, ("approved", "note")),
-        ActionSpec(
-            a.UPDATE_WORK_DONE, a.WorkDone, EVERYONE, ("summary", "note"), frozenset({State.IN_PROGRESS})
-        ),
+        ActionSpec(a.UPDATE_APPROVE, a.Approve, ("approved", "note")),
+        ActionSpec(a.UPDATE_WORK_DONE, a.WorkDone, ("summary", "note"), frozenset({State.IN_PROGRESS})),
         ActionSpec(
             a.UPDATE_RESOLVE,
             a.Resolve,
-            FRONT_LINE,
             ("cause", "solution", "compensation", "compensation_note", "note"),
             frozenset({State.WORK_DONE, State.IN_PROGRESS}),
         ),
-        ActionSpec(a.UPDATE_WAIT, a.WaitOnCustomer, EVERYONE, ("reason", "note")),
-        ActionSpec(a.UPDATE_RESUME, a.Resume, EVERYONE, ("note",), frozenset({State.WAITING_ON_CUSTOMER})),
-        ActionSpec(a.UPDATE_ESCALATE, a.Escalate, EVERYONE, ("reason", "note")),
-        ActionSpec(
-            a.UPDATE_REASSIGN, a.Reassign, SUPERVISORS | {Role.DEPARTMENT_HEAD}, ("holder_id", "note")
-        ),
-        ActionSpec(a.UPDATE_OVERRIDE_INVESTIGATION, a.OverrideInvestigation, SUPERVISORS, ("reason", "note")),
-        ActionSpec(a.UPDATE_MERGE, a.MergeInto, FRONT_LINE, ("target_complaint_id", "note")),
-        ActionSpec(a.UPDATE_CANCEL, a.Cancel, SUPERVISORS, ("reason", "note")),
+        ActionSpec(a.UPDATE_WAIT, a.WaitOnCustomer, ("reason", "note")),
+        ActionSpec(a.UPDATE_RESUME, a.Resume, ("note",), frozenset({State.WAITING_ON_CUSTOMER})),
+        ActionSpec(a.UPDATE_ESCALATE, a.Escalate, ("reason", "note")),
+        ActionSpec(a.UPDATE_REASSIGN, a.Reassign, ("holder_id", "note")),
+        ActionSpec(a.UPDATE_OVERRIDE_INVESTIGATION, a.OverrideInvestigation, ("reason", "note")),
+        ActionSpec(a.UPDATE_MERGE, a.MergeInto, ("target_complaint_id", "note")),
+        ActionSpec(a.UPDATE_CANCEL, a.Cancel, ("reason", "note")),
     )
 }
+
+
+FORBIDDEN = frozenset({RefusalCode.WRONG_ROLE, RefusalCode.NOT_YOURS})
 
 
 class ActionRefused(Exception):
     """An action that did not happen, with the sentence to show and the HTTP status to answer with."""
 
-    def __init__(self, message: str, status_code: int, field: str | None = None) -> None:
+    def __init__(
+        self, message: str, status_code: int, field: str | None = None, refusal: Refusal | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.status_code = status_code
         self.field = field
+        self.refusal = refusal
 
 
-def allowed_actions(user: StaffUser) -> list[ActionSpec]:
-    return [s for s in ACTIONS.values() if user.role in s.roles or user.role == Role.ADMIN]
+def actor_of(user: StaffUser) -> Actor:
+    """The signed-in person as the workflow sees them, their department included (per-complaint rights)."""
+    departments = (user.department,) if user.department else ()
+    return Actor(id=user.username, role=user.role, name=user.display_name, departments=departments)
+
+
+def allowed_actions(user: StaffUser, view: ComplaintView | None = None) -> list[ActionSpec]:
+    """The forms to show: what the action table allows this person on this complaint now (without a
+    complaint: by role)."""
+    if view is None:
+        return [s for s in ACTIONS.values() if user.role in s.roles]
+    names = set(action_table.allowed(actor_of(user), Situation.of_view(view)))
+    return [s for s in ACTIONS.values() if s.name in names]
 
 
 def check_role(spec: ActionSpec, user: StaffUser, locale: str) -> None:
-    if user.role in spec.roles or user.role == Role.ADMIN:
+    if user.role in spec.roles:
         return
-    raise ActionRefused(
-        t(
-            "error.forbidden",
-            locale,
-            role=label("role", user.role, locale),
-            action=t(f"action.{spec.name}", locale),
-        ),
-        403,
-    )
+    refused = refusal(RefusalCode.WRONG_ROLE, action=spec.name, role=user.role, allowed_roles=spec.roles)
+    raise ActionRefused(refusal_text(refused, locale), 403)
 
 
 def _text(form: FormData, name: str) -> str:
@@ -184,37 +185,30 @@ def build_input(
         # The new holder's role comes from the staff table, never from the form.
         fields["holder_role"] = holder_role.value if holder_role else ""
     try:
-        return spec.model(actor=user.actor(), **fields)
+        return spec.model(actor=actor_of(user), **fields)
     except ValidationError as e:
-        raise ActionRefused(validation_message(e, locale), 422, field=_first_field(e)) from e
+        raise refused_field(e, locale) from e
 
 
-def _first_field(e: ValidationError) -> str | None:
-    errors = e.errors()
-    return str(errors[0]["loc"][0]) if errors and errors[0]["loc"] else None
+def refused_field(e: ValidationError, locale: str) -> ActionRefused:
+    """A form field pydantic rejects: the same `field` refusal the workflow would give."""
+    r = field_refusal(e)
+    return ActionRefused(validation_message(e, locale), 422, field=str(r.params.get("name")), refusal=r)
 
 
 def validation_message(e: ValidationError, locale: str) -> str:
-    """'Field “Cause”: String should have at least 1 character' — one line per bad field."""
-    parts = []
-    for err in e.errors():
-        loc = [str(p) for p in err.get("loc", ()) if not isinstance(p, int)]
-        name = loc[0] if loc else "?"
-        human = t(f"field.{name}", locale)
-        shown = human if human != f"field.{name}" else name
-        parts.append(t("error.field", locale, field=f"{shown} ({name})", msg=err.get("msg", "invalid")))
-    return "; ".join(parts)
+    """One line per bad field, in words (field name and reason)."""
+    return "; ".join(refusal_text(r, locale) for r in field_refusals(e))
 
 
-def _failure_message(err: BaseException) -> str:
-    """The innermost human message of a failure chain (ApplicationError raised by the validator)."""
+def refusal_of(err: BaseException) -> Refusal | None:
+    """The refusal inside a failed Update (ApplicationError of a refusal type, its parameters the detail)."""
     cause: BaseException | None = err
-    message = str(err)
     while cause is not None:
-        if isinstance(cause, ApplicationError | FailureError) and str(cause):
-            message = cause.message if hasattr(cause, "message") else str(cause)
+        if isinstance(cause, ApplicationError) and (r := parse(cause.type, cause.details)) is not None:
+            return r
         cause = cause.__cause__
-    return message
+    return None
 
 
 async def send_update(
@@ -229,16 +223,19 @@ async def send_update(
             timeout=UPDATE_TIMEOUT_S + 5,
         )
     except WorkflowUpdateFailedError as e:
-        raise ActionRefused(t("error.refused", locale, msg=_failure_message(e)), 409) from e
+        r = refusal_of(e)
+        if r is None:  # not a refusal of ours: a bug or an SDK error, named without its internals
+            cause = e.cause
+            code = getattr(cause, "type", None) or type(cause).__name__
+            raise ActionRefused(t("refusal.unknown", locale, code=code), 409) from e
+        status = 422 if r.code == RefusalCode.FIELD else 403 if r.code in FORBIDDEN else 409
+        field_name = str(r.params.get("name")) if r.code == RefusalCode.FIELD else None
+        raise ActionRefused(refusal_text(r, locale), status, field=field_name, refusal=r) from e
     except RPCError as e:
-        if e.status == RPCStatusCode.NOT_FOUND:
-            raise ActionRefused(t("error.refused", locale, msg=e.message), 409) from e
+        if e.status == RPCStatusCode.NOT_FOUND:  # the complaint's run is over: the server itself refuses
+            raise ActionRefused(t("refusal.gone", locale), 409) from e
         if e.status in (RPCStatusCode.FAILED_PRECONDITION, RPCStatusCode.INVALID_ARGUMENT):
-            raise ActionRefused(t("error.refused", locale, msg=e.message), 409) from e
+            raise ActionRefused(t("refusal.unknown", locale, code=e.status.name.lower()), 409) from e
         raise ActionRefused(t("error.unavailable", locale, msg=e.message), 503) from e
     except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError) as e:
         raise ActionRefused(t("error.unavailable", locale, msg="timeout"), 503) from e
-
-
-def departments_of(user: StaffUser) -> list[Department]:
-    return [user.department] if user.department else []

@@ -25,14 +25,6 @@ from pydantic import BaseModel, Field, field_validator
 
 from domain.models import Channel, ComplaintType, Department, Tier
 
-CUSTOMER_SERVICE_CLOCKS = (
-    "first_response",
-    "supervisor_ack",
-    "direct_answer",
-    "assignment",
-    "customer_update",
-    "result_feedback",
-)
 HANDLING_CLOCKS = ("preliminary_plan", "handling_start", "progress_report", "resolution")
 AGE_BUCKETS = (("lt1h", 1), ("1to4h", 4), ("4to24h", 24), ("1to3d", 72), ("gt3d", None))
 

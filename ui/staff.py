@@ -245,7 +245,7 @@ async def _complaint_page(
             status_code=code,
         )
     view = loaded.view
-    specs = allowed_actions(user)
+    specs = allowed_actions(user, view)
     suggested = [s for s in specs if view.state in s.suggested_in]
     others = [s for s in specs if s not in suggested]
     staff = await list_staff(ctx.pool)

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from domain.actions import UPDATE_RATE, Rate
 from domain.models import ObligationName, ObligationStatus, State
 from ui import complaints, messages
-from ui.actions import ActionRefused, send_update, validation_message
+from ui.actions import ActionRefused, refused_field, send_update
 from ui.csrf import verify_csrf
 from ui.i18n import normalize_locale, t
 from ui.templating import render
@@ -157,7 +157,7 @@ async def rate(request: Request, token: str) -> Response:
                 demand=values.get("demand", ""),
             )
         except ValidationError as e:
-            raise ActionRefused(validation_message(e, locale), 422) from e
+            raise refused_field(e, locale) from e
         await send_update(ctx.temporal, loaded.workflow_id, UPDATE_RATE, arg, locale)
     except ActionRefused as refusal:
         return await _page(

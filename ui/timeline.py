@@ -14,49 +14,13 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
+from domain.events import EventKind
 from domain.messages import TimelineEvent, TrackingStatus
 from domain.models import Channel, ComplaintType, Department, ObligationName, Role, Tier
 from ui.i18n import label, local_time, t
 
-# Every kind the workflow records (tests/ui/test_i18n.py scans workflows/complaint.py for new ones).
-EVENT_KINDS: tuple[str, ...] = (
-    "received",
-    "acknowledged",
-    "supervisor_acknowledged",
-    "classified",
-    "answered",
-    "assigned",
-    "tracking_linked",
-    "tracking_failed",
-    "investigation_started",
-    "department_report",
-    "investigation_complete",
-    "investigation_overridden",
-    "handling_started",
-    "progress",
-    "plan_proposed",
-    "plan_approved",
-    "plan_rejected",
-    "work_done",
-    "resolved",
-    "survey_sent",
-    "waiting_on_customer",
-    "resumed",
-    "escalated",
-    "reassigned",
-    "cancelled",
-    "merged",
-    "rated",
-    "reopened",
-    "closed",
-    "duplicate_report",
-    "sla_warning",
-    "sla_breach",
-    "progress_report",
-    "customer_update",
-    "notification_failed",
-    "obligation_met",
-)
+# Every kind the workflow records (domain/events.py); each has words under `event.<kind>`.
+EVENT_KINDS: tuple[str, ...] = tuple(k.value for k in EventKind)
 
 # Parsers for the few facts only the engineer's summary carries (older histories recorded no data for them).
 _RECEIVED = re.compile(r"^(\w+) (\w+) via (\w+)$")

@@ -112,10 +112,6 @@ class JsonSmsChannel:
         return str(_json(response).get("id") or "")
 
 
-# Twilio error codes that mean "this number will never take it" (https://www.twilio.com/docs/api/errors).
-_TWILIO_PERMANENT = {21211, 21214, 21408, 21610, 21612, 21614}
-
-
 @dataclass
 class TwilioSmsChannel:
     """Twilio's Messages API: form POST to /2010-04-01/Accounts/{sid}/Messages.json, HTTP basic auth.

@@ -64,12 +64,12 @@ async def test_a_later_batch_updates_the_row_and_adds_only_its_new_events(ledger
 async def test_breach_and_warning_events_record_their_outcome(ledger_pool):
     v = view("C-1")
     breach = event(
-        "C-1", 6, "breach", obligation=ObligationName.FIRST_RESPONSE, due_at=T0 + timedelta(minutes=5)
+        "C-1", 6, "sla_breach", obligation=ObligationName.FIRST_RESPONSE, due_at=T0 + timedelta(minutes=5)
     )
-    warning = event("C-1", 4, "warning", obligation=ObligationName.FIRST_RESPONSE)
+    warning = event("C-1", 4, "sla_warning", obligation=ObligationName.FIRST_RESPONSE)
     await record(ledger_pool, batch(v, warning, breach))
     rows = await ledger_pool.fetch("SELECT kind, outcome, due_at FROM timeline_events ORDER BY at")
-    assert [(r["kind"], r["outcome"]) for r in rows] == [("warning", "warned"), ("breach", "breached")]
+    assert [(r["kind"], r["outcome"]) for r in rows] == [("sla_warning", "warned"), ("sla_breach", "breached")]
     assert rows[1]["due_at"] == T0 + timedelta(minutes=5)
 
 

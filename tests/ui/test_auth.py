@@ -110,7 +110,7 @@ async def test_a_role_that_may_not_approve_is_refused_on_the_server(web):
             data={"csrf_token": csrf_from(page.text), "approved": "yes"},
         )
         assert r.status_code == 403
-        assert "may not do this: Approve plan" in r.text
+        assert "Only Supervisor, Senior supervisor, Admin can do “Approve plan”" in r.text
 
 
 async def test_redirect_after_sign_in_stays_on_this_site(web):

@@ -184,9 +184,9 @@ async def test_the_whole_human_loop(chromium, stack):
     await act(zhang, "assign", {"departments": ["warehouse", "transport"], "assignees": ["wang", "liu"]})
     assert await state_of(zhang) == "Assigned"
 
-    # -- a refusal shows the workflow's own words -------------------------------------------------------------------
-    refusal = await act(zhang, "resolve", {"cause": "x", "solution": "y"}, ok=False)
-    assert "joint investigation is waiting for reports" in refusal
+    # -- only what the action table allows is offered: no resolve while the investigation waits ---------------------
+    assert await zhang.locator('details[data-action="resolve"]').count() == 0
+    assert await zhang.locator('details[data-action="post_progress"]').count() == 1
 
     # -- each department reports --------------------------------------------------------------------------------------
     wang = await sign_in(chromium, base, "wang")
@@ -229,7 +229,7 @@ async def test_the_whole_human_loop(chromium, stack):
         form={"csrf_token": token, "approved": "yes"},
     )
     assert forged.status == 403
-    assert "may not do this: Approve plan" in await forged.text()
+    assert "Only Supervisor, Senior supervisor, Admin can do “Approve plan”" in await forged.text()
 
     zhao = await sign_in(chromium, base, "zhao")
     await zhao.goto("/staff/supervisor?lang=en")

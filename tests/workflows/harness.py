@@ -1,5 +1,5 @@
 """Driving complaints on the time-skipping server: same-named stand-in activities that record what they were
-asked (`starters.simulate.Recorder`), a worker per test on its own task queue, and helpers to start
+asked (`starters.testing_support.Recorder`), a worker per test on its own task queue, and helpers to start
 complaints at a chosen moment.
 
 Complaints start "as if" at a known moment (Monday 2 March 2026 09:00 Shanghai unless told otherwise)
@@ -33,13 +33,14 @@ from domain.models import (
     ComplaintInput,
     ComplaintType,
     Customer,
+    Department,
     ObligationName,
     Role,
     Tier,
 )
 from domain.policy import Policy
 from domain.view import ComplaintView, ObligationView
-from starters.simulate import Recorder, quiescent, sleep_past, terminate_complaint
+from starters.testing_support import Recorder, quiescent, sleep_past, terminate_complaint
 from workflows.complaint import ComplaintWorkflow
 from workflows.registry import WORKFLOWS
 
@@ -53,9 +54,11 @@ MONDAY_9 = datetime(2026, 3, 2, 9, tzinfo=SH)  # an ordinary working Monday morn
 SPECIALIST = Actor(id="agent-1", role=Role.SPECIALIST, name="Li Na")
 SUPERVISOR = Actor(id="sup-1", role=Role.SUPERVISOR, name="Wang Wei")
 SENIOR = Actor(id="senior-1", role=Role.SENIOR_SUPERVISOR)
-ENGINEER = Actor(id="eng-1", role=Role.ENGINEER)
-LOGISTICS = Actor(id="log-1", role=Role.LOGISTICS)
-HEAD = Actor(id="head-1", role=Role.DEPARTMENT_HEAD)
+# Staff act on the complaints of their departments (per-complaint rights, domain/action_table.py).
+LOGISTICS_SIDE = (Department.LOGISTICS, Department.WAREHOUSE, Department.TRANSPORT, Department.DELIVERY)
+ENGINEER = Actor(id="eng-1", role=Role.ENGINEER, departments=(Department.TECHNICAL,))
+LOGISTICS = Actor(id="log-1", role=Role.LOGISTICS, departments=LOGISTICS_SIDE)
+HEAD = Actor(id="head-1", role=Role.DEPARTMENT_HEAD, departments=LOGISTICS_SIDE)
 
 
 @dataclass

@@ -10,7 +10,7 @@ from domain import actions as a
 from domain.messages import Audience, TemplateKey
 from domain.models import ObligationName, Role, State, Tier
 from tests.workflows.harness import SENIOR, SPECIALIST, SUPERVISOR, Desk
-from workflows.complaint import TIMELINE_CAP
+from workflows.complaint_steps import TIMELINE_CAP
 
 M = timedelta(minutes=1)
 

@@ -88,7 +88,7 @@ with workflow.unsafe.imports_passed_through():
         WaitOnCustomer,
         WorkDone,
     )
-    from domain.calendar import in_zone
+    from domain.calendar import SIGNAL_CALENDARS_CHANGED, CalendarChange, in_zone
     from domain.case import LOGISTICS_DEPARTMENTS, MEETS, MET_BY, WORKING, CaseState, ComplaintOptions
     from domain.clocks import Obligation
     from domain.messages import (
@@ -208,10 +208,15 @@ class ComplaintWorkflow:
         self._unknown_policy = input.policy
         return preset("standard")
 
+    def _complaint_policy(self, input: ComplaintInput) -> Policy:
+        # issue 13: calendars chosen by region / business line; days resolved at intake (none: old starts)
+        policy = self._policy_for(input).for_complaint(input.customer.region, input.business_line)
+        return policy.with_calendars(self._opts.calendars) if self._opts.calendars else policy
+
     def _intake(self, input: ComplaintInput) -> CaseState:
         now = self._now()
         self.s = CaseState(
-            policy=self._policy_for(input),
+            policy=self._complaint_policy(input),
             tier=input.tier,
             complaint_type=input.complaint_type,
             category=input.category,
@@ -1395,6 +1400,27 @@ class ComplaintWorkflow:
                 obligation=ob,
                 data={"obligation_status": S.BREACHED.value, "to_role": Role.DEPARTMENT_HEAD.value},
             )
+            self._commit()
+
+    # -- issue 13: a calendar change re-plans the running clocks (new handler: old histories never call it) --
+    @workflow.signal(name=SIGNAL_CALENDARS_CHANGED)
+    async def calendars_changed(self, change: CalendarChange) -> None:
+        async with self._lock:
+            old = self.s.policy
+            new = old.with_calendars(change.calendars)
+            if self.s.state in TERMINAL_STATES or new is old:
+                return
+            self.s.policy, now = new, self._clock()
+            moved: dict[str, str] = {}
+            for key, ob in list(self.s.obligations.items()):
+                if ob.external:  # a department's clock runs in its own workflow
+                    continue
+                ob2 = clocks.recalendar(ob, old.calendar(ob.calendar), new.calendar(ob.calendar), now)
+                if ob2 != ob:
+                    self.s.obligations[key] = ob2
+                    moved[key] = ob2.due_at.isoformat()
+            if moved:
+                self._event("calendar_changed", SYSTEM_ACTOR, change.reason, data={"moved": moved})
             self._commit()
 
     def _check_override(self, a: OverrideInvestigation) -> None:

@@ -21,7 +21,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from domain.calendar import CalendarSpec, build_calendar
-from domain.policy import Policy
+from domain.clocks import Obligation, recalendar
+from domain.models import ComplaintType, ObligationName, ObligationStatus, Tier
+from domain.policy import PRESETS, Policy, preset
 
 DayKind = Literal["holiday", "workday", "ordinary"]
 YEARS_BEFORE, YEARS_AFTER = 1, 2  # the years a complaint carries explicitly around its intake year
@@ -118,6 +120,76 @@ def resolve_calendars(policy: Policy, around: datetime, edits: CalendarEdits) ->
         for name, spec in policy.calendars.items()
         if spec.kind == "business"
     }
+
+
+# -- which open complaints' deadlines a change moves -----------------------------------------------------------
+class OpenClock(BaseModel):
+    """A running obligation of an open complaint, as the ledger last saw it."""
+
+    complaint_id: str
+    workflow_id: str
+    policy: str
+    tier: Tier
+    complaint_type: ComplaintType
+    region: str | None
+    name: ObligationName
+    occurrence: int
+    status: ObligationStatus
+    started_at: datetime
+    due_at: datetime
+    warn_at: datetime | None
+
+
+class MovedDeadline(BaseModel):
+    complaint_id: str
+    obligation: ObligationName
+    calendar: str
+    due_at: datetime
+    new_due_at: datetime
+
+
+def moved_deadlines(
+    clocks: list[OpenClock], before: CalendarEdits, after: CalendarEdits, now: datetime
+) -> list[MovedDeadline]:
+    """The deadlines of these clocks that move when the edits go from `before` to `after`, computed the way
+    the complaint will re-plan (`clocks.recalendar`) on its preset's calendars."""
+    years = years_around(now)
+    specs: dict[tuple[str, str, str | None], tuple[CalendarSpec, CalendarSpec]] = {}
+    out: list[MovedDeadline] = []
+    for c in clocks:
+        policy = preset(c.policy if c.policy in PRESETS else "standard").for_complaint(c.region, None)
+        rule = policy.rule(c.name, c.tier, c.complaint_type)
+        name = policy.calendar_name(rule, c.tier)
+        key = (c.policy, name, c.region)
+        if key not in specs:
+            spec = policy.calendars[name]
+            specs[key] = (resolve_spec(name, spec, years, before), resolve_spec(name, spec, years, after))
+        old, new = specs[key]
+        if old == new:
+            continue
+        ob = Obligation(
+            key=c.name.value,
+            name=c.name,
+            status=c.status,
+            calendar=name,
+            window=c.due_at - c.started_at,
+            started_at=c.started_at,
+            due_at=c.due_at,
+            warn_at=c.warn_at,
+            occurrence=c.occurrence,
+        )
+        moved = recalendar(ob, build_calendar(old), build_calendar(new), now)
+        if moved.due_at != c.due_at:
+            out.append(
+                MovedDeadline(
+                    complaint_id=c.complaint_id,
+                    obligation=c.name,
+                    calendar=name,
+                    due_at=c.due_at,
+                    new_due_at=moved.due_at,
+                )
+            )
+    return out
 
 
 # -- the calendar file ----------------------------------------------------------------------------------------

@@ -56,9 +56,12 @@ from domain.models import (
     ObligationName,
     Tier,
 )
+from domain.calendar import CalendarSpec
+from domain.case import ComplaintOptions
 from domain.policy import PRESETS, Anchor, preset
 from domain.view import ComplaintView
 from starters import idempotency as idem
+from starters.calendars import shared_book
 from starters.attachments import (
     ALLOWED_TYPES,
     ALLOWED_TYPES_TEXT,
@@ -175,6 +178,9 @@ class IntakeRequest(StorableText):
     )
     attachments: list[AttachmentRef] = Field(default_factory=list, max_length=10)
     policy: str = Field(default="standard", description=f"SLA policy preset: {', '.join(PRESETS)}")
+    business_line: OptionalShort = Field(
+        default=None, description="e.g. warehouse: the policy may count deadlines on that line's calendar"
+    )
 
     @field_validator("policy")
     @classmethod
@@ -183,7 +189,7 @@ class IntakeRequest(StorableText):
             raise ValueError(f"unknown policy; presets: {', '.join(PRESETS)}")
         return v
 
-    @field_validator("order_number", "subject", "product", mode="before")
+    @field_validator("order_number", "subject", "product", "business_line", mode="before")
     @classmethod
     def _blank_is_none(cls, v: object) -> object:
         return None if isinstance(v, str) and not v.strip() else v
@@ -270,7 +276,11 @@ def dedupe_key_for(customer: Customer, order_number: str | None, category: Categ
 
 
 def promised_times(
-    policy_name: str, tier: Tier, complaint_type: ComplaintType, received_at: datetime
+    policy_name: str,
+    tier: Tier,
+    complaint_type: ComplaintType,
+    received_at: datetime,
+    calendars: dict[str, CalendarSpec] | None = None,
 ) -> tuple[datetime | None, datetime | None]:
     """First response by …, resolution by …: the policy's windows on its calendars, as the workflow will
     start them. None where the policy has no such clock counted from intake (after-sales counts
@@ -279,6 +289,7 @@ def promised_times(
         pol = preset(policy_name)
     except KeyError:
         return None, None
+    pol = pol.with_calendars(calendars) if calendars else pol
     out: list[datetime | None] = []
     for name in (ObligationName.FIRST_RESPONSE, ObligationName.RESOLUTION):
         rule = pol.rule(name, tier, complaint_type)
@@ -369,6 +380,7 @@ class IntakeService:
                 policy=req.policy,
                 dedupe_key=dedupe_key_for(req.customer, req.order_number, category),
                 classified_by=classified_by,
+                business_line=req.business_line,
             )
         except ValidationError as e:  # e.g. more than 20 attachments in total
             raise invalid_from_validation(e) from e
@@ -414,7 +426,9 @@ class IntakeService:
             status_token = None if joined else ci.status_token
             tier, ctype, category, departments = ci.tier, ci.complaint_type, ci.category, ci.departments
             state, received_at = result.state, ci.received_at
-            first_response_by, resolution_by = promised_times(ci.policy, tier, ctype, received_at)
+            first_response_by, resolution_by = promised_times(
+                ci.policy, tier, ctype, received_at, await self._calendars(ci)
+            )
             next_due = result.next_due
             next_due_at = datetime.fromisoformat(result.next_due_at) if result.next_due_at else None
 
@@ -527,12 +541,18 @@ class IntakeService:
                 "could not remove uploads of a refused complaint", complaint_id=complaint_id, error=str(e)
             )
 
+    async def _calendars(self, ci: ComplaintInput) -> dict[str, CalendarSpec]:
+        """issue 13: the days the complaint's calendars carry (library + admins' edits), fixed at intake."""
+        pol = preset(ci.policy if ci.policy in PRESETS else "standard")
+        pol = pol.for_complaint(ci.customer.region, ci.business_line)
+        return await shared_book(self.settings, self.pool).calendars_for(pol, ci.received_at)
+
     async def _update_with_start(self, ci: ComplaintInput, workflow_id: str) -> tuple[ActionResult, str]:
         op = WithStartWorkflowOperation(
             WORKFLOW_TYPE,
             # ComplaintWorkflow.run(input, options=None): the SDK decodes arguments to their declared types
             # only when as many payloads arrive as the run method declares, so both are sent.
-            args=[ci, None],
+            args=[ci, ComplaintOptions(calendars=await self._calendars(ci))],
             id=workflow_id,
             task_queue=self.settings.task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,

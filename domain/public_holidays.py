@@ -31,6 +31,10 @@ from pydantic import BaseModel, ConfigDict
 ANNOUNCED_SCHEDULES = frozenset({"CN"})
 FIRST_YEAR, LAST_YEAR = 2004, 2100  # the years we answer for (make-up days in the library since 2004)
 REGIONS = {"CN": "中国大陆 / mainland China", "HK": "香港 / Hong Kong"}
+# The library's categories an office observes: mainland public holidays (not the half days some groups
+# get); Hong Kong's general holidays (公眾假期, "optional" in the library: Good Friday, Christmas …) on top
+# of the statutory ones.
+CATEGORIES = {"CN": ("public",), "HK": ("public", "optional")}
 
 
 class OfficialYear(BaseModel):
@@ -58,7 +62,7 @@ def _known(region: str) -> None:
 def official_year(region: str, year: int) -> OfficialYear:
     """The library's answer for one region and year (public holidays only, no half days)."""
     _known(region)
-    lib = holidays.country_holidays(region, years=year, language="en_US")
+    lib = holidays.country_holidays(region, years=year, language="en_US", categories=CATEGORIES[region])
     days = {d: n for d, n in lib.items() if d.year == year}
     makeup = tuple(sorted(d for d in getattr(lib, "weekend_workdays", ()) if d.year == year))
     confirmed = region not in ANNOUNCED_SCHEDULES or bool(makeup)

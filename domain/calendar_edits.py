@@ -213,7 +213,8 @@ def parse_calendar_file(text: str, *, source: str = "file") -> CalendarEdits:
     ```
     """
     try:
-        data = yaml.safe_load(text) or {}
+        # Every scalar as text, so a bad date is reported by the field that holds it.
+        data = yaml.load(text, Loader=yaml.BaseLoader) or {}
     except yaml.YAMLError as e:
         raise CalendarFileError(f"not YAML: {e}") from e
     if not isinstance(data, dict):

@@ -10,6 +10,7 @@
     desk bench …      benchmarks (bench.cli)
     desk codec-server the payload codec endpoint for the Temporal Web UI (desk.codec_server)
     desk healthcheck  exit 0 when this container's worker polls / web app / e-mail intake answers (docker)
+    desk calendar …   the business calendar: show the holiday data and its gaps, import an iCal feed
 
 Settings come from DESK_* environment variables (see .env.example); flags override them.
 """
@@ -198,11 +199,29 @@ def cmd_healthcheck(args: argparse.Namespace) -> int:
     probes = {"worker": _worker_polling, "web": _web_answers, "email-intake": _email_intake_greets}
     try:
         ok = asyncio.run(probes[args.part](settings))
+        print("healthy" if ok else "unhealthy", file=sys.stderr)
     except Exception as e:
         print(f"unhealthy: {e!r}", file=sys.stderr)
-        return 1
-    print("healthy" if ok else "unhealthy", file=sys.stderr)
+        ok = False
+    _print_calendar_warnings(settings)
     return 0 if ok else 1
+
+
+def _print_calendar_warnings(settings: Settings) -> None:
+    """Healthy or not, a year whose holiday schedule is not confirmed is said (it does not fail the check)."""
+    from starters.calendars import warnings_for
+
+    try:
+        for line in asyncio.run(warnings_for(settings)):
+            print(f"warning: {line}", file=sys.stderr)
+    except Exception as e:  # the probe's answer stands; say why the calendar could not be checked
+        print(f"warning: business calendar not checked: {e!r}", file=sys.stderr)
+
+
+def cmd_calendar(args: argparse.Namespace) -> int:
+    from starters import calendar_cli
+
+    return _exit_code(_run(calendar_cli.main(args.args)))
 
 
 async def _worker_polling(settings: Settings) -> bool:
@@ -318,6 +337,10 @@ def build_parser() -> argparse.ArgumentParser:
     codec.add_argument("--port", type=int, help="port (DESK_CODEC_PORT)")
     codec.set_defaults(func=cmd_codec_server)
 
+    cal = sub.add_parser("calendar", help="business calendar: show, import FILE.ics", add_help=False)
+    cal.add_argument("args", nargs=argparse.REMAINDER)
+    cal.set_defaults(func=cmd_calendar)
+
     health = sub.add_parser(
         "healthcheck", help="exit 0 if this host's worker polls / web app / e-mail intake answers"
     )
@@ -328,7 +351,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 # Commands whose options belong to another module: everything after the name is passed through as is
 # (argparse's REMAINDER would still take a leading `--help` or `--n` for one of ours).
-_PASS_THROUGH = {"submit": cmd_submit, "bench": cmd_bench}
+_PASS_THROUGH = {"submit": cmd_submit, "bench": cmd_bench, "calendar": cmd_calendar}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -136,3 +136,23 @@ async def log_gaps(book: CalendarBook, process: str, today: date | None = None) 
     for gap in gaps:
         log.warning(gap.message(), process=process, region=gap.region, year=gap.year)
     return gaps
+
+
+async def warnings_for(settings: Settings, today: date | None = None) -> list[str]:
+    """The unconfirmed-year warnings for a process's settings (the health check): the library, the
+    calendar file and, when the database answers quickly, the admin page's confirmations."""
+    today = today or date.today()
+    conn = None
+    if settings.database_url:
+        try:
+            conn = await asyncpg.connect(settings.database_url, timeout=3)
+        except (OSError, asyncpg.PostgresError, TimeoutError):
+            conn = None  # the warning from the library and the file alone is still worth giving
+    try:
+        book = CalendarBook(settings, conn)  # a connection answers the book's queries as a pool does
+        return [g.message() for g in await book.gaps(today)]
+    except CalendarFileError as e:
+        return [f"calendar file: {e}"]
+    finally:
+        if conn is not None:
+            await conn.close()

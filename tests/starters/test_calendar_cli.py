@@ -1,0 +1,73 @@
+"""`desk calendar import FILE.ics` / `desk calendar show` and the health check's calendar warning, against a
+real PostgreSQL ledger (and the time-skipping server for the change sent to open complaints)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from desk import cli
+from desk.settings import Settings
+from domain.public_holidays import official_year
+from starters import calendar_cli
+
+ICS = (
+    b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//EN\r\nBEGIN:VEVENT\r\nUID:a@t\r\n"
+    b"DTSTART;VALUE=DATE:20270211\r\nDTEND;VALUE=DATE:20270213\r\nSUMMARY:\xe6\x98\xa5\xe8\x8a\x82\r\n"
+    b"END:VEVENT\r\nBEGIN:VEVENT\r\nUID:b@t\r\nDTSTART;VALUE=DATE:20270220\r\n"
+    b"SUMMARY:\xe8\xa1\xa5\xe7\x8f\xad\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+)
+NEXT_YEAR_OPEN = not official_year("CN", datetime.now(UTC).year + 1).confirmed
+
+
+def _settings(ledger_url: str, ts_env=None) -> Settings:
+    extra = {}
+    if ts_env is not None:
+        extra = {"temporal_address": ts_env.client.service_client.config.target_host}
+    return Settings(_env_file=None, database_url=ledger_url, temporal_envconfig=False, **extra)
+
+
+async def test_import_previews_then_stores_the_feed_and_show_lists_it(ledger_url, ledger_pool, ts_env, tmp_path, capsys):
+    feed = tmp_path / "holidays-2027.ics"
+    feed.write_bytes(ICS)
+    settings = _settings(ledger_url, ts_env)
+
+    assert await calendar_cli.main(["import", str(feed), "--dry-run"], settings) == 0
+    out = capsys.readouterr().out
+    assert "3 days in holidays-2027.ics for CN" in out
+    assert await ledger_pool.fetchval("SELECT count(*) FROM calendar_days") == 0
+
+    assert await calendar_cli.main(["import", str(feed)], settings) == 0
+    assert "stored; sent to 0 open complaints" in capsys.readouterr().out
+    rows = await ledger_pool.fetch("SELECT day, kind, source FROM calendar_days ORDER BY day")
+    assert [(r["day"].isoformat(), r["kind"]) for r in rows] == [
+        ("2027-02-11", "holiday"),
+        ("2027-02-12", "holiday"),
+        ("2027-02-20", "workday"),
+    ]
+    assert rows[0]["source"] == "ics:holidays-2027.ics"
+
+    assert await calendar_cli.main(["show"], settings) == 0
+    shown = capsys.readouterr().out
+    assert "holidays: holidays 0." in shown and "CN\t2027-02-20\tworkday\t补班" in shown
+    if NEXT_YEAR_OPEN:
+        assert f"warning: {datetime.now(UTC).year + 1} holiday schedule not yet confirmed" in shown
+
+
+async def test_a_file_that_is_not_ical_is_refused_with_the_reason(ledger_url, tmp_path, capsys):
+    bad = tmp_path / "bad.ics"
+    bad.write_text("hello")
+    assert await calendar_cli.main(["import", str(bad)], _settings(ledger_url)) == 1
+    assert "bad.ics: not an iCalendar file" in capsys.readouterr().out
+
+
+@pytest.mark.skipif(not NEXT_YEAR_OPEN, reason="next year's schedule is announced")
+def test_the_health_check_states_an_unconfirmed_year_without_failing_on_it(monkeypatch, capsys):
+    monkeypatch.setenv("DESK_DATABASE_URL", "")
+    monkeypatch.setenv("DESK_WEB_PORT", "1")  # nothing listens: unhealthy, and the warning is still said
+    assert cli.main(["healthcheck", "web"]) == 1
+    err = capsys.readouterr().err
+    year = datetime.now(UTC).year + 1
+    assert "unhealthy" in err
+    assert f"warning: {year} holiday schedule not yet confirmed — deadlines on {year}-01-01" in err

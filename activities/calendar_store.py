@@ -11,7 +11,9 @@ from domain.calendar_edits import CalendarEdits, DayEdit, OpenClock, YearConfirm
 
 
 async def load_edits(pool: asyncpg.Pool) -> CalendarEdits:
-    days = await pool.fetch("SELECT calendar, day, kind, note, source FROM calendar_days ORDER BY day, calendar")
+    days = await pool.fetch(
+        "SELECT calendar, day, kind, note, source FROM calendar_days ORDER BY day, calendar"
+    )
     years = await pool.fetch("SELECT calendar, year, note FROM calendar_years_confirmed ORDER BY year")
     return CalendarEdits(
         days=[DayEdit(**dict(r)) for r in days], confirmed=[YearConfirmed(**dict(r)) for r in years]

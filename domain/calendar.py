@@ -94,7 +94,6 @@ class CalendarSpec(BaseModel):
             raise ValueError("a business calendar needs working hours on at least one weekday")
         return self
 
-
     def days_of(self, year: int) -> tuple[frozenset[date], frozenset[date]]:
         """(holidays, make-up working days) of `year`: the lists for a resolved year, else the library's
         days with the lists' entries for that year winning (a company holiday, a corrected day)."""
@@ -284,13 +283,19 @@ class ScheduleGap(BaseModel):
         """The warning people read (logs, health check, dashboard, simulate)."""
         if locale.startswith("zh"):
             return f"{self.year} 节假日安排尚未确认 — {self.days_text('、', ' 至 ')} 的期限可能有误"
-        return f"{self.year} holiday schedule not yet confirmed — deadlines on {self.days_text()} may be wrong"
+        return (
+            f"{self.year} holiday schedule not yet confirmed — deadlines on {self.days_text()} may be wrong"
+        )
+
+    def near(self, start: datetime, end: datetime, zone: str = DEFAULT_TIMEZONE) -> ScheduleGap:
+        """Only the days within `SCHEDULE_MARGIN` of the span start–end (what a run or a complaint meets)."""
+        first = _aware(start).astimezone(ZoneInfo(zone)).date() - SCHEDULE_MARGIN
+        last = _aware(end).astimezone(ZoneInfo(zone)).date() + SCHEDULE_MARGIN
+        return self.model_copy(update={"days": tuple(d for d in self.days if first <= d <= last)})
 
     def touches(self, start: datetime, end: datetime, zone: str = DEFAULT_TIMEZONE) -> bool:
         """True when the span start–end comes within `SCHEDULE_MARGIN` of one of the days."""
-        first = _aware(start).astimezone(ZoneInfo(zone)).date() - SCHEDULE_MARGIN
-        last = _aware(end).astimezone(ZoneInfo(zone)).date() + SCHEDULE_MARGIN
-        return any(first <= d <= last for d in self.days)
+        return bool(self.near(start, end, zone).days)
 
 
 def unconfirmed_schedules(calendars: dict[str, CalendarSpec], years: range | list[int]) -> list[ScheduleGap]:

@@ -95,9 +95,7 @@ def resolve_spec(name: str, spec: CalendarSpec, years: range, edits: CalendarEdi
             makeup.add(e.day)
     resolved = sorted({*spec.resolved_years, *wanted}) if spec.holidays_from else []
     confirmed_by_admin = {c.year for c in edits.confirmed if _applies(c.calendar, name, spec)}
-    unconfirmed = sorted(
-        y for y in resolved if not spec.is_confirmed(y) and y not in confirmed_by_admin
-    )
+    unconfirmed = sorted(y for y in resolved if not spec.is_confirmed(y) and y not in confirmed_by_admin)
     return spec.model_copy(
         update={
             "holidays": sorted(holidays),
@@ -250,7 +248,9 @@ def _first_error(e: ValidationError) -> str:
 
 
 # -- iCal feeds -----------------------------------------------------------------------------------------------
-def parse_ics(data: bytes, *, calendar: str = "CN", source: str = "ics", kind: DayKind = "holiday") -> list[DayEdit]:
+def parse_ics(
+    data: bytes, *, calendar: str = "CN", source: str = "ics", kind: DayKind = "holiday"
+) -> list[DayEdit]:
     """Every all-day event of an iCal feed (Zammad-style holiday feeds) as one edit per day it covers.
     Events marked 补班 / 上班 / "working day" in their summary are make-up working days."""
     try:

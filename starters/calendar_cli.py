@@ -71,7 +71,9 @@ async def import_ics(settings: Settings, pool: asyncpg.Pool, args: argparse.Name
     moved = await book.preview((await book.edits()).plus(CalendarEdits(days=days)), now)
     _say(f"{len(days)} days in {args.file.name} for {args.calendar}")
     for m in moved:
-        _say(f"moves: {m.complaint_id} {m.obligation.value} {m.due_at.isoformat()} → {m.new_due_at.isoformat()}")
+        _say(
+            f"moves: {m.complaint_id} {m.obligation.value} {m.due_at.isoformat()} → {m.new_due_at.isoformat()}"
+        )
     if not moved:
         _say("no open complaint's deadline moves")
     if args.dry_run:

@@ -21,7 +21,13 @@ from temporalio.service import RPCError
 
 from activities import calendar_store
 from desk.settings import Settings
-from domain.calendar import SIGNAL_CALENDARS_CHANGED, CalendarChange, CalendarSpec, ScheduleGap, unconfirmed_schedules
+from domain.calendar import (
+    SIGNAL_CALENDARS_CHANGED,
+    CalendarChange,
+    CalendarSpec,
+    ScheduleGap,
+    unconfirmed_schedules,
+)
 from domain.calendar_edits import (
     CalendarEdits,
     CalendarFileError,

@@ -42,6 +42,8 @@ from desk.settings import Settings
 from desk.temporal import dedupe_workflow_id, workflow_id_for
 from domain import search_attributes as sa
 from domain.actions import QUERY_STATE, UPDATE_ADD_REPORT, ActionResult, AddReport
+from domain.calendar import CalendarSpec
+from domain.case import ComplaintOptions
 from domain.classify import classify
 from domain.models import (
     CATEGORIES_NEEDING_ORDER,
@@ -56,12 +58,9 @@ from domain.models import (
     ObligationName,
     Tier,
 )
-from domain.calendar import CalendarSpec
-from domain.case import ComplaintOptions
 from domain.policy import PRESETS, Anchor, preset
 from domain.view import ComplaintView
 from starters import idempotency as idem
-from starters.calendars import shared_book
 from starters.attachments import (
     ALLOWED_TYPES,
     ALLOWED_TYPES_TEXT,
@@ -70,6 +69,7 @@ from starters.attachments import (
     normalize_type,
     store_uploads,
 )
+from starters.calendars import shared_book
 from starters.errors import (
     FieldProblem,
     IntakeInvalid,

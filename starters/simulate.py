@@ -576,7 +576,8 @@ def _calendar_warnings(
         + [o.due_at for o in view.obligations]
     )
     years = range(scenario.start.year, end.year + 1)
-    return [g.message() for g in unconfirmed_schedules(calendars, years) if g.touches(scenario.start, end)]
+    gaps = [g.near(scenario.start, end) for g in unconfirmed_schedules(calendars, years)]
+    return [g.message() for g in gaps if g.days]
 
 
 def _refusal(e: Exception) -> str:

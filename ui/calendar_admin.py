@@ -174,7 +174,9 @@ async def calendar_change(request: Request, user: StaffUser = Depends(ADMIN)) ->
     now = datetime.now(UTC)
     if _text(form, "step", 10) != "apply":
         moved = await book.preview((await book.edits()).plus(proposed), now)
-        fields = {k: v for k, v in form.multi_items() if isinstance(v, str) and k not in ("csrf_token", "step")}
+        fields = {
+            k: v for k, v in form.multi_items() if isinstance(v, str) and k not in ("csrf_token", "step")
+        }
         if ics_b64:
             fields["ics_b64"] = ics_b64
         return await _page(request, user, preview=moved, proposed=proposed, carry=fields)

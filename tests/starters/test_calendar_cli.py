@@ -6,11 +6,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+import structlog
 
+from activities import calendar_store
 from desk import cli
 from desk.settings import Settings
+from domain.calendar_edits import YearConfirmed
 from domain.public_holidays import official_year
 from starters import calendar_cli
+from starters.calendars import CalendarBook, log_gaps
 
 ICS = (
     b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//EN\r\nBEGIN:VEVENT\r\nUID:a@t\r\n"
@@ -28,7 +32,9 @@ def _settings(ledger_url: str, ts_env=None) -> Settings:
     return Settings(_env_file=None, database_url=ledger_url, temporal_envconfig=False, **extra)
 
 
-async def test_import_previews_then_stores_the_feed_and_show_lists_it(ledger_url, ledger_pool, ts_env, tmp_path, capsys):
+async def test_import_previews_then_stores_the_feed_and_show_lists_it(
+    ledger_url, ledger_pool, ts_env, tmp_path, capsys
+):
     feed = tmp_path / "holidays-2027.ics"
     feed.write_bytes(ICS)
     settings = _settings(ledger_url, ts_env)
@@ -71,3 +77,24 @@ def test_the_health_check_states_an_unconfirmed_year_without_failing_on_it(monke
     year = datetime.now(UTC).year + 1
     assert "unhealthy" in err
     assert f"warning: {year} holiday schedule not yet confirmed — deadlines on {year}-01-01" in err
+
+
+@pytest.mark.skipif(not NEXT_YEAR_OPEN, reason="next year's schedule is announced")
+async def test_a_process_states_the_unconfirmed_year_at_start_unless_an_admin_confirmed_it(
+    ledger_url, ledger_pool
+):
+    year = datetime.now(UTC).year + 1
+    book = CalendarBook(_settings(ledger_url), ledger_pool)
+    with structlog.testing.capture_logs() as logs:
+        await log_gaps(book, "worker")
+    said = [e for e in logs if e["log_level"] == "warning"]
+    assert [(e["process"], e["year"]) for e in said] == [("worker", year)]
+    assert said[0]["event"].startswith(
+        f"{year} holiday schedule not yet confirmed — deadlines on {year}-01-01"
+    )
+
+    await calendar_store.confirm_year(ledger_pool, YearConfirmed(year=year), "admin:test")
+    book.forget()
+    with structlog.testing.capture_logs() as logs:
+        await log_gaps(book, "worker")
+    assert [e for e in logs if e["log_level"] == "warning"] == []

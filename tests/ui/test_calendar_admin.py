@@ -9,9 +9,10 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+import structlog
 
 from domain.public_holidays import official_year
-from tests.ui.conftest import csrf_from, signed_in
+from tests.ui.conftest import csrf_from, signed_in, start_web, ui_settings
 from tests.ui.test_deadlines_in_the_ui import _file, _until
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -72,7 +73,9 @@ async def test_the_calendar_page_is_for_admins_only_and_checks_csrf_and_input(we
     async with signed_in(web.base_url, "admin") as http:
         page = await http.get("/admin/calendar?lang=en")
         token = csrf_from(page.text)
-        no_csrf = await http.post("/admin/calendar", data={"what": "day", "day": "2027-02-11", "kind": "holiday"})
+        no_csrf = await http.post(
+            "/admin/calendar", data={"what": "day", "day": "2027-02-11", "kind": "holiday"}
+        )
         assert no_csrf.status_code == 403
         bad_day = await http.post(
             "/admin/calendar?lang=en",
@@ -86,7 +89,13 @@ async def test_the_calendar_page_is_for_admins_only_and_checks_csrf_and_input(we
         assert bad_kind.status_code == 422 and "kind" in bad_kind.text
         bad_calendar = await http.post(
             "/admin/calendar?lang=en",
-            data={"csrf_token": token, "what": "day", "day": "2027-02-11", "kind": "holiday", "calendar": "XX"},
+            data={
+                "csrf_token": token,
+                "what": "day",
+                "day": "2027-02-11",
+                "kind": "holiday",
+                "calendar": "XX",
+            },
         )
         assert bad_calendar.status_code == 422 and "calendar" in bad_calendar.text
         bad_ics = await http.post(
@@ -127,7 +136,9 @@ async def test_an_ical_feed_is_previewed_then_imported_from_the_page(web):
     ]
 
 
-@pytest.mark.skipif(official_year("CN", datetime.now(UTC).year + 1).confirmed, reason="next year is announced")
+@pytest.mark.skipif(
+    official_year("CN", datetime.now(UTC).year + 1).confirmed, reason="next year is announced"
+)
 async def test_the_dashboard_says_next_years_schedule_is_not_confirmed(web):
     year = datetime.now(UTC).year + 1
     async with signed_in(web.base_url, "zhao") as http:
@@ -135,3 +146,17 @@ async def test_the_dashboard_says_next_years_schedule_is_not_confirmed(web):
         assert f"{year} holiday schedule not yet confirmed — deadlines on {year}-" in en.text
         zh = await http.get("/dashboard?lang=zh-CN")
         assert f"{year} 节假日安排尚未确认 — {year}-" in zh.text and "的期限可能有误" in zh.text
+
+
+@pytest.mark.skipif(
+    official_year("CN", datetime.now(UTC).year + 1).confirmed, reason="next year is announced"
+)
+async def test_the_web_app_states_the_unconfirmed_year_in_its_log_at_start(ts_env, ledger_pool, ledger_url):
+    year = datetime.now(UTC).year + 1
+    with structlog.testing.capture_logs() as logs:
+        async for _ in start_web(ts_env.client, ledger_pool, ui_settings(ledger_url)):
+            pass
+    warnings = [e for e in logs if e["log_level"] == "warning" and e.get("process") == "web"]
+    assert len(warnings) == 1
+    assert warnings[0]["event"].startswith(f"{year} holiday schedule not yet confirmed — deadlines on")
+    assert any(e["event"] == "business calendar" and e["data"].startswith("holidays 0.") for e in logs)

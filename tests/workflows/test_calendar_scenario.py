@@ -16,9 +16,10 @@ SCENARIO = Path(__file__).parent.parent / "scenarios" / "general_spring_festival
 async def test_a_2027_spring_festival_scenario_warns_that_its_deadlines_may_be_wrong(ts_env):
     result = await run_scenario(load_scenario(SCENARIO), ts_env, base_dir=SCENARIO.parent)
     assert result["failures"] == [], "\n".join(result["failures"])
-    assert len(result["warnings"]) == 1
-    assert result["warnings"][0].startswith("2027 holiday schedule not yet confirmed — deadlines on 2027-01-01")
-    assert "2027-02-05 – 02-10" in result["warnings"][0]
+    # The days the run meets, not the whole year's.
+    assert result["warnings"] == [
+        "2027 holiday schedule not yet confirmed — deadlines on 2027-02-05 – 02-10 may be wrong"
+    ]
 
 
 async def test_a_scenario_far_from_an_unconfirmed_year_has_no_warning(ts_env):

@@ -277,6 +277,14 @@ class Policy(BaseModel):
             rating_calendar=swap.get(self.rating_calendar, self.rating_calendar),
         )
 
+    def calendars_in_use(self) -> set[str]:
+        """The calendars some clock of this policy runs on (after `for_complaint`: that complaint's)."""
+        return (
+            set(self.tier_calendars.values())
+            | {r.calendar for r in self.rules if r.calendar}
+            | {self.rating_calendar}
+        )
+
     def with_calendars(self, specs: dict[str, CalendarSpec]) -> Policy:
         """The days of these calendars (holidays, make-up days, the years they cover) in place of those of
         the same-named calendars drawing on the same holiday region; hours and time zone stay this

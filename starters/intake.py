@@ -545,7 +545,8 @@ class IntakeService:
         """issue 13: the days the complaint's calendars carry (library + admins' edits), fixed at intake."""
         pol = preset(ci.policy if ci.policy in PRESETS else "standard")
         pol = pol.for_complaint(ci.customer.region, ci.business_line)
-        return await shared_book(self.settings, self.pool).calendars_for(pol, ci.received_at)
+        resolved = await shared_book(self.settings, self.pool).calendars_for(pol, ci.received_at)
+        return {name: spec for name, spec in resolved.items() if name in pol.calendars_in_use()}
 
     async def _update_with_start(self, ci: ComplaintInput, workflow_id: str) -> tuple[ActionResult, str]:
         op = WithStartWorkflowOperation(

@@ -18,7 +18,7 @@ from activities import calendar_store
 from domain.calendar_edits import CalendarEdits, CalendarFileError, DayEdit, YearConfirmed, parse_ics
 from domain.models import Role
 from domain.policy import preset
-from domain.public_holidays import REGIONS, library_version, official_year
+from domain.public_holidays import REGIONS, last_confirmed_year, library_version
 from starters.calendars import CalendarBook, file_edits, shared_book
 from ui.auth import StaffUser, require_role
 from ui.csrf import verify_csrf
@@ -41,7 +41,7 @@ def _book(request: Request) -> CalendarBook:
     return shared_book(ctx.settings, ctx.pool)
 
 
-def _calendar_names(request: Request) -> list[str]:
+def _calendar_names() -> list[str]:
     """Edits go to a holiday region (every calendar using it) or to one calendar of the policies."""
     policy = preset("standard")
     return [*REGIONS, *(n for n, spec in policy.calendars.items() if spec.kind == "business")]
@@ -60,10 +60,10 @@ def _day(form: FormData, name: str = "day") -> date:
         raise FormProblem(name, "a date as YYYY-MM-DD") from None
 
 
-def _calendar(request: Request, form: FormData) -> str:
+def _calendar(form: FormData) -> str:
     name = _text(form, "calendar", 50) or "CN"
-    if name not in _calendar_names(request):
-        raise FormProblem("calendar", f"one of {', '.join(_calendar_names(request))}")
+    if name not in _calendar_names():
+        raise FormProblem("calendar", f"one of {', '.join(_calendar_names())}")
     return name
 
 
@@ -75,7 +75,7 @@ async def _proposed(request: Request, form: FormData, user: StaffUser) -> tuple[
         kind = _text(form, "kind", 20)
         try:
             edit = DayEdit(
-                calendar=_calendar(request, form),
+                calendar=_calendar(form),
                 day=_day(form),
                 kind=kind,  # type: ignore[arg-type]
                 note=_text(form, "note", 500),
@@ -88,14 +88,14 @@ async def _proposed(request: Request, form: FormData, user: StaffUser) -> tuple[
     if what == "confirm":
         try:
             year = int(_text(form, "year", 4))
-            c = YearConfirmed(calendar=_calendar(request, form), year=year, note=_text(form, "note", 500))
+            c = YearConfirmed(calendar=_calendar(form), year=year, note=_text(form, "note", 500))
         except (ValueError, ValidationError):
             raise FormProblem("year", "a year from 2004 to 2100") from None
         return what, CalendarEdits(confirmed=[c]), ""
     if what == "ics":
         raw = await _ics_bytes(form)
         try:
-            edits = parse_ics(raw, calendar=_calendar(request, form), source=f"ics:{user.username}")
+            edits = parse_ics(raw, calendar=_calendar(form), source=f"ics:{user.username}")
         except CalendarFileError as e:
             raise FormProblem("file", str(e)) from None
         return what, CalendarEdits(days=edits), base64.b64encode(raw).decode()
@@ -134,7 +134,6 @@ async def _page(request: Request, user: StaffUser, *, status_code: int = 200, **
         gaps = [g.message(locale) for g in await book.gaps(today)]
     except CalendarFileError:
         gaps = []
-    newest = next((y for y in range(today.year + 2, 2003, -1) if official_year("CN", y).confirmed), None)
     return render(
         request,
         "calendar_admin.html",
@@ -146,9 +145,9 @@ async def _page(request: Request, user: StaffUser, *, status_code: int = 200, **
             "file_days": file_days,
             "file_error": file_error,
             "calendar_file": ctx.settings.calendar_file,
-            "calendars": _calendar_names(request),
+            "calendars": _calendar_names(),
             "library": library_version(),
-            "newest": newest,
+            "newest": last_confirmed_year("CN"),
             "done": request.query_params.get("done"),
             **extra,
         },
@@ -195,7 +194,7 @@ async def calendar_remove(request: Request, user: StaffUser = Depends(ADMIN)) ->
     form = await request.form()
     pool = request.app.state.ctx.pool
     try:
-        calendar = _calendar(request, form)
+        calendar = _calendar(form)
         if _text(form, "year", 4):
             try:
                 year = int(_text(form, "year", 4))

@@ -27,7 +27,7 @@ from domain.calendar_edits import (
     resolve_spec,
 )
 from domain.models import ComplaintType, ObligationName, ObligationStatus, Tier
-from domain.policy import preset
+from domain.policy import Policy, load_policy, preset
 from domain.public_holidays import last_confirmed_year, official_year
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -214,3 +214,17 @@ def test_a_calendar_without_a_region_has_only_its_listed_days():
 def test_an_unknown_holiday_region_is_refused_naming_it():
     with pytest.raises(ValueError, match="unknown holiday region 'XX'"):
         CalendarSpec(holidays_from="XX")
+
+
+def test_a_policy_file_chooses_calendars_by_region_and_business_line(tmp_path):
+    path = tmp_path / "shenzhen.yaml"
+    path.write_text("extends: standard\ncalendar_choices:\n  - {regions: [深圳], calendar: warehouse}\n")
+    policy = load_policy(path)
+    assert policy.for_complaint("深圳", None).tier_calendars[Tier.GENERAL] == "warehouse"
+    assert policy.for_complaint("香港", None).tier_calendars[Tier.GENERAL] == "business"  # not chosen here
+    assert preset("standard").for_complaint(" hong kong ", None).tier_calendars[Tier.GENERAL] == "hong_kong"
+    assert preset("standard").for_complaint(None, "warehouse").tier_calendars[Tier.URGENT] == "24x7"
+    with pytest.raises(ValueError, match="calendars not defined: nowhere"):
+        Policy.model_validate(
+            preset("standard").model_dump() | {"calendar_choices": [{"regions": ["x"], "calendar": "nowhere"}]}
+        )

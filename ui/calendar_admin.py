@@ -67,7 +67,7 @@ def _calendar(form: FormData) -> str:
     return name
 
 
-async def _proposed(request: Request, form: FormData, user: StaffUser) -> tuple[str, CalendarEdits, str]:
+async def _proposed(form: FormData, user: StaffUser) -> tuple[str, CalendarEdits, str]:
     """What the form asks for: (what, the edits it adds, the iCal bytes as base64 to carry to `apply`)."""
     what = _text(form, "what", 20)
     source = f"admin:{user.username}"
@@ -166,7 +166,7 @@ async def calendar_change(request: Request, user: StaffUser = Depends(ADMIN)) ->
     form = await request.form()
     book = _book(request)
     try:
-        what, proposed, ics_b64 = await _proposed(request, form, user)
+        what, proposed, ics_b64 = await _proposed(form, user)
     except FormProblem as p:
         message = t("error.field", request_locale(request), field=p.field, msg=p.reason)
         return await _page(request, user, status_code=422, error=message, error_field=p.field)

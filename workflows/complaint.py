@@ -1410,7 +1410,7 @@ class ComplaintWorkflow:
             new = old.with_calendars(change.calendars)
             if self.s.state in TERMINAL_STATES or new is old:
                 return
-            self.s.policy, now = new, self._clock()
+            self.s.policy, now = new, self._now()
             moved: dict[str, str] = {}
             for key, ob in list(self.s.obligations.items()):
                 if ob.external:  # a department's clock runs in its own workflow

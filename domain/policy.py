@@ -292,9 +292,14 @@ class Policy(BaseModel):
         calendars = dict(self.calendars)
         for name, new in specs.items():
             own = calendars.get(name)
-            if own is None or own.kind != "business" or own.holidays_from != new.holidays_from:
+            if own is None or own.kind != "business":
                 continue
-            days = {f: getattr(new, f) for f in DAY_FIELDS}
+            # The default calendar as stored before its days came from the library (the 2026 days typed
+            # in, no region) takes the region's days: complaints carried over by continue-as-new then.
+            legacy = name == BUSINESS and own.holidays_from is None and not own.resolved_years
+            if own.holidays_from != new.holidays_from and not legacy:
+                continue
+            days = {f: getattr(new, f) for f in (*DAY_FIELDS, "holidays_from")}
             if any(getattr(own, f) != v for f, v in days.items()):
                 calendars[name] = own.model_copy(update=days)
         return self._copy(calendars=calendars) if calendars != self.calendars else self

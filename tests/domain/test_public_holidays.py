@@ -226,5 +226,22 @@ def test_a_policy_file_chooses_calendars_by_region_and_business_line(tmp_path):
     assert preset("standard").for_complaint(None, "warehouse").tier_calendars[Tier.URGENT] == "24x7"
     with pytest.raises(ValueError, match="calendars not defined: nowhere"):
         Policy.model_validate(
-            preset("standard").model_dump() | {"calendar_choices": [{"regions": ["x"], "calendar": "nowhere"}]}
+            preset("standard").model_dump()
+            | {"calendar_choices": [{"regions": ["x"], "calendar": "nowhere"}]}
         )
+
+
+def test_a_default_calendar_stored_before_the_library_takes_the_regions_days_from_a_change():
+    legacy = CalendarSpec(holidays=[date(2026, 10, 1)], makeup_workdays=[date(2026, 10, 10)])
+    old = preset("standard").model_copy(
+        update={"calendars": {**preset("standard").calendars, "business": legacy}}
+    )
+    change = resolve_calendars(preset("standard"), datetime(2026, 12, 1, tzinfo=SH), CalendarEdits())
+    new = old.with_calendars(change)
+    assert new.calendars["business"].holidays_from == "CN"
+    assert BusinessCalendar(new.calendars["business"]).hours_on(date(2027, 2, 5)) == []
+    # A calendar of another name without a region keeps its own days.
+    own = preset("standard").model_copy(
+        update={"calendars": {**preset("standard").calendars, "warehouse": legacy}}
+    )
+    assert own.with_calendars(change).calendars["warehouse"] == legacy

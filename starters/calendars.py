@@ -65,10 +65,21 @@ class CalendarBook:
         self._read_at = 0.0
 
     async def edits(self) -> CalendarEdits:
+        """File and page edits. A file or database that cannot be read is logged as an error and does not
+        stop intake: the page's last good edits (or none) are used meanwhile."""
         if self._edits is None or time.monotonic() - self._read_at > self.ttl:
-            edits = file_edits(self.settings)
+            try:
+                edits = file_edits(self.settings)
+            except CalendarFileError as e:
+                log.error("calendar file not read: its corrections are not applied", error=str(e))
+                edits = CalendarEdits()
             if self.pool is not None:
-                edits = edits.plus(await calendar_store.load_edits(self.pool))
+                try:
+                    edits = edits.plus(await calendar_store.load_edits(self.pool))
+                except (asyncpg.PostgresError, OSError) as e:
+                    log.error("calendar corrections not read from the database", error=str(e))
+                    if self._edits is not None:
+                        return self._edits
             self._edits, self._read_at = edits, time.monotonic()
         return self._edits
 
@@ -133,11 +144,7 @@ def shared_book(settings: Settings, pool: asyncpg.Pool | None) -> CalendarBook:
 async def log_gaps(book: CalendarBook, process: str, today: date | None = None) -> list[ScheduleGap]:
     """At a process's start: say where the holiday data comes from and every year not confirmed."""
     today = today or date.today()
-    try:
-        gaps = await book.gaps(today)
-    except (CalendarFileError, asyncpg.PostgresError, OSError) as e:
-        log.error("business calendar could not be read", process=process, error=str(e))
-        return []
+    gaps = await book.gaps(today)  # a file or database that cannot be read is logged there
     log.info("business calendar", process=process, data=library_version(), unconfirmed=len(gaps))
     for gap in gaps:
         log.warning(gap.message(), process=process, region=gap.region, year=gap.year)
@@ -155,10 +162,13 @@ async def warnings_for(settings: Settings, today: date | None = None) -> list[st
         except (OSError, asyncpg.PostgresError, TimeoutError):
             conn = None  # the warning from the library and the file alone is still worth giving
     try:
-        book = CalendarBook(settings, conn)  # a connection answers the book's queries as a pool does
-        return [g.message() for g in await book.gaps(today)]
+        file_edits(settings)
+        problems = []
     except CalendarFileError as e:
-        return [f"calendar file: {e}"]
+        problems = [f"calendar file not read: {e}"]
+    try:
+        book = CalendarBook(settings, conn)  # a connection answers the book's queries as a pool does
+        return problems + [g.message() for g in await book.gaps(today)]
     finally:
         if conn is not None:
             await conn.close()

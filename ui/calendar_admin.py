@@ -130,10 +130,7 @@ async def _page(request: Request, user: StaffUser, *, status_code: int = 200, **
         file_days, file_error = [], str(e)
     stored = await calendar_store.load_edits(ctx.pool)
     today = datetime.now(UTC).date()
-    try:
-        gaps = [g.message(locale) for g in await book.gaps(today)]
-    except CalendarFileError:
-        gaps = []
+    gaps = [g.message(locale) for g in await book.gaps(today)]
     return render(
         request,
         "calendar_admin.html",

@@ -12,7 +12,6 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
-from domain.calendar_edits import CalendarFileError
 from domain.models import Channel, ComplaintType, Department, Role, Tier
 from starters.calendars import shared_book
 from ui import charts, reports
@@ -206,10 +205,7 @@ async def dashboard(request: Request, user: StaffUser = Depends(require_role(*DA
 async def _calendar_gaps(request: Request, locale: str) -> list[str]:
     """Years whose holiday schedule is not confirmed yet (this one and the next): deadlines may be wrong."""
     ctx = request.app.state.ctx
-    try:
-        gaps = await shared_book(ctx.settings, ctx.pool).gaps(datetime.now(UTC).date())
-    except CalendarFileError as e:
-        return [str(e)]
+    gaps = await shared_book(ctx.settings, ctx.pool).gaps(datetime.now(UTC).date())
     return [g.message(locale) for g in gaps]
 
 

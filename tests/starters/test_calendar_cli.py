@@ -3,7 +3,7 @@ real PostgreSQL ledger (and the time-skipping server for the change sent to open
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 import structlog
@@ -12,9 +12,10 @@ from activities import calendar_store
 from desk import cli
 from desk.settings import Settings
 from domain.calendar_edits import YearConfirmed
+from domain.policy import preset
 from domain.public_holidays import official_year
 from starters import calendar_cli
-from starters.calendars import CalendarBook, log_gaps
+from starters.calendars import CalendarBook, log_gaps, warnings_for
 
 ICS = (
     b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//EN\r\nBEGIN:VEVENT\r\nUID:a@t\r\n"
@@ -98,3 +99,25 @@ async def test_a_process_states_the_unconfirmed_year_at_start_unless_an_admin_co
     with structlog.testing.capture_logs() as logs:
         await log_gaps(book, "worker")
     assert [e for e in logs if e["log_level"] == "warning"] == []
+
+
+async def test_the_calendar_file_is_applied_and_a_broken_one_is_said_without_stopping_intake(tmp_path):
+    good = tmp_path / "calendar.yaml"
+    good.write_text("holidays:\n  - {calendar: warehouse, day: 2027-06-01, note: 盘点}\n", encoding="utf-8")
+    book = CalendarBook(Settings(_env_file=None, calendar_file=good))
+    specs = await book.calendars_for(preset("standard"), datetime(2027, 5, 1, tzinfo=UTC))
+    assert date(2027, 6, 1) in specs["warehouse"].holidays
+    assert date(2027, 6, 1) not in specs["business"].holidays
+
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("holidays:\n  - {day: 2027-13-01}\n", encoding="utf-8")
+    settings = Settings(_env_file=None, calendar_file=broken)
+    with structlog.testing.capture_logs() as logs:
+        specs = await CalendarBook(settings).calendars_for(
+            preset("standard"), datetime(2027, 5, 1, tzinfo=UTC)
+        )
+    assert date(2027, 2, 5) in specs["business"].holidays  # the library's days still apply
+    errors = [e for e in logs if e["log_level"] == "error"]
+    assert errors and "broken.yaml: holidays[0]: day" in errors[0]["error"]
+    said = await warnings_for(settings)
+    assert said[0].startswith("calendar file not read: ") and "broken.yaml" in said[0]

@@ -37,10 +37,16 @@ from domain.calendar_edits import (
     resolve_calendars,
 )
 from domain.policy import Policy, preset
-from domain.public_holidays import library_version
+from domain.public_holidays import REGIONS, library_version
 
 log = structlog.get_logger("calendar")
 PUSH_AT_ONCE = 20  # signals in flight at once when a change goes out to every open complaint
+
+
+def calendar_targets() -> list[str]:
+    """What an edit may name: a holiday region (every calendar using it) or a business calendar."""
+    policy = preset("standard")
+    return [*REGIONS, *(n for n, spec in policy.calendars.items() if spec.kind == "business")]
 
 
 def file_edits(settings: Settings) -> CalendarEdits:
@@ -53,9 +59,15 @@ def file_edits(settings: Settings) -> CalendarEdits:
     except OSError as e:
         raise CalendarFileError(f"{path}: {e.strerror or e}") from e
     try:
-        return parse_calendar_file(text, source=f"file:{path.name}")
+        edits = parse_calendar_file(text, source=f"file:{path.name}")
     except CalendarFileError as e:
         raise CalendarFileError(f"{path}: {e}") from e
+    unknown = sorted({e.calendar for e in [*edits.days, *edits.confirmed]} - set(calendar_targets()))
+    if unknown:
+        raise CalendarFileError(
+            f"{path}: unknown calendars {unknown}; known: {', '.join(calendar_targets())}"
+        )
+    return edits
 
 
 class CalendarBook:

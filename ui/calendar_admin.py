@@ -17,9 +17,8 @@ from starlette.datastructures import FormData, UploadFile
 from activities import calendar_store
 from domain.calendar_edits import CalendarEdits, CalendarFileError, DayEdit, YearConfirmed, parse_ics
 from domain.models import Role
-from domain.policy import preset
-from domain.public_holidays import REGIONS, last_confirmed_year, library_version
-from starters.calendars import CalendarBook, file_edits, shared_book
+from domain.public_holidays import last_confirmed_year, library_version
+from starters.calendars import CalendarBook, calendar_targets, file_edits, shared_book
 from ui.auth import StaffUser, require_role
 from ui.csrf import verify_csrf
 from ui.i18n import t
@@ -41,12 +40,6 @@ def _book(request: Request) -> CalendarBook:
     return shared_book(ctx.settings, ctx.pool)
 
 
-def _calendar_names() -> list[str]:
-    """Edits go to a holiday region (every calendar using it) or to one calendar of the policies."""
-    policy = preset("standard")
-    return [*REGIONS, *(n for n, spec in policy.calendars.items() if spec.kind == "business")]
-
-
 def _text(form: FormData, name: str, limit: int = 200) -> str:
     value = form.get(name)
     return value.strip()[:limit] if isinstance(value, str) else ""
@@ -62,8 +55,8 @@ def _day(form: FormData, name: str = "day") -> date:
 
 def _calendar(form: FormData) -> str:
     name = _text(form, "calendar", 50) or "CN"
-    if name not in _calendar_names():
-        raise FormProblem("calendar", f"one of {', '.join(_calendar_names())}")
+    if name not in calendar_targets():
+        raise FormProblem("calendar", f"one of {', '.join(calendar_targets())}")
     return name
 
 
@@ -142,7 +135,7 @@ async def _page(request: Request, user: StaffUser, *, status_code: int = 200, **
             "file_days": file_days,
             "file_error": file_error,
             "calendar_file": ctx.settings.calendar_file,
-            "calendars": _calendar_names(),
+            "calendars": calendar_targets(),
             "library": library_version(),
             "newest": last_confirmed_year("CN"),
             "done": request.query_params.get("done"),

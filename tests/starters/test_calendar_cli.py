@@ -121,3 +121,8 @@ async def test_the_calendar_file_is_applied_and_a_broken_one_is_said_without_sto
     assert errors and "broken.yaml: holidays[0]: day" in errors[0]["error"]
     said = await warnings_for(settings)
     assert said[0].startswith("calendar file not read: ") and "broken.yaml" in said[0]
+
+    typo = tmp_path / "typo.yaml"
+    typo.write_text("holidays:\n  - {calendar: wherehouse, day: 2027-06-01}\n", encoding="utf-8")
+    said = await warnings_for(Settings(_env_file=None, calendar_file=typo))
+    assert "unknown calendars ['wherehouse']" in said[0]

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import inspect
+import os
 import socket
 import sys
 from collections.abc import Sequence
@@ -86,7 +87,13 @@ def cmd_worker(args: argparse.Namespace) -> int:
     configure_logging(settings.log_level, settings.log_json)
     from workers import main as worker_main
 
-    return worker_main.main(settings)
+    code = worker_main.main(settings)
+    # Everything is closed by now (worker, pool, tracing). The SDK's native runtime can abort while the
+    # interpreter finalizes (seen on the start-refused paths, more often the more modules there are to
+    # tear down), so leave without finalizing, as `desk simulate` does.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def cmd_web(args: argparse.Namespace) -> int:

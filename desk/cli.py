@@ -11,6 +11,7 @@
     desk codec-server the payload codec endpoint for the Temporal Web UI (desk.codec_server)
     desk users add U  add a staff login (or set its password and role): the first admin of a new install
     desk healthcheck  exit 0 when this container's worker polls / web app / e-mail intake answers (docker)
+    desk calendar …   the business calendar: show the holiday data and its gaps, import an iCal feed
 
 Settings come from DESK_* environment variables (see .env.example); flags override them.
 """
@@ -22,6 +23,7 @@ import asyncio
 import gc
 import getpass
 import inspect
+import os
 import socket
 import sys
 from collections.abc import Sequence
@@ -103,7 +105,13 @@ def cmd_worker(args: argparse.Namespace) -> int:
         return 2
     from workers import main as worker_main
 
-    return worker_main.main(settings)
+    code = worker_main.main(settings)
+    # Everything is closed by now (worker, pool, tracing). The SDK's native runtime can abort while the
+    # interpreter finalizes (seen on the start-refused paths, more often the more modules there are to
+    # tear down), so leave without finalizing, as `desk simulate` does.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def cmd_web(args: argparse.Namespace) -> int:
@@ -272,11 +280,29 @@ def cmd_healthcheck(args: argparse.Namespace) -> int:
     probes = {"worker": _worker_polling, "web": _web_answers, "email-intake": _email_intake_greets}
     try:
         ok = asyncio.run(probes[args.part](settings))
+        print("healthy" if ok else "unhealthy", file=sys.stderr)
     except Exception as e:
         print(f"unhealthy: {e!r}", file=sys.stderr)
-        return 1
-    print("healthy" if ok else "unhealthy", file=sys.stderr)
+        ok = False
+    _print_calendar_warnings(settings)
     return 0 if ok else 1
+
+
+def _print_calendar_warnings(settings: Settings) -> None:
+    """Healthy or not, a year whose holiday schedule is not confirmed is said (it does not fail the check)."""
+    from starters.calendars import warnings_for
+
+    try:
+        for line in asyncio.run(warnings_for(settings)):
+            print(f"warning: {line}", file=sys.stderr)
+    except Exception as e:  # the probe's answer stands; say why the calendar could not be checked
+        print(f"warning: business calendar not checked: {e!r}", file=sys.stderr)
+
+
+def cmd_calendar(args: argparse.Namespace) -> int:
+    from starters import calendar_cli
+
+    return _exit_code(_run(calendar_cli.main(args.args)))
 
 
 async def _worker_polling(settings: Settings) -> bool:
@@ -414,6 +440,9 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--department", choices=[d.value for d in Department])
     add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     add.set_defaults(func=cmd_users_add)
+    cal = sub.add_parser("calendar", help="business calendar: show, import FILE.ics", add_help=False)
+    cal.add_argument("args", nargs=argparse.REMAINDER)
+    cal.set_defaults(func=cmd_calendar)
 
     health = sub.add_parser(
         "healthcheck", help="exit 0 if this host's worker polls / web app / e-mail intake answers"
@@ -425,7 +454,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 # Commands whose options belong to another module: everything after the name is passed through as is
 # (argparse's REMAINDER would still take a leading `--help` or `--n` for one of ours).
-_PASS_THROUGH = {"submit": cmd_submit, "bench": cmd_bench, "i18n": cmd_i18n}
+_PASS_THROUGH = {"submit": cmd_submit, "bench": cmd_bench, "i18n": cmd_i18n, "calendar": cmd_calendar}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -121,6 +121,10 @@ class Settings(BaseSettings):
     worker_max_concurrent_activities: int | None = None
     worker_max_concurrent_local_activities: int | None = None
 
+    # Business calendar: admins' holiday corrections in a YAML file (domain/calendar_edits.py), read at
+    # start and with the admin page's edits (PostgreSQL); unset: the holiday library and the page only
+    calendar_file: Path | None = None
+
     log_level: str = "INFO"
     log_json: bool | None = None  # None: JSON when stdout is not a terminal
 

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from pydantic import BaseModel, Field
 
+from domain.calendar import CalendarSpec
 from domain.clocks import Obligation
 from domain.messages import TimelineEvent, TrackingSnapshot
 from domain.models import (
@@ -111,6 +112,9 @@ class ComplaintOptions(BaseModel):
     time_shift: timedelta = timedelta(0)  # simulations: run as if the complaint had begun at another moment
     history_limit: int | None = None  # continue as new past this many events (tests); else the server's hint
     state: CaseState | None = None  # carried over by continue-as-new
+    # Calendars resolved at intake (library days + admins' edits, explicit dates for the years around the
+    # complaint): their days replace the policy's, so replay never depends on the worker's library version.
+    calendars: dict[str, CalendarSpec] | None = None
 
 
 def new_case(input: ComplaintInput, policy: Policy) -> CaseState:

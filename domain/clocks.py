@@ -193,6 +193,23 @@ def resume(ob: Obligation, cal: Calendar, at: datetime) -> Obligation:
     )
 
 
+def recalendar(ob: Obligation, old: Calendar, new: Calendar, now: datetime) -> Obligation:
+    """The days under a running clock changed (a holiday added or taken back): the working time it has
+    left, counted on the old calendar, is counted again on the new one from `now`; a clock that has not
+    started yet starts at the new calendar's next business moment. Paused clocks keep their working time
+    left and resume on the new calendar; settled ones, and one already due, stay as they were. Days
+    already past are not counted again."""
+    if ob.status not in RUNNING or ob.due_at <= now:
+        return ob
+    base = max(now, ob.started_at)
+    update: dict[str, object] = {"due_at": new.add(now, old.between(base, ob.due_at))}
+    if ob.started_at > now:
+        update["started_at"] = new.next_business_moment(now)
+    if ob.status == S.OPEN and ob.warn_at is not None and ob.warn_at > now:
+        update["warn_at"] = new.add(now, old.between(base, ob.warn_at))
+    return ob.model_copy(update=update)
+
+
 def rearm(
     ob: Obligation, rule: ObligationRule, policy: Policy, tier: Tier, at: datetime, by: str | None = None
 ) -> tuple[Obligation, Obligation]:

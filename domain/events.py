@@ -47,6 +47,7 @@ class EventKind(StrEnum):
     CUSTOMER_UPDATE = "customer_update"  # likewise
     NOTIFICATION_FAILED = "notification_failed"
     OBLIGATION_MET = "obligation_met"  # ledger only
+    CALENDAR_CHANGED = "calendar_changed"  # admins changed a calendar's days: running clocks moved
 
 
 # Kinds that say what became of an obligation when the event's data does not (the ledger's outcome column).

@@ -188,6 +188,7 @@ class ComplaintInput(BaseModel):
     policy: ShortText = "standard"
     dedupe_key: ShortText | None = None  # customer + order + issue
     classified_by: ShortText = "classifier"  # who proposed tier/type: classifier or a person
+    business_line: ShortText | None = None  # e.g. warehouse: the policy may choose its calendar by it
 
 
 class ObligationName(StrEnum):

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from domain import clocks
+from domain.calendar import CalendarSpec
 from domain.case import MEETS, MET_BY, CaseState
 from domain.clocks import Obligation
 from domain.models import ESCALATION_LADDER, Actor, Department, ObligationName, Role, State
@@ -174,6 +175,24 @@ class ObligationBook:
             if rule.periodic and (resolved or rule.until in self.s.anchors):
                 continue
             self.open(rule, self.s.anchors[rule.anchor])
+
+    def recalendar(self, calendars: dict[str, CalendarSpec], at: datetime) -> dict[str, datetime]:
+        """Admins changed the days of some calendars (docs/calendar.md): the policy takes the new days and each
+        running clock counts its remaining time again on them. Returns the moved clocks' new due times."""
+        old = self.s.policy
+        new = old.with_calendars(calendars)
+        if new is old:
+            return {}
+        self.s.policy = new
+        moved: dict[str, datetime] = {}
+        for key, ob in list(self.s.obligations.items()):
+            if ob.external:  # a department's clock runs in its own workflow
+                continue
+            ob2 = clocks.recalendar(ob, old.calendar(ob.calendar), new.calendar(ob.calendar), at)
+            if ob2 != ob:
+                self.s.obligations[key] = ob2
+                moved[key] = ob2.due_at
+        return moved
 
     def pause_all(self, at: datetime) -> None:
         for key, ob in list(self.s.obligations.items()):

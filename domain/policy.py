@@ -21,12 +21,15 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, BeforeValidator, Field, PrivateAttr, model_validator
 
 from domain.calendar import (
+    DAY_FIELDS,
     DEFAULT_TIMEZONE,
     Calendar,
     CalendarSpec,
     around_the_clock_spec,
     build_calendar,
     china_business_calendar_spec,
+    hong_kong_business_calendar_spec,
+    warehouse_calendar_spec,
 )
 from domain.models import Category, ComplaintType, Department, ObligationName, Role, Tier
 
@@ -67,6 +70,8 @@ class Anchor(StrEnum):
 ALL_TIERS = [Tier.GENERAL, Tier.IMPORTANT, Tier.URGENT]
 BUSINESS = "business"
 AROUND_THE_CLOCK = "24x7"
+HONG_KONG = "hong_kong"
+WAREHOUSE = "warehouse"
 
 
 class ObligationRule(BaseModel):
@@ -108,6 +113,32 @@ class PeakSeason(BaseModel):
     timezone: str = DEFAULT_TIMEZONE
 
 
+class CalendarChoice(BaseModel):
+    """Complaints of these regions (the customer's region) or business lines count the clocks that would
+    run on `replaces` on `calendar` instead: a Hong Kong branch, a warehouse working Saturdays."""
+
+    regions: list[str] = Field(default_factory=list)  # matched ignoring case and surrounding blanks
+    business_lines: list[str] = Field(default_factory=list)
+    replaces: str = BUSINESS
+    calendar: str
+
+    def matches(self, region: str | None, business_line: str | None) -> bool:
+        def norm(v: str | None) -> str:
+            return (v or "").strip().casefold()
+
+        return bool(
+            (region and norm(region) in {norm(r) for r in self.regions})
+            or (business_line and norm(business_line) in {norm(b) for b in self.business_lines})
+        )
+
+
+def _default_calendar_choices() -> list[CalendarChoice]:
+    return [
+        CalendarChoice(regions=["香港", "Hong Kong", "HK"], calendar=HONG_KONG),
+        CalendarChoice(business_lines=["warehouse", "仓储"], calendar=WAREHOUSE),
+    ]
+
+
 class Policy(BaseModel):
     name: str
     description: str = ""
@@ -123,8 +154,14 @@ class Policy(BaseModel):
         default_factory=lambda: {
             BUSINESS: china_business_calendar_spec(),
             AROUND_THE_CLOCK: around_the_clock_spec(),
+            HONG_KONG: hong_kong_business_calendar_spec(),
+            WAREHOUSE: warehouse_calendar_spec(),
         }
     )
+    # Which calendar a complaint's region or business line uses instead (first match per replaced
+    # calendar). None: Hong Kong and warehouse, where the policy defines those calendars (older stored
+    # policies define neither).
+    calendar_choices: list[CalendarChoice] | None = None
     warn_ratio: float = Field(default=0.75, gt=0, lt=1)
     peak: PeakSeason = Field(default_factory=PeakSeason)
     rating_window: Duration = timedelta(hours=72)
@@ -162,6 +199,7 @@ class Policy(BaseModel):
             {r.calendar for r in self.rules if r.calendar}
             | set(self.tier_calendars.values())
             | {self.rating_calendar}
+            | {c.calendar for c in self.calendar_choices or []}
         )
         unknown = sorted(named - set(self.calendars))
         if unknown:
@@ -217,6 +255,59 @@ class Policy(BaseModel):
         if built is None:
             built = self._built[name] = build_calendar(self.calendars[name])
         return built
+
+    def for_complaint(self, region: str | None, business_line: str | None) -> Policy:
+        """This policy as one complaint uses it: calendars chosen by its region and business line."""
+        swap: dict[str, str] = {}
+        choices = self.calendar_choices
+        if choices is None:
+            choices = [c for c in _default_calendar_choices() if c.calendar in self.calendars]
+        for choice in choices:
+            if choice.replaces not in swap and choice.matches(region, business_line):
+                swap[choice.replaces] = choice.calendar
+        if not swap:
+            return self
+        rules = [
+            r.model_copy(update={"calendar": swap.get(r.calendar, r.calendar)}) if r.calendar else r
+            for r in self.rules
+        ]
+        return self._copy(
+            rules=rules,
+            tier_calendars={t: swap.get(c, c) for t, c in self.tier_calendars.items()},
+            rating_calendar=swap.get(self.rating_calendar, self.rating_calendar),
+        )
+
+    def calendars_in_use(self) -> set[str]:
+        """The calendars some clock of this policy runs on (after `for_complaint`: that complaint's)."""
+        return (
+            set(self.tier_calendars.values())
+            | {r.calendar for r in self.rules if r.calendar}
+            | {self.rating_calendar}
+        )
+
+    def with_calendars(self, specs: dict[str, CalendarSpec]) -> Policy:
+        """The days of these calendars (holidays, make-up days, the years they cover) in place of those of
+        the same-named calendars drawing on the same holiday region; hours and time zone stay this
+        policy's own. Returns this policy itself when nothing changes."""
+        calendars = dict(self.calendars)
+        for name, new in specs.items():
+            own = calendars.get(name)
+            if own is None or own.kind != "business":
+                continue
+            # The default calendar as stored before its days came from the library (the 2026 days typed
+            # in, no region) takes the region's days: complaints carried over by continue-as-new then.
+            legacy = name == BUSINESS and own.holidays_from is None and not own.resolved_years
+            if own.holidays_from != new.holidays_from and not legacy:
+                continue
+            days = {f: getattr(new, f) for f in (*DAY_FIELDS, "holidays_from")}
+            if any(getattr(own, f) != v for f, v in days.items()):
+                calendars[name] = own.model_copy(update=days)
+        return self._copy(calendars=calendars) if calendars != self.calendars else self
+
+    def _copy(self, **update: Any) -> Policy:
+        copy = self.model_copy(update=update)
+        copy._built = {}  # built calendars belong to the old data
+        return copy
 
     def warn_ratio_for(self, rule: ObligationRule) -> float | None:
         if not rule.warns:

@@ -42,6 +42,8 @@ from desk.settings import Settings
 from desk.temporal import dedupe_workflow_id, workflow_id_for
 from domain import search_attributes as sa
 from domain.actions import QUERY_STATE, UPDATE_ADD_REPORT, ActionResult, AddReport
+from domain.calendar import CalendarSpec
+from domain.case import ComplaintOptions
 from domain.classify import classify
 from domain.clocks import open_clock
 from domain.models import (
@@ -68,6 +70,7 @@ from starters.attachments import (
     normalize_type,
     store_uploads,
 )
+from starters.calendars import shared_book
 from starters.errors import (
     FieldProblem,
     IntakeInvalid,
@@ -176,6 +179,9 @@ class IntakeRequest(StorableText):
     )
     attachments: list[AttachmentRef] = Field(default_factory=list, max_length=10)
     policy: str = Field(default="standard", description=f"SLA policy preset: {', '.join(PRESETS)}")
+    business_line: OptionalShort = Field(
+        default=None, description="e.g. warehouse: the policy may count deadlines on that line's calendar"
+    )
 
     @field_validator("policy")
     @classmethod
@@ -184,7 +190,7 @@ class IntakeRequest(StorableText):
             raise ValueError(f"unknown policy; presets: {', '.join(PRESETS)}")
         return v
 
-    @field_validator("order_number", "subject", "product", mode="before")
+    @field_validator("order_number", "subject", "product", "business_line", mode="before")
     @classmethod
     def _blank_is_none(cls, v: object) -> object:
         return None if isinstance(v, str) and not v.strip() else v
@@ -271,7 +277,11 @@ def dedupe_key_for(customer: Customer, order_number: str | None, category: Categ
 
 
 def promised_times(
-    policy_name: str, tier: Tier, complaint_type: ComplaintType, received_at: datetime
+    policy_name: str,
+    tier: Tier,
+    complaint_type: ComplaintType,
+    received_at: datetime,
+    calendars: dict[str, CalendarSpec] | None = None,
 ) -> tuple[datetime | None, datetime | None]:
     """First response by …, resolution by …: the policy's windows on its calendars, as the workflow will
     start them. None where the policy has no such clock counted from intake (after-sales counts
@@ -280,6 +290,7 @@ def promised_times(
         pol = preset(policy_name)
     except KeyError:
         return None, None
+    pol = pol.with_calendars(calendars) if calendars else pol
     out: list[datetime | None] = []
     for name in (ObligationName.FIRST_RESPONSE, ObligationName.RESOLUTION):
         rule = pol.rule(name, tier, complaint_type)
@@ -373,6 +384,7 @@ class IntakeService:
                 policy=req.policy,
                 dedupe_key=dedupe_key_for(req.customer, req.order_number, category),
                 classified_by=classified_by,
+                business_line=req.business_line,
             )
         except ValidationError as e:  # e.g. more than 20 attachments in total
             raise invalid_from_validation(e) from e
@@ -418,7 +430,9 @@ class IntakeService:
             status_token = None if joined else ci.status_token
             tier, ctype, category, departments = ci.tier, ci.complaint_type, ci.category, ci.departments
             state, received_at = result.state, ci.received_at
-            first_response_by, resolution_by = promised_times(ci.policy, tier, ctype, received_at)
+            first_response_by, resolution_by = promised_times(
+                ci.policy, tier, ctype, received_at, await self._calendars(ci)
+            )
             next_due = result.next_due
             next_due_at = datetime.fromisoformat(result.next_due_at) if result.next_due_at else None
 
@@ -532,12 +546,19 @@ class IntakeService:
                 "could not remove uploads of a refused complaint", complaint_id=complaint_id, error=str(e)
             )
 
+    async def _calendars(self, ci: ComplaintInput) -> dict[str, CalendarSpec]:
+        """issue 13: the days the complaint's calendars carry (library + admins' edits), fixed at intake."""
+        pol = preset(ci.policy if ci.policy in PRESETS else "standard")
+        pol = pol.for_complaint(ci.customer.region, ci.business_line)
+        resolved = await shared_book(self.settings, self.pool).calendars_for(pol, ci.received_at)
+        return {name: spec for name, spec in resolved.items() if name in pol.calendars_in_use()}
+
     async def _update_with_start(self, ci: ComplaintInput, workflow_id: str) -> tuple[ActionResult, str]:
         op = WithStartWorkflowOperation(
             WORKFLOW_TYPE,
             # ComplaintWorkflow.run(input, options=None): the SDK decodes arguments to their declared types
             # only when as many payloads arrive as the run method declares, so both are sent.
-            args=[ci, None],
+            args=[ci, ComplaintOptions(calendars=await self._calendars(ci))],
             id=workflow_id,
             task_queue=self.settings.task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,

@@ -30,9 +30,12 @@ from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, Telemetr
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from desk.settings import Settings
 from desk.temporal import DATA_CONVERTER, workflow_id_for
 from domain import actions as a
 from domain import search_attributes as sa
+from domain.calendar import CalendarSpec, unconfirmed_schedules
+from domain.calendar_edits import resolve_calendars
 from domain.messages import (
     Audience,
     Notification,
@@ -55,6 +58,7 @@ from domain.models import (
 from domain.policy import Duration, PeakPeriod, Policy, load_policy
 from domain.refusals import field_refusal, parse
 from domain.view import ComplaintView
+from starters.calendars import file_edits
 from starters.testing_support import Recorder, channels_of, settle, sleep_past, terminate_complaint
 from ui.refusal_words import refusal_text
 
@@ -112,11 +116,12 @@ class Expectation(BaseModel):
     audience: Audience | None = None  # … to this audience
     count: int | None = None  # … exactly this many times
     rejected: str | None = None  # the previous action was refused: its code (or words) contain this
+    due_at: datetime | None = None  # of `obligation`: its due moment (the calendar's answer)
 
     @model_validator(mode="after")
     def _paired(self) -> Expectation:
-        if self.status is not None and self.obligation is None:
-            raise ValueError("expect.status needs expect.obligation")
+        if (self.status is not None or self.due_at is not None) and self.obligation is None:
+            raise ValueError("expect.status and expect.due_at need expect.obligation")
         return self
 
 
@@ -171,6 +176,7 @@ class ScenarioComplaint(BaseModel):
     description: str
     customer: Customer = Field(default_factory=lambda: Customer(name="测试客户", phone="+8613800000000"))
     departments: list[Department] = Field(default_factory=list)
+    business_line: str | None = None  # e.g. warehouse: the policy may choose its calendar by it
 
 
 class Scenario(BaseModel):
@@ -241,6 +247,7 @@ def _complaint_input(scenario: Scenario, complaint_id: str) -> ComplaintInput:
         status_token=uuid.uuid4().hex,
         policy="standard",
         classified_by="scenario" if sc.tier else "classifier",
+        business_line=sc.business_line,
     )
 
 
@@ -324,10 +331,14 @@ def _check(
         ]
         if not obs:
             fails.append(f"obligation {exp.obligation.value}: not found")
-        elif exp.status is not None:
-            want(
-                f"obligation {exp.obligation.value}", max(obs, key=lambda o: o.occurrence).status, exp.status
-            )
+        else:
+            newest = max(obs, key=lambda o: o.occurrence)
+            want(f"obligation {exp.obligation.value}", newest.status, exp.status)
+            if exp.due_at is not None and newest.due_at != exp.due_at:
+                fails.append(
+                    f"obligation {exp.obligation.value} due: expected {exp.due_at.isoformat()},"
+                    f" got {newest.due_at.isoformat()}"
+                )
     if exp.notified is not None:
         sent = recorder.sent(exp.notified, exp.audience, view.complaint_id)
         if exp.count is not None:
@@ -356,6 +367,8 @@ async def run_scenario(
     complaint_id = f"SIM-{scenario.start:%Y%m%d}-{uuid.uuid4().hex[:6].upper()}"
     ci = _complaint_input(scenario, complaint_id)
     policy = _resolve_policy(scenario, base_dir)
+    # The days the complaint carries, as intake would fix them: the holiday library and the calendar file.
+    calendars = resolve_calendars(policy, scenario.start, file_edits(Settings()))
     client = env.client
     wf_id = workflow_id_for(complaint_id)
     rejected: list[dict[str, Any]] = []
@@ -365,7 +378,10 @@ async def run_scenario(
         started = await env.get_current_time()
         await client.start_workflow(
             ComplaintWorkflow.run,
-            args=[ci, ComplaintOptions(policy=policy, time_shift=scenario.start - started)],
+            args=[
+                ci,
+                ComplaintOptions(policy=policy, time_shift=scenario.start - started, calendars=calendars),
+            ],
             id=wf_id,
             task_queue=task_queue,
         )
@@ -410,6 +426,7 @@ async def run_scenario(
         if view.state.value not in ("closed", "merged", "cancelled"):
             await terminate_complaint(client, wf_id, view)
     return {
+        "warnings": _calendar_warnings(scenario, calendars, view),
         "complaint_id": complaint_id,
         "scenario": scenario.name,
         "policy": policy.name,
@@ -420,6 +437,20 @@ async def run_scenario(
         "events": _timeline(scenario.start, started, recorder, complaint_id, rejected),
         "failures": failures,
     }
+
+
+def _calendar_warnings(
+    scenario: Scenario, calendars: dict[str, CalendarSpec], view: ComplaintView
+) -> list[str]:
+    """The run crosses a year whose holiday schedule is not confirmed: its deadlines may be wrong."""
+    last_step = max((s.after for s in scenario.steps), default=timedelta(0))
+    end = max(
+        [scenario.start + max(last_step, scenario.until or timedelta(0))]
+        + [o.due_at for o in view.obligations]
+    )
+    years = range(scenario.start.year, end.year + 1)
+    gaps = [g.near(scenario.start, end) for g in unconfirmed_schedules(calendars, years)]
+    return [g.message() for g in gaps if g.days]
 
 
 def _refusal(e: Exception) -> tuple[str, str]:
@@ -480,6 +511,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{args[0]}: {e}", file=sys.stderr)
         return 2
     print(json.dumps(result, ensure_ascii=False, indent=2))
+    for line in result["warnings"]:
+        print(f"warning: {line}", file=sys.stderr)
     return 1 if result["failures"] else 0
 
 

@@ -25,7 +25,8 @@ from desk.settings import Settings, get_settings
 from desk.temporal import connect
 from standins import http as standins_http
 from starters import api as intake_api
-from ui import auth, dashboard, search, staff, status
+from starters.calendars import log_gaps, shared_book
+from ui import auth, calendar_admin, dashboard, search, staff, status
 from ui.errors import install_html_errors
 from ui.input_guard import check_input, document_input_rules
 from ui.security_headers import SecurityHeaders
@@ -56,6 +57,7 @@ def create_app(
         app.state.ctx = AppContext(settings=settings, temporal=the_client, pool=the_pool)
         if settings.demo_users:
             await auth.seed_demo_users(the_pool)
+        await log_gaps(shared_book(settings, the_pool), "web")  # never silently on an unconfirmed year
         try:
             yield
         finally:
@@ -96,6 +98,6 @@ def _mount_codec_server(app: FastAPI, settings: Settings) -> None:
 def _mount_web_ui(app: FastAPI) -> None:
     """The staff UI, status page and dashboard: their routers, static files and HTML error pages."""
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for router in (auth.router, staff.router, status.router, dashboard.router, search.router):
+    for router in (auth.router, staff.router, status.router, dashboard.router, search.router, calendar_admin.router):
         app.include_router(router)
     install_html_errors(app)

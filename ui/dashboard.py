@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import UTC, datetime
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from domain.models import Channel, ComplaintType, Department, Role, Tier
+from starters.calendars import shared_book
 from ui import charts, reports
 from ui.actions import validation_message
 from ui.auth import StaffUser, require_role
@@ -132,6 +134,7 @@ async def dashboard(request: Request, user: StaffUser = Depends(require_role(*DA
             status_code=422,
         )
     report = await reports.build(request.app.state.ctx.pool, f)
+    calendar_gaps = await _calendar_gaps(request, locale)
     s = report.summary
     _ = lambda key, **kw: t(key, locale, **kw)  # noqa: E731
     chart = {
@@ -206,8 +209,16 @@ async def dashboard(request: Request, user: StaffUser = Depends(require_role(*DA
             "channels": list(Channel),
             "departments": list(Department),
             "query": request.url.query,
+            "calendar_gaps": calendar_gaps,
         },
     )
+
+
+async def _calendar_gaps(request: Request, locale: str) -> list[str]:
+    """Years whose holiday schedule is not confirmed yet (this one and the next): deadlines may be wrong."""
+    ctx = request.app.state.ctx
+    gaps = await shared_book(ctx.settings, ctx.pool).gaps(datetime.now(UTC).date())
+    return [g.message(locale) for g in gaps]
 
 
 @router.get("/dashboard/complaints.csv")

@@ -25,6 +25,7 @@ from desk import metrics, preflight, schedules, telemetry
 from desk.db import create_pool, migrate
 from desk.settings import Settings
 from desk.temporal import connect
+from starters.calendars import CalendarBook, log_gaps
 from workers.tuning import worker_tuning
 from workflows.registry import WORKFLOWS
 
@@ -121,6 +122,7 @@ async def run(settings: Settings, *, stop: asyncio.Event | None = None) -> int:
         log.error("worker cannot start", reason=str(e))
         return 2
     await _ensure_schedules(client, settings)
+    await log_gaps(CalendarBook(settings, pool), "worker")  # never silently on an unconfirmed year
     gauge = _start_metrics(client, settings)
     try:
         return await _poll_until_stopped(client, settings, pool, stop)

@@ -31,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
     from domain import action_table, case_view, clocks
     from domain import actions as act
     from domain.action_table import CUSTOMER, Situation
+    from domain.calendar import SIGNAL_CALENDARS_CHANGED, CalendarChange
     from domain.case import LOGISTICS_DEPARTMENTS, MET_BY, CaseState, ComplaintOptions, new_case, policy_for
     from domain.case_view import role_words
     from domain.clocks import Obligation
@@ -97,6 +98,10 @@ class ComplaintWorkflow(ClockMoments):
     def _intake(self, input: ComplaintInput) -> CaseState:
         now = self._now()
         policy, self._unknown_policy = policy_for(input.policy, self._opts.policy)
+        # Calendars chosen by region / business line; their days as intake resolved them (none: old starts).
+        policy = policy.for_complaint(input.customer.region, input.business_line)
+        if self._opts.calendars:
+            policy = policy.with_calendars(self._opts.calendars)
         self.s = new_case(input, policy)
         # The customer's clock starts when they filed (never in the future of the workflow's own clock).
         received = min(input.received_at, now).astimezone(UTC)
@@ -437,6 +442,18 @@ class ComplaintWorkflow(ClockMoments):
                 obligation=ob,
                 data={"obligation_status": S.BREACHED.value, "to_role": Role.DEPARTMENT_HEAD.value},
             )
+            self._commit()
+
+    @workflow.signal(name=SIGNAL_CALENDARS_CHANGED)
+    async def calendars_changed(self, change: CalendarChange) -> None:
+        """Admins changed a calendar's days: the running clocks count again on them (docs/calendar.md)."""
+        async with self._lock:
+            if self.s.state in TERMINAL_STATES:
+                return
+            moved = self.book.recalendar(change.calendars, self._now())
+            if moved:
+                data = {"moved": {k: due.isoformat() for k, due in moved.items()}}
+                self._event(E.CALENDAR_CHANGED, SYSTEM_ACTOR, change.reason, data=data)
             self._commit()
 
     @workflow.update(name=act.UPDATE_OVERRIDE_INVESTIGATION)

@@ -7,11 +7,24 @@ resolved) complaint. Actions happen between timer moments, never exactly on one.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 
 from domain import actions as a
+from domain.calendar import SIGNAL_CALENDARS_CHANGED, CalendarChange
+from domain.calendar_edits import CalendarEdits, DayEdit, YearConfirmed, resolve_calendars
 from domain.models import Category, ComplaintType, Department, Tier
-from tests.workflows.harness import ENGINEER, HEAD, LOGISTICS, SENIOR, SPECIALIST, SUPERVISOR, Complaint, Desk
+from domain.policy import preset
+from tests.workflows.harness import (
+    ENGINEER,
+    HEAD,
+    LOGISTICS,
+    SENIOR,
+    SH,
+    SPECIALIST,
+    SUPERVISOR,
+    Complaint,
+    Desk,
+)
 
 M, H = timedelta(minutes=1), timedelta(hours=1)
 
@@ -160,6 +173,36 @@ async def continued_as_new(desk: Desk) -> Complaint:
     return c
 
 
+async def calendar_changed(desk: Desk) -> Complaint:
+    """Filed before the 2027 Spring Festival on the days intake resolved (statutory days by rule); the
+    announced schedule arrives as a calendar change and the resolution clock re-plans (issue 13)."""
+    filed = datetime(2027, 2, 4, 17, tzinfo=SH)
+    policy = preset("standard")
+    c = await desk.start(
+        tier=Tier.GENERAL, at=filed, calendars=resolve_calendars(policy, filed, CalendarEdits())
+    )
+    await c.until(2 * M)
+    await c.do(a.UPDATE_ACKNOWLEDGE, a.Acknowledge(actor=SPECIALIST))
+    announced = CalendarEdits(
+        days=[DayEdit(day=date(2027, 2, d), kind="holiday") for d in range(11, 14)],
+        confirmed=[YearConfirmed(year=2027)],
+    )
+    change = CalendarChange(calendars=resolve_calendars(policy, filed, announced), reason="announced")
+    await c.handle.signal(SIGNAL_CALENDARS_CHANGED, change)
+    await c.until(3 * M)
+    await c.do(
+        a.UPDATE_ASSIGN, a.Assign(actor=SPECIALIST, departments=[Department.TECHNICAL], assignees=["eng-1"])
+    )
+    await c.until(10 * M)
+    await c.do(a.UPDATE_PROPOSE_PLAN, a.ProposePlan(actor=ENGINEER, plan="节后补发"))
+    await c.until(11 * 24 * H)
+    await c.do(a.UPDATE_RESOLVE, a.Resolve(actor=SPECIALIST, cause="漏发", solution="补发"))
+    await c.until(11 * 24 * H + 30 * M)
+    await c.do(a.UPDATE_RATE, a.Rate(score=5))
+    await c.result()
+    return c
+
+
 TYPICAL: dict[str, Callable[[Desk], Awaitable[Complaint]]] = {
     "general_consultation": general_consultation,
     "general_complaint": general_complaint,
@@ -171,4 +214,5 @@ ALL: dict[str, Callable[[Desk], Awaitable[Complaint]]] = {
     "urgent_reopened": urgent_reopened,
     "lost_goods_investigation": lost_goods_investigation,
     "continued_as_new": continued_as_new,
+    "calendar_changed": calendar_changed,
 }

@@ -25,6 +25,7 @@ from temporalio.worker import Worker
 
 from desk.temporal import workflow_id_for
 from domain.actions import QUERY_STATE, ActionResult
+from domain.calendar import CalendarSpec
 from domain.case import ComplaintOptions
 from domain.models import (
     Actor,
@@ -101,6 +102,9 @@ class Desk:
         shift: bool = True,
         classified_by: str = "classifier",
         description: str = "包裹延误三天,客户着急",
+        calendars: dict[str, CalendarSpec] | None = None,  # as intake resolves them (issue 13)
+        region: str | None = None,
+        business_line: str | None = None,
     ) -> Complaint:
         now = await self.env.get_current_time()
         received = at if shift else now - timedelta(milliseconds=1500)  # filed a moment before the start
@@ -108,7 +112,7 @@ class Desk:
         inp = ComplaintInput(
             complaint_id=cid,
             channel=Channel.HOTLINE,
-            customer=Customer(name="张三", phone="+8613800000000", email="zhang@example.com"),
+            customer=Customer(name="张三", phone="+8613800000000", email="zhang@example.com", region=region),
             description=description,
             order_number=order_number,
             category=category,
@@ -118,9 +122,13 @@ class Desk:
             status_token=uuid.uuid4().hex,
             policy=policy_name,
             classified_by=classified_by,
+            business_line=business_line,
         )
         opts = ComplaintOptions(
-            policy=policy, time_shift=(at - now) if shift else timedelta(0), history_limit=history_limit
+            policy=policy,
+            time_shift=(at - now) if shift else timedelta(0),
+            history_limit=history_limit,
+            calendars=calendars,
         )
         first = await self.client.start_workflow(
             ComplaintWorkflow.run, args=[inp, opts], id=workflow_id_for(cid), task_queue=self.task_queue

@@ -8,7 +8,7 @@
     desk submit …     file a complaint from the command line (starters.submit)
     desk import-csv F import complaints from a CSV file (starters.csv_import)
     desk bench …      benchmarks (bench.cli)
-    desk codec-server the payload codec endpoint for the Temporal Web UI (desk.codec_server)
+    desk codec-server the payload codec endpoint for the Temporal Web UI (ui.codec_server)
     desk healthcheck  exit 0 when this container's worker polls / web app / e-mail intake answers (docker)
 
 Settings come from DESK_* environment variables (see .env.example); flags override them.
@@ -27,8 +27,8 @@ from typing import Any
 
 import structlog
 
-from desk.logs import configure_logging
-from desk.settings import Settings, dial_host
+from core.logs import configure_logging
+from core.settings import Settings, dial_host
 
 log = structlog.get_logger("desk")
 
@@ -136,7 +136,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     configure_logging(settings.log_level, settings.log_json)
     if not _require_database(settings):
         return 2
-    from desk.db import migrate
+    from ledger.schema import migrate
 
     applied = asyncio.run(migrate(settings.database_url))
     print(
@@ -173,7 +173,7 @@ def cmd_import_csv(args: argparse.Namespace) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from starters import simulate
+    from desk import simulate
 
     return simulate.main([str(args.scenario)])
 
@@ -187,7 +187,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def cmd_codec_server(args: argparse.Namespace) -> int:
     settings = _settings({"codec_host": args.host, "codec_port": args.port})
     configure_logging(settings.log_level, settings.log_json)
-    from desk import codec_server
+    from ui import codec_server
 
     return _exit_code(codec_server.serve(settings))
 
@@ -211,7 +211,7 @@ async def _worker_polling(settings: Settings) -> bool:
     from temporalio.api.taskqueue.v1 import TaskQueue
     from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 
-    from desk.temporal import connect
+    from core.temporal import connect
 
     client = await connect(settings)
     resp = await client.workflow_service.describe_task_queue(

@@ -44,7 +44,7 @@ from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
-from desk.settings import Settings, dial_host
+from core.settings import Settings, dial_host
 from domain import search_attributes
 
 log = structlog.get_logger("stack")
@@ -512,7 +512,7 @@ async def smtp_greets(address: str, timeout: float = 2.0) -> bool:
 async def _connect_temporal(cfg: StackConfig):
     from temporalio.client import Client
 
-    from desk.temporal import DATA_CONVERTER
+    from core.temporal import DATA_CONVERTER
 
     return await Client.connect(cfg.temporal_address, namespace=cfg.namespace, data_converter=DATA_CONVERTER)
 
@@ -648,7 +648,8 @@ class Stack:
         )
 
     async def _start_postgres(self) -> None:
-        from desk.db import create_pool, migrate
+        from core.db import create_pool
+        from ledger.schema import migrate
 
         external = self.settings.database_url  # set: use that PostgreSQL instead of the embedded one
         async with self.display.step(

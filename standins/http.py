@@ -26,14 +26,9 @@ from fastapi import APIRouter, FastAPI, Header, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from desk.settings import Settings, dial_host
+from core.settings import Settings, local_base_url
 from standins.carrier import generate_trail, scenario_for
 from standins.sink import SinkMessage, list_sink_messages, phone_problem, store_message
-
-
-def local_base_url(settings: Settings) -> str:
-    """Where this machine reaches the web app that serves the stand-ins (the default provider URLs)."""
-    return f"http://{dial_host(settings.web_host)}:{settings.web_port}"
 
 
 def banner_lines(settings: Settings) -> list[tuple[str, str]]:

@@ -1,4 +1,4 @@
-"""The HTTP intake: versioned JSON API, multipart uploads, signed webhooks, and (via `starters.forms`) the
+"""The HTTP intake: versioned JSON API, multipart uploads, signed webhooks, and (via `ui.forms`) the
 public complaint form and the staff intake form. `ui.app.create_app` mounts `router`.
 
 Every refusal is `{"error": ..., "fields": [{"field": ..., "reason": ...}]}` with a 4xx status naming the
@@ -358,7 +358,3 @@ def _quote(name: str) -> str:
 
 router.include_router(_api)
 router.include_router(_uploads)
-
-from starters import forms  # noqa: E402  (forms import helpers defined above)
-
-router.include_router(forms.router)

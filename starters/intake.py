@@ -38,8 +38,8 @@ from temporalio.common import (
 )
 from temporalio.service import RPCError
 
-from desk.settings import Settings
-from desk.temporal import dedupe_workflow_id, workflow_id_for
+from core.settings import Settings
+from core.temporal import dedupe_workflow_id, workflow_id_for
 from domain import search_attributes as sa
 from domain.actions import QUERY_STATE, UPDATE_ADD_REPORT, ActionResult, AddReport
 from domain.classify import classify

@@ -30,7 +30,7 @@ from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client, WorkflowExecutionStatus
 
-from desk.temporal import DATA_CONVERTER
+from core.temporal import DATA_CONVERTER
 
 pytestmark = pytest.mark.slow
 

@@ -14,14 +14,15 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from temporalio.client import Client
 
-from desk import metrics
-from desk.codec_server import codec_router
-from desk.db import create_pool, migrate
-from desk.settings import Settings, get_settings
-from desk.temporal import connect
+from core import metrics
+from core.db import create_pool
+from core.settings import Settings, get_settings
+from core.temporal import connect
+from ledger.schema import migrate
 from standins import http as standins_http
 from starters import api as intake_api
-from ui import auth, dashboard, staff, status
+from ui import auth, dashboard, forms, staff, status
+from ui.codec_server import codec_router
 from ui.errors import install_html_errors
 from ui.templating import STATIC_DIR
 
@@ -63,14 +64,14 @@ def create_app(
 
     _mount_web_ui(app)
     # The intake API and forms, the stand-ins (SMS, push, carrier, sink viewer) and /metrics.
-    for router in (intake_api.router, standins_http.router, metrics.router):
+    for router in (intake_api.router, forms.router, standins_http.router, metrics.router):
         app.include_router(router)
     _mount_codec_server(app, settings)
     return app
 
 
 def _mount_codec_server(app: FastAPI, settings: Settings) -> None:
-    """/codec/decode for the Temporal Web UI, only when payloads are encrypted (desk/codec_server.py):
+    """/codec/decode for the Temporal Web UI, only when payloads are encrypted (ui/codec_server.py):
     engineers and admins signed in here, or the bearer token, see customer data decrypted."""
     if not settings.codec_keys.get_secret_value().strip():
         return

@@ -18,12 +18,12 @@ import structlog
 from temporalio.client import Client
 from temporalio.service import RPCError
 
-from activities.ledger_queries import LedgerReader
-from desk.temporal import workflow_id_for
+from core.temporal import workflow_id_for
 from domain.actions import QUERY_STATE
 from domain.messages import TimelineEvent
 from domain.models import TERMINAL_STATES, ObligationStatus, Role
 from domain.view import ComplaintView, ObligationView
+from ledger.reads import LedgerReader
 from ui.auth import StaffUser
 
 log = structlog.get_logger()

@@ -13,7 +13,7 @@ from typing import Any
 
 import asyncpg
 
-from activities.ledger_queries import LedgerReader
+from ledger.reads import LedgerReader
 
 
 @dataclass

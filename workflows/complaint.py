@@ -41,7 +41,6 @@ with workflow.unsafe.imports_passed_through():
     import email_validator  # noqa: F401
     import idna  # noqa: F401
 
-    from desk import workflow_metrics  # replay-safe business metrics (workflow.metric_meter)
     from domain import clocks
     from domain import search_attributes as sa
     from domain.actions import (
@@ -122,6 +121,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.policy import PRESETS, Anchor, ObligationRule, Policy, preset
     from domain.view import ComplaintView, DepartmentFinding, ObligationView, Plan, Rating, Resolution
+    from workflows import metrics as workflow_metrics  # replay-safe business metrics (workflow.metric_meter)
     from workflows.investigation import (
         SIGNAL_DEPARTMENT_OVERDUE,
         SIGNAL_REPORT,

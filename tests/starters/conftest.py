@@ -25,8 +25,8 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.registry import build_activities
-from desk.db import migrate
-from desk.settings import Settings
+from core.settings import Settings
+from ledger.schema import migrate
 from starters.api_keys import create_api_key, create_webhook_source
 from starters.intake import IntakeService
 from workflows.registry import WORKFLOWS

@@ -21,7 +21,7 @@ import uvicorn
 from fastapi import FastAPI
 from temporalio.client import Client
 
-from desk.settings import Settings
+from core.settings import Settings
 from ui.app import create_app
 
 

@@ -1,6 +1,6 @@
 """Reads of the complaint ledger for the web app: the staff queue, search for reports, one complaint's record.
 
-Read-only; the writes live in `activities/ledger.py`. Filters are pydantic models so the web layer can
+Read-only; the writes live in `ledger/writes.py`. Filters are pydantic models so the web layer can
 validate query strings with them and return a 4xx naming the field.
 """
 

@@ -70,7 +70,7 @@ class Settings(BaseSettings):
     notify_routing: str = ""  # JSON overrides of activities.notifications.routing.RoutingConfig
     display_timezone: str = "Asia/Shanghai"  # times in messages, unless the context names another zone
 
-    # Observability (desk/telemetry.py, desk/metrics.py)
+    # Observability (core/telemetry.py, core/metrics.py)
     service_name: str = "complaint-desk"  # OpenTelemetry resource service.name
     tracing_exporter: Literal["none", "console", "otlp"] = "none"
     otlp_endpoint: str = (
@@ -80,7 +80,7 @@ class Settings(BaseSettings):
     sdk_metrics_bind: str = ""  # Temporal SDK metrics Prometheus endpoint, e.g. 0.0.0.0:9464; empty: off
     open_complaints_interval: float = 60.0  # seconds between refreshes of the open-complaints gauge
 
-    # Customer-data protection (desk/codec.py, desk/codec_server.py)
+    # Customer-data protection (core/codec.py, ui/codec_server.py)
     codec_keys: SecretStr = SecretStr(
         ""
     )  # "k2:BASE64,k1:BASE64": first seals, all open; empty: no encryption
@@ -125,3 +125,8 @@ def dial_host(bind_host: str) -> str:
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
+
+
+def local_base_url(settings: Settings) -> str:
+    """Where this machine reaches the web app (which serves the stand-ins in dev: the default provider URLs)."""
+    return f"http://{dial_host(settings.web_host)}:{settings.web_port}"

@@ -1,6 +1,6 @@
 """Simulation: a scripted complaint through the real ComplaintWorkflow on the time-skipping server.
 
-`python -m starters.simulate SCENARIO.yaml` (the `desk simulate` command) runs a scenario file in seconds
+`python -m desk.simulate SCENARIO.yaml` (the `desk simulate` command) runs a scenario file in seconds
 — notifications and tracking are recorded instead of sent — and prints a JSON timeline. Supervisors use it
 to rehearse a policy before switching to it; tests use it for the rules (tests/scenarios/*.yaml). The file
 format is documented in docs/scenarios.md.
@@ -32,7 +32,7 @@ from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, Telemetr
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from desk.temporal import DATA_CONVERTER, workflow_id_for
+from core.temporal import DATA_CONVERTER, workflow_id_for
 from domain import actions as a
 from domain import search_attributes as sa
 from domain.messages import (
@@ -607,7 +607,7 @@ async def simulate_file(path: str | Path) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
-        print("usage: python -m starters.simulate SCENARIO.yaml", file=sys.stderr)
+        print("usage: python -m desk.simulate SCENARIO.yaml", file=sys.stderr)
         return 2
     try:
         result = asyncio.run(simulate_file(args[0]))

@@ -620,7 +620,7 @@ class Stack:
         self.client: Any = None
         self.database_url = ""
         self.demo_users: list[str] = []
-        self.dev_intake: Any = None  # starters.api_keys.DevIntakeCredentials
+        self.dev_intake: Any = None  # ledger.api_keys.DevIntakeCredentials
 
     # -- start
 
@@ -664,7 +664,7 @@ class Stack:
 
     async def _seed_demo_data(self) -> None:
         """Demo logins and the dev intake key (both idempotent), so the banner can show them."""
-        from starters.api_keys import seed_dev_intake
+        from ledger.api_keys import seed_dev_intake
         from ui.auth import DEMO_USERS, seed_demo_users
 
         if not self.settings.demo_users:

@@ -235,3 +235,11 @@ class LedgerReader:
             complaint_id,
         )
         return TrackingSnapshot.model_validate(_json(raw)) if raw is not None else None
+
+
+async def contact_facts(pool: asyncpg.Pool, complaint_id: str) -> asyncpg.Record | None:
+    """How to reach the customer of a complaint, as the ledger last recorded it (None before the first write)."""
+    return await pool.fetchrow(
+        "SELECT view->'customer' AS customer, channel, status_token, tier FROM complaints WHERE complaint_id = $1",
+        complaint_id,
+    )

@@ -26,8 +26,8 @@ from temporalio.worker import Worker
 
 from activities.registry import build_activities
 from core.settings import Settings
+from ledger.api_keys import create_api_key, create_webhook_source
 from ledger.schema import migrate
-from starters.api_keys import create_api_key, create_webhook_source
 from starters.intake import IntakeService
 from workflows.registry import WORKFLOWS
 

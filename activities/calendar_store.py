@@ -1,4 +1,4 @@
-"""Admins' calendar corrections in PostgreSQL (desk/migrations/125_calendar_days.sql), and the open clocks a
+"""Admins' calendar corrections in PostgreSQL (ledger/migrations/125_calendar_days.sql), and the open clocks a
 correction may move (read from the ledger). All SQL of the business calendar lives here."""
 
 from __future__ import annotations

@@ -26,8 +26,7 @@ from activities.notifications.notifier import Notifier
 from activities.notifications.routing import RoutingConfig
 from activities.retention import RetentionSweeper
 from activities.tracking import Tracker
-from desk.settings import Settings
-from standins.http import local_base_url, standin_token
+from core.settings import Settings, local_base_url, standin_token
 
 
 def build_channels(settings: Settings, http: httpx.AsyncClient) -> dict[str, Channel]:

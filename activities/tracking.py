@@ -22,8 +22,8 @@ from pydantic import ValidationError
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.ledger import store_tracking_snapshot
 from domain.messages import ACTIVITY_TRACKING, TrackingEvent, TrackingRequest, TrackingSnapshot
+from ledger.writes import store_tracking_snapshot
 
 LONG_STOP = timedelta(hours=36)  # no scan for this long while not delivered (or between two scans)
 DELIVERED = frozenset({"delivered", "signed"})

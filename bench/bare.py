@@ -45,8 +45,8 @@ async def _serve(address: str, task_queue: str) -> None:
     from temporalio.client import Client
     from temporalio.worker import Worker
 
-    from desk.settings import Settings
-    from desk.temporal import DATA_CONVERTER
+    from core.settings import Settings
+    from core.temporal import DATA_CONVERTER
     from workers.tuning import worker_tuning
 
     client = await Client.connect(address, data_converter=DATA_CONVERTER)

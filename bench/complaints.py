@@ -42,7 +42,7 @@ async def start_complaint(client, task_queue: str, ci, policy) -> str:
     """Start one complaint workflow with intake's id, search attributes and summary; returns its id."""
     from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
-    from desk.temporal import workflow_id_for
+    from core.temporal import workflow_id_for
     from domain import search_attributes as sa
     from domain.case import ComplaintOptions
 

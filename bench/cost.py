@@ -156,7 +156,7 @@ async def _run_one(env, lc: Lifecycle, progress: Progress) -> dict:
     from temporalio.client import WithStartWorkflowOperation, WorkflowUpdateFailedError
     from temporalio.common import WorkflowIDConflictPolicy
 
-    from desk.temporal import workflow_id_for
+    from core.temporal import workflow_id_for
     from domain.actions import UPDATE_ADD_REPORT, ActionResult, AddReport
     from domain.case import ComplaintOptions
     from domain.models import Category, Channel, ComplaintInput, ComplaintType, Customer, Tier
@@ -246,8 +246,8 @@ async def run(workdir: Path, progress: Progress) -> dict:
 
     from activities.registry import build_activities
     from bench.product import Product
-    from desk.settings import Settings
-    from desk.temporal import DATA_CONVERTER
+    from core.settings import Settings
+    from core.temporal import DATA_CONVERTER
     from workflows.registry import WORKFLOWS
 
     try:

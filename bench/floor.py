@@ -18,7 +18,7 @@ from temporalio.client import Client
 from bench import bare, wave
 from bench.processes import DevServer, ProcessGroup, PythonProcess
 from bench.progress import Progress
-from desk.temporal import DATA_CONVERTER
+from core.temporal import DATA_CONVERTER
 
 TASK_QUEUE = "bench-floor"
 # The start rate assumed when placing the due moment; the real one is measured, and the report says how

@@ -43,7 +43,7 @@ async def run(count: int, concurrency: int, workdir: Path, progress: Progress) -
     import httpx
 
     from bench.product import Product
-    from starters.api_keys import create_api_key
+    from ledger.api_keys import create_api_key
 
     product = Product(workdir, env={"DESK_LOG_LEVEL": "WARNING"})
     await product.start(worker=True, web=True)

@@ -109,7 +109,7 @@ async def calibrate(product, progress: Progress, k: int) -> float:
     progress.done(task)
     if not ok:
         raise RuntimeError("calibration batch did not settle in 5 minutes; see the worker log")
-    from desk.temporal import workflow_id_for
+    from core.temporal import workflow_id_for
 
     await asyncio.gather(
         *(
@@ -136,7 +136,7 @@ async def run(
         "workflows.complaint", "workflows.registry", "activities.registry", "standins.http", "workers.main"
     )
     from bench.product import Product
-    from desk.temporal import workflow_id_for
+    from core.temporal import workflow_id_for
 
     # Warnings only: the worker's per-activity info lines would be a cost of the benchmark, not the product.
     product = Product(workdir, pg=pg, env={"DESK_LOG_LEVEL": "WARNING"}, workers=workers)
@@ -292,7 +292,7 @@ async def run(
 
 def _worker_settings() -> dict[str, object]:
     """The worker's tuning as its process resolves it (DESK_WORKER_* in this environment, else defaults)."""
-    from desk.settings import Settings
+    from core.settings import Settings
 
     s = Settings(_env_file=None)
     return {k: v for k, v in s.model_dump().items() if k.startswith("worker_")}

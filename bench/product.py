@@ -20,8 +20,8 @@ import asyncpg
 from temporalio.client import Client
 
 from bench.processes import DevServer, Postgres, ProcessGroup, PythonProcess, free_port
-from desk.db import migrate
-from desk.temporal import DATA_CONVERTER
+from core.temporal import DATA_CONVERTER
+from ledger.schema import migrate
 
 TASK_QUEUE = "complaints"
 

@@ -26,12 +26,12 @@ from pathlib import Path
 
 import asyncpg
 
-from activities.ledger_search import LedgerSearch, SearchQuery
 from bench.processes import Postgres
 from bench.stats import percentile
-from desk.db import migrate
 from domain.models import Category, Channel, ComplaintType, Department, State, Tier
 from domain.view import ComplaintView
+from ledger.schema import migrate
+from ledger.search import LedgerSearch, SearchQuery
 
 SURNAMES = (
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢"

@@ -8,7 +8,7 @@
     desk submit …     file a complaint from the command line (starters.submit)
     desk import-csv F import complaints from a CSV file (starters.csv_import)
     desk bench …      benchmarks (bench.cli)
-    desk codec-server the payload codec endpoint for the Temporal Web UI (desk.codec_server)
+    desk codec-server the payload codec endpoint for the Temporal Web UI (ui.codec_server)
     desk users add U  add a staff login (or set its password and role): the first admin of a new install
     desk healthcheck  exit 0 when this container's worker polls / web app / e-mail intake answers (docker)
     desk calendar …   the business calendar: show the holiday data and its gaps, import an iCal feed
@@ -32,9 +32,9 @@ from typing import Any
 
 import structlog
 
-from desk.logs import configure_logging
-from desk.safety import UnsafeSettings, check_safe
-from desk.settings import Settings, dial_host
+from core.logs import configure_logging
+from core.safety import UnsafeSettings, check_safe
+from core.settings import Settings, dial_host
 from domain.models import STAFF_ROLES, Department, Role
 from ui import catalogues
 
@@ -121,11 +121,11 @@ def cmd_web(args: argparse.Namespace) -> int:
         return 2
     import uvicorn
 
-    from ui.app import create_app
+    from desk.web import create_web_app
 
     structlog.contextvars.bind_contextvars(process="web")
     config = uvicorn.Config(
-        create_app(settings),
+        create_web_app(settings),
         host=settings.web_host,
         port=settings.web_port,
         log_config=None,  # our structlog handler renders uvicorn's records too
@@ -163,7 +163,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     configure_logging(settings.log_level, settings.log_json)
     if not _require_database(settings):
         return 2
-    from desk.db import migrate
+    from ledger.schema import migrate
 
     applied = asyncio.run(migrate(settings.database_url))
     print(
@@ -200,7 +200,7 @@ def cmd_import_csv(args: argparse.Namespace) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from starters import simulate
+    from desk import simulate
 
     return simulate.main([str(args.scenario)])
 
@@ -218,7 +218,7 @@ def cmd_i18n(args: argparse.Namespace) -> int:
 def cmd_codec_server(args: argparse.Namespace) -> int:
     settings = _settings({"codec_host": args.host, "codec_port": args.port})
     configure_logging(settings.log_level, settings.log_json)
-    from desk import codec_server
+    from ui import codec_server
 
     return _exit_code(codec_server.serve(settings))
 
@@ -253,7 +253,8 @@ def cmd_users_add(args: argparse.Namespace) -> int:
         return 2
 
     async def save() -> None:
-        from desk.db import create_pool, migrate
+        from core.db import create_pool
+        from ledger.schema import migrate
 
         await migrate(settings.database_url)  # a fresh database: the users table comes with the ledger
         pool = await create_pool(settings.database_url, min_size=1, max_size=1)
@@ -311,7 +312,7 @@ async def _worker_polling(settings: Settings) -> bool:
     from temporalio.api.taskqueue.v1 import TaskQueue
     from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 
-    from desk.temporal import connect
+    from core.temporal import connect
 
     client = await connect(settings)
     resp = await client.workflow_service.describe_task_queue(

@@ -3,7 +3,7 @@
 `<data>/secrets.json` (mode 0600) is written on the first start and read on every later one, so sessions and
 encrypted histories survive a restart. Delete the folder and they go with it. An explicit DESK_SECRET_KEY or
 DESK_CODEC_KEYS in the environment wins over the file. To rotate the codec key of a dev stack, put a new key
-first in the file's `codec_keys` (`k2:NEW,k1:OLD`, see `desk.codec.generate_key`) and start again.
+first in the file's `codec_keys` (`k2:NEW,k1:OLD`, see `core.codec.generate_key`) and start again.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from desk.codec import generate_key, parse_keys
+from core.codec import generate_key, parse_keys
 
 FILE_NAME = "secrets.json"
 

@@ -52,8 +52,8 @@ from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
+from core.settings import Settings, dial_host
 from desk import dev_secrets
-from desk.settings import Settings, dial_host
 from domain import search_attributes
 
 log = structlog.get_logger("stack")
@@ -548,7 +548,7 @@ async def smtp_greets(address: str, timeout: float = 2.0) -> bool:
 async def _connect_temporal(cfg: StackConfig):
     from temporalio.client import Client
 
-    from desk.temporal import DATA_CONVERTER
+    from core.temporal import DATA_CONVERTER
 
     return await Client.connect(cfg.temporal_address, namespace=cfg.namespace, data_converter=DATA_CONVERTER)
 
@@ -669,7 +669,7 @@ class Stack:
         self.client: Any = None
         self.database_url = ""
         self.demo_users: list[str] = []
-        self.dev_intake: Any = None  # starters.api_keys.DevIntakeCredentials
+        self.dev_intake: Any = None  # ledger.api_keys.DevIntakeCredentials
         self.restarts: dict[str, int] = {}  # part → restarts so far (desk.json, log)
 
     # -- start
@@ -699,7 +699,8 @@ class Stack:
         )
 
     async def _start_postgres(self) -> None:
-        from desk.db import create_pool, migrate
+        from core.db import create_pool
+        from ledger.schema import migrate
 
         external = self.settings.database_url  # set: use that PostgreSQL instead of the embedded one
         async with self.display.step(
@@ -714,7 +715,7 @@ class Stack:
 
     async def _seed_demo_data(self) -> None:
         """Demo logins and the dev intake key (both idempotent), so the banner can show them."""
-        from starters.api_keys import seed_dev_intake
+        from ledger.api_keys import seed_dev_intake
         from ui.auth import DEMO_USERS, seed_demo_users
 
         if not self.settings.demo_users:

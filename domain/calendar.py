@@ -1,4 +1,4 @@
-"""Business time: when obligation clocks run (rules.md "What the rulebooks leave open").
+"""Business time: when obligation clocks run (docs/rules.md "What the rulebooks leave open").
 
 `BusinessCalendar` knows weekly working hours, public holidays and make-up working days (调休上班) in one
 time zone; `AroundTheClock` has the same interface for clocks that never stop (urgent tier, rating window).

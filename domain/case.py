@@ -44,7 +44,7 @@ WORKING = frozenset(
         State.WORK_DONE,
     }
 )
-# Which event meets which obligation (rules.md "The default policy").
+# Which event meets which obligation (docs/rules.md "The default policy").
 MEETS: dict[Anchor, tuple[ObligationName, ...]] = {
     Anchor.ACKNOWLEDGED: (N.FIRST_RESPONSE,),
     Anchor.SUPERVISOR_ACKNOWLEDGED: (N.SUPERVISOR_ACK,),

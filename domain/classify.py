@@ -1,4 +1,4 @@
-"""Keyword classification at intake: proposes category, type, tier and departments (rules.md "Tiers").
+"""Keyword classification at intake: proposes category, type, tier and departments (docs/rules.md "Tiers").
 
 The rules are data (the tables below) and `classify` is the one small function that applies them. It only
 proposes; a person confirms in the staff UI. When in doubt it leans to the higher tier: a wrong "general"

@@ -69,7 +69,7 @@ class Role(StrEnum):
     SYSTEM = "system"
 
 
-# The escalation ladder (rules.md "Warnings before a breach"): a breach goes one level up.
+# The escalation ladder (docs/rules.md "Warnings before a breach"): a breach goes one level up.
 ESCALATION_LADDER: tuple[Role, ...] = (Role.SPECIALIST, Role.SUPERVISOR, Role.SENIOR_SUPERVISOR)
 
 SUPERVISOR_ROLES: frozenset[Role] = frozenset({Role.SUPERVISOR, Role.SENIOR_SUPERVISOR, Role.ADMIN})
@@ -192,7 +192,7 @@ class ComplaintInput(BaseModel):
 
 
 class ObligationName(StrEnum):
-    """Each rule of rules.md is a named obligation with a clock."""
+    """Each rule of docs/rules.md is a named obligation with a clock."""
 
     FIRST_RESPONSE = "first_response"
     SUPERVISOR_ACK = "supervisor_ack"

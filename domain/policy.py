@@ -1,8 +1,8 @@
 """SLA policies as data: which obligation clocks a complaint gets, how long they run, on which calendar.
 
-A `Policy` is a list of `ObligationRule`s plus the knobs of rules.md (calendars per tier, warning ratio,
+A `Policy` is a list of `ObligationRule`s plus the knobs of docs/rules.md (calendars per tier, warning ratio,
 peak season, rating window, department report window). Presets: `standard` (both rulebooks merged, the
-stricter number winning — the table "The default policy" in rules.md), `after-sales` (rulebook A alone),
+stricter number winning — the table "The default policy" in docs/rules.md), `after-sales` (rulebook A alone),
 `logistics` (rulebook B alone) and `bench` (standard shrunk minutes→seconds, around the clock). Policy
 files (JSON or YAML) have the same shape; durations may be written `90s`, `20m`, `2h`, `1d2h` or ISO 8601.
 Pure: no I/O except `load_policy` reading a file, which workflows never call.
@@ -334,10 +334,10 @@ N = ObligationName
 
 
 def standard() -> Policy:
-    """rules.md "The default policy (standard)": both rulebooks merged, the stricter number winning."""
+    """docs/rules.md "The default policy (standard)": both rulebooks merged, the stricter number winning."""
     return Policy(
         name="standard",
-        description="Both rulebooks merged, the stricter deadline winning (rules.md, The default policy).",
+        description="Both rulebooks merged, the stricter deadline winning (docs/rules.md, The default policy).",
         rules=[
             _r(N.FIRST_RESPONSE, ALL_TIERS, 5 * M, "A §3.1"),
             _r(N.DIRECT_ANSWER, GENERAL, 10 * M, "A §3.2", complaint_types=[ComplaintType.CONSULTATION]),

@@ -31,14 +31,10 @@ from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Query, R
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from desk.settings import Settings, dial_host
+from core.settings import Settings, local_base_url
 from standins.carrier import generate_trail, scenario_for
-from standins.sink import SinkMessage, list_sink_messages, phone_problem, redact_status_links, store_message
-
-
-def local_base_url(settings: Settings) -> str:
-    """Where this machine reaches the web app that serves the stand-ins (the default provider URLs)."""
-    return f"http://{dial_host(settings.web_host)}:{settings.web_port}"
+from standins.sink import SinkMessage, list_sink_messages, phone_problem, store_message
+from ui.messages import redact_status_links
 
 
 def banner_lines(settings: Settings) -> list[tuple[str, str]]:
@@ -48,12 +44,6 @@ def banner_lines(settings: Settings) -> list[tuple[str, str]]:
         ("Notification sink", f"{base}/sink/messages"),
         ("Carrier simulator", f"{base}/carrier-sim/waybills/SF1234567891"),
     ]
-
-
-def standin_token(settings: Settings) -> str:
-    """The credential the worker's channels present to the stand-ins the web app mounts (bearer key,
-    Twilio auth token, robot key): derived from `secret_key`, so only the product's own processes know it."""
-    return hmac.new(settings.secret_key.encode(), b"desk-standins", hashlib.sha256).hexdigest()[:40]
 
 
 def _pool(request: Request) -> asyncpg.Pool:

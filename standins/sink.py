@@ -30,14 +30,6 @@ from pydantic import BaseModel
 log = structlog.get_logger()
 
 _PHONE = re.compile(r"^\+?\d{8,15}$")
-_STATUS_LINK = re.compile(r"/status/[A-Za-z0-9_\-]+")
-
-
-def redact_status_links(text: str) -> str:
-    """Status-page links with their token masked: whoever holds a token acts as the customer."""
-    return _STATUS_LINK.sub("/status/…", text)
-
-
 class SinkMessage(BaseModel):
     id: int
     channel: str

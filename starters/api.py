@@ -1,4 +1,4 @@
-"""The HTTP intake: versioned JSON API, multipart uploads, signed webhooks, and (via `starters.forms`) the
+"""The HTTP intake: versioned JSON API, multipart uploads, signed webhooks, and (via `ui.forms`) the
 public complaint form and the staff intake form. `ui.app.create_app` mounts `router`.
 
 Every refusal is `{"error": ..., "fields": [{"field": ..., "reason": ...}]}` with a 4xx status naming the
@@ -20,8 +20,10 @@ from pydantic import BaseModel
 from domain.actions import QUERY_STATE
 from domain.models import Category, Channel, ComplaintType, ObligationName, State, Tier
 from domain.view import ComplaintView
-from starters import api_keys
-from starters.api_keys import ApiKey
+from ledger import api_keys
+from ledger import intake as intake_records
+from ledger.api_keys import ApiKey
+from ledger.idempotency import request_hash, stored_response
 from starters.attachments import (
     MAX_FILE_BYTES,
     MAX_FILES,
@@ -32,7 +34,6 @@ from starters.attachments import (
 )
 from starters.errors import ErrorBody, FieldProblem, IntakeError, IntakeUnavailable
 from starters.http_routes import IntakeRoute, UploadRoute, json_error
-from starters.idempotency import request_hash, stored_response
 from starters.intake import IdempotencyRef, IntakeRequest, IntakeResult, IntakeService, Taken, parse_request
 from starters.rate_limit import RateLimiter
 from starters.webhook import SIGNATURE_HEADER, WebhookEvent, check_fresh, verify
@@ -234,11 +235,7 @@ async def get_complaint(
     key: Annotated[ApiKey, Depends(intake_system)],
 ) -> ComplaintStatus:
     ctx = _ctx(request)
-    workflow_id = await ctx.pool.fetchval(
-        "SELECT workflow_id FROM intake_receipts WHERE complaint_id = $1 AND api_key_id = $2 ORDER BY id DESC LIMIT 1",
-        number,
-        key.id,
-    )
+    workflow_id = await intake_records.workflow_filed_by(ctx.pool, number, key.id)
     if workflow_id is None:
         raise IntakeError(
             "complaint not found",
@@ -358,7 +355,3 @@ def _quote(name: str) -> str:
 
 router.include_router(_api)
 router.include_router(_uploads)
-
-from starters import forms  # noqa: E402  (forms import helpers defined above)
-
-router.include_router(forms.router)

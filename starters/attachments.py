@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from domain.models import Attachment
+from ledger import intake as intake_records
 from starters.errors import FieldProblem, IntakeInvalid
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
@@ -111,16 +112,8 @@ async def store_uploads(
     out: list[Attachment] = []
     for up in uploads:
         att_id = secrets.token_urlsafe(24)
-        await conn.execute(
-            "INSERT INTO intake_attachments (id, complaint_id, name, content_type, size, sha256, data)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            att_id,
-            complaint_id,
-            up.name,
-            up.content_type,
-            len(up.data),
-            hashlib.sha256(up.data).hexdigest(),
-            up.data,
+        await intake_records.store_attachment(
+            conn, att_id, complaint_id, up.name, up.content_type, up.data, hashlib.sha256(up.data).hexdigest()
         )
         out.append(
             Attachment(
@@ -134,6 +127,4 @@ async def store_uploads(
 
 
 async def load_upload(pool: asyncpg.Pool, attachment_id: str) -> asyncpg.Record | None:
-    return await pool.fetchrow(
-        "SELECT name, content_type, size, data FROM intake_attachments WHERE id = $1", attachment_id
-    )
+    return await intake_records.load_attachment(pool, attachment_id)

@@ -20,9 +20,9 @@ from pathlib import Path
 import asyncpg
 
 from activities import calendar_store
-from desk.db import create_pool
-from desk.settings import Settings
-from desk.temporal import connect
+from core.db import create_pool
+from core.settings import Settings
+from core.temporal import connect
 from domain.calendar_edits import CalendarEdits, CalendarFileError, parse_ics
 from domain.public_holidays import last_confirmed_year, library_version
 from starters.calendars import CalendarBook

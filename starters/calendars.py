@@ -20,7 +20,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 
 from activities import calendar_store
-from desk.settings import Settings
+from core.settings import Settings
 from domain.calendar import (
     SIGNAL_CALENDARS_CHANGED,
     CalendarChange,

@@ -37,7 +37,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from desk.settings import Settings
+from core.settings import Settings
 from starters.errors import FieldProblem, IntakeError, IntakeUnavailable
 from starters.intake import IntakeService, parse_request
 
@@ -291,8 +291,9 @@ async def import_csv_async(
     concurrency: int = 4,
     console: Console | None = None,
 ) -> ImportReport:
-    from desk.db import create_pool, migrate
-    from desk.temporal import connect
+    from core.db import create_pool
+    from core.temporal import connect
+    from ledger.schema import migrate
 
     client = await connect(settings)
     pool = None

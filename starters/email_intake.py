@@ -16,7 +16,7 @@ and its sender gets a reply saying why. The SMTP answer is for machines: `250 co
 The server runs on the caller's event loop (not aiosmtpd's threaded Controller), because the Temporal client
 and the database pool belong to that loop. `desk email-intake` runs it as a process of its own (`desk up`
 starts that process next to the web app); where it listens and for whom are the `email_intake_*` fields of
-`desk.settings.Settings` (DESK_EMAIL_INTAKE_HOST / _PORT / _RECIPIENTS).
+`core.settings.Settings` (DESK_EMAIL_INTAKE_HOST / _PORT / _RECIPIENTS).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from desk.settings import Settings
+from core.settings import Settings
 from domain.actions import UPDATE_ADD_REPORT, ActionResult, AddReport
 from domain.models import CATEGORIES_NEEDING_ORDER, Category, Channel, ComplaintType, Locale
 from starters.attachments import MAX_FILES, MAX_TOTAL_BYTES, Upload, check_uploads, store_uploads
@@ -384,8 +384,9 @@ async def serve_email_intake(
     host = settings.email_intake_host if host is None else host
     port = settings.email_intake_port if port is None else port
     recipients = settings.email_intake_recipients if recipients is None else recipients
-    from desk.db import create_pool, migrate
-    from desk.temporal import connect
+    from core.db import create_pool
+    from core.temporal import connect
+    from ledger.schema import migrate
 
     try:
         client = await connect(settings)

@@ -23,7 +23,7 @@ import aiosmtplib
 import asyncpg
 import structlog
 
-from desk.settings import Settings
+from core.settings import Settings
 
 log = structlog.get_logger()
 

@@ -38,8 +38,8 @@ from temporalio.common import (
 )
 from temporalio.service import RPCError
 
-from desk.settings import Settings
-from desk.temporal import dedupe_workflow_id, workflow_id_for
+from core.settings import Settings
+from core.temporal import dedupe_workflow_id, workflow_id_for
 from domain import search_attributes as sa
 from domain.actions import QUERY_STATE, UPDATE_ADD_REPORT, ActionResult, AddReport
 from domain.calendar import CalendarSpec
@@ -61,7 +61,8 @@ from domain.models import (
 )
 from domain.policy import PRESETS, Anchor, preset
 from domain.view import ComplaintView
-from starters import idempotency as idem
+from ledger import idempotency as idem
+from ledger import intake as intake_records
 from starters.attachments import (
     ALLOWED_TYPES,
     ALLOWED_TYPES_TEXT,
@@ -73,6 +74,7 @@ from starters.attachments import (
 from starters.calendars import shared_book
 from starters.errors import (
     FieldProblem,
+    IntakeError,
     IntakeInvalid,
     IntakeRefused,
     IntakeUnavailable,
@@ -504,9 +506,16 @@ class IntakeService:
             async with self.pool.acquire() as conn, conn.transaction():
                 prior = None
                 if idempotency:
-                    prior = await idem.reserve(
-                        conn, idempotency.scope, idempotency.key, idempotency.request_hash
-                    )
+                    try:
+                        prior = await idem.reserve(
+                            conn, idempotency.scope, idempotency.key, idempotency.request_hash
+                        )
+                    except idem.KeyReused:
+                        raise IntakeError(
+                            "this Idempotency-Key was already used for a different request",
+                            [("Idempotency-Key", "reused with a different body; use a new key for a new complaint")],
+                            status_code=409,
+                        ) from None
                 if prior is not None:
                     if prior.status_code is not None and prior.response is not None:
                         return Taken(result=None, replay=(prior.status_code, prior.response))
@@ -540,7 +549,7 @@ class IntakeService:
 
     async def _forget_uploads(self, complaint_id: str) -> None:
         try:
-            await self.pool.execute("DELETE FROM intake_attachments WHERE complaint_id = $1", complaint_id)
+            await intake_records.forget_attachments(self.pool, complaint_id)
         except (asyncpg.PostgresError, OSError) as e:
             log.error(
                 "could not remove uploads of a refused complaint", complaint_id=complaint_id, error=str(e)
@@ -612,16 +621,15 @@ class IntakeService:
         if self.pool is None:
             return
         try:
-            await self.pool.execute(
-                "INSERT INTO intake_receipts (complaint_id, submitted_id, workflow_id, joined, channel, source, api_key_id)"
-                " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (submitted_id) DO NOTHING",
-                out.complaint_id,
-                ci.complaint_id,
-                out.workflow_id,
-                out.joined,
-                ci.channel.value,
-                source,
-                api_key_id,
+            await intake_records.record_receipt(
+                self.pool,
+                complaint_id=out.complaint_id,
+                submitted_id=ci.complaint_id,
+                workflow_id=out.workflow_id,
+                joined=out.joined,
+                channel=ci.channel.value,
+                source=source,
+                api_key_id=api_key_id,
             )
         except (asyncpg.PostgresError, OSError) as e:
             # The complaint exists and the customer has their number; a missing receipt only hides it from

@@ -18,7 +18,7 @@ from typing import Any
 import asyncpg
 from rich.console import Console
 
-from desk.settings import Settings
+from core.settings import Settings
 from domain.models import Category, Channel, ComplaintType, Locale
 from starters.errors import IntakeError, IntakeUnavailable
 from starters.intake import IntakeResult, IntakeService, parse_request
@@ -101,8 +101,9 @@ def print_result(result: IntakeResult, console: Console, *, as_json: bool) -> No
 
 
 async def submit_async(args: Any, settings: Settings) -> IntakeResult:
-    from desk.db import create_pool, migrate
-    from desk.temporal import connect
+    from core.db import create_pool
+    from core.temporal import connect
+    from ledger.schema import migrate
 
     client = await connect(settings)
     pool = None

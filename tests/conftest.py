@@ -22,9 +22,9 @@ from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.testing import WorkflowEnvironment
 
-from desk.db import migrate
-from desk.temporal import DATA_CONVERTER
+from core.temporal import DATA_CONVERTER
 from domain import search_attributes
+from ledger.schema import migrate
 
 BIN = Path(sys.executable).parent
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from desk.settings import Settings
+from core.settings import Settings
 from domain import search_attributes
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -173,7 +173,7 @@ def test_desk_variables_are_real_settings(service):
     desk_vars = {k for k in env if k.startswith("DESK_")}
     assert {"DESK_TEMPORAL_ADDRESS", "DESK_DATABASE_URL", "DESK_SECRET_KEY"} <= desk_vars
     unknown = desk_vars - SETTINGS_ENV
-    assert not unknown, f"{service}: {sorted(unknown)} are not fields of desk/settings.py"
+    assert not unknown, f"{service}: {sorted(unknown)} are not fields of core/settings.py"
     assert env["DESK_TEMPORAL_ADDRESS"] == "temporal:7233"
     assert "@postgresql:5432/" in env["DESK_DATABASE_URL"]
 

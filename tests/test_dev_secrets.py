@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
+from core.codec import EncryptionCodec, generate_key
+from core.settings import Settings
 from desk import dev_secrets
-from desk.codec import EncryptionCodec, generate_key
-from desk.settings import Settings
 from desk.stack import Display, Stack, StartupError
 
 

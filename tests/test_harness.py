@@ -1,6 +1,6 @@
 """The harness itself works: real servers answer and migrations are idempotent."""
 
-from desk.db import migrate
+from ledger.schema import migrate
 
 
 async def test_migrations_apply_once_and_second_start_changes_nothing(pg_url):

@@ -30,8 +30,8 @@ from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client, WorkflowExecutionStatus
 
-from desk.settings import Settings
-from desk.temporal import data_converter
+from core.settings import Settings
+from core.temporal import data_converter
 
 pytestmark = pytest.mark.slow
 

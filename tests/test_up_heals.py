@@ -32,9 +32,9 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.client import Client, WorkflowExecutionStatus
 
-from desk.settings import Settings
+from core.settings import Settings
+from core.temporal import DATA_CONVERTER, data_converter
 from desk.stack import CORE_TRIES
-from desk.temporal import DATA_CONVERTER, data_converter
 from tests.test_up import (
     UpProcess,
     _eventually,

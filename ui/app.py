@@ -2,7 +2,7 @@
 
 `create_app(settings)` connects to Temporal and PostgreSQL in its lifespan; tests pass `client` and `pool`
 to reuse the harness's servers. Routers are owned by their modules; this file only wires them.
-Safe by default: it refuses dev defaults outside dev (desk/safety.py), checks every request's input first
+Safe by default: it refuses dev defaults outside dev (core/safety.py), checks every request's input first
 (ui/input_guard.py), sets security headers on every response, mounts the stand-ins only with
 `DESK_STANDINS=true` and /metrics only with `DESK_METRICS_TOKEN`.
 """
@@ -17,16 +17,16 @@ from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from temporalio.client import Client
 
-from desk import metrics
-from desk.codec_server import codec_router
-from desk.db import create_pool, migrate
-from desk.safety import check_safe
-from desk.settings import Settings, get_settings
-from desk.temporal import connect
-from standins import http as standins_http
+from core import metrics
+from core.db import create_pool
+from core.safety import check_safe
+from core.settings import Settings, get_settings
+from core.temporal import connect
+from ledger.schema import migrate
 from starters import api as intake_api
 from starters.calendars import log_gaps, shared_book
-from ui import auth, calendar_admin, dashboard, search, staff, status
+from ui import auth, calendar_admin, dashboard, forms, search, staff, status
+from ui.codec_server import codec_router
 from ui.errors import install_html_errors
 from ui.input_guard import check_input, document_input_rules
 from ui.security_headers import SecurityHeaders
@@ -76,11 +76,9 @@ def create_app(
         return {"status": "ok"}
 
     _mount_web_ui(app)
-    app.include_router(intake_api.router)  # the intake API and forms
-    if settings.standins:  # SMS, push, robots, carrier simulator, sink viewer: dev and tests only
-        app.include_router(
-            standins_http.build_router(token=standins_http.standin_token(settings), viewer=auth.require_staff)
-        )
+    app.include_router(intake_api.router)  # the intake API
+    app.include_router(forms.router)  # the public complaint form and the staff intake form
+    # The dev stand-ins are mounted by desk/web.py when DESK_STANDINS=true: this app never imports them.
     if settings.metrics_token.get_secret_value():
         app.include_router(metrics.web_router(settings.metrics_token.get_secret_value()))
     _mount_codec_server(app, settings)
@@ -88,7 +86,7 @@ def create_app(
 
 
 def _mount_codec_server(app: FastAPI, settings: Settings) -> None:
-    """/codec/decode for the Temporal Web UI, only when payloads are encrypted (desk/codec_server.py):
+    """/codec/decode for the Temporal Web UI, only when payloads are encrypted (ui/codec_server.py):
     engineers and admins signed in here, or the bearer token, see customer data decrypted."""
     if not settings.codec_keys.get_secret_value().strip():
         return

@@ -2,10 +2,10 @@
 
 - Users live in `staff_users` (migration 110). Demo users are seeded when `settings.demo_users` is on,
   and `DEMO_USERS` is what `desk up` prints.
-- The session cookie `desk_session` holds a random id of a server-side session (ui/sessions.py): sign-out,
+- The session cookie `desk_session` holds a random id of a server-side session (ledger/sessions.py): sign-out,
   a new password or a deactivation ends it; it expires `session_hours` after sign-in or
   `session_idle_minutes` after the last request. The user is re-read from the database on every request,
-  so changing a role takes effect at once. Sign-in is throttled per account and per address (ui/throttle.py).
+  so changing a role takes effect at once. Sign-in is throttled per account and per address (ledger/login_throttle.py).
 - `require_staff` / `require_role(...)` are FastAPI dependencies. Every staff action is checked on the
   server; pages only hide what a role may not do.
 """

@@ -20,14 +20,14 @@ import structlog
 from temporalio.client import Client
 from temporalio.service import RPCError
 
-from activities.ledger_queries import LedgerReader
-from activities.ledger_queue import SCOPES, SORTS, QueueQuery, queue_views
-from desk.temporal import workflow_id_for
+from core.temporal import workflow_id_for
 from domain.actions import QUERY_STATE
 from domain.departments import team_departments
 from domain.messages import TimelineEvent
 from domain.models import TERMINAL_STATES, ObligationStatus, Role
 from domain.view import ComplaintView, ObligationView
+from ledger.queue import SCOPES, SORTS, QueueQuery, queue_views
+from ledger.reads import LedgerReader
 from ui.auth import StaffUser
 
 log = structlog.get_logger()

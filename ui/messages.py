@@ -8,14 +8,22 @@ customer, as the customer received them.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import asyncpg
 
-from activities.ledger_queries import LedgerReader
-from standins.sink import redact_status_links
+from ledger import reads
+from ledger.reads import LedgerReader
+
+_STATUS_LINK = re.compile(r"/status/[A-Za-z0-9_\-]+")
+
+
+def redact_status_links(text: str) -> str:
+    """Status-page links with their token masked: whoever holds a token acts as the customer."""
+    return _STATUS_LINK.sub("/status/…", text)
 
 
 @dataclass
@@ -97,14 +105,7 @@ def _field(row: Any, name: str, default: Any = None) -> Any:
 
 async def sink(pool: asyncpg.Pool, *, complaint_id: str | None = None, limit: int = 200) -> list[SentMessage]:
     """What the local notification sink received (the embedded default and demos), newest first."""
-    try:
-        from standins.sink import list_sink_messages
-
-        rows = await list_sink_messages(pool, complaint_id=complaint_id, limit=limit)
-    except ImportError:
-        rows = await _sink_rows(pool, complaint_id, limit)
-    except asyncpg.UndefinedTableError:
-        return []
+    rows = await reads.sink_rows(pool, complaint_id, limit)
     out = []
     for r in rows:
         payload = _field(r, "payload") or {}
@@ -122,18 +123,3 @@ async def sink(pool: asyncpg.Pool, *, complaint_id: str | None = None, limit: in
             )
         )
     return out
-
-
-async def _sink_rows(pool: asyncpg.Pool, complaint_id: str | None, limit: int) -> list[asyncpg.Record]:
-    try:
-        if complaint_id:
-            return await pool.fetch(
-                "SELECT * FROM sink_messages WHERE complaint_id = $1 ORDER BY received_at DESC, id DESC LIMIT $2",
-                complaint_id,
-                limit,
-            )
-        return await pool.fetch(
-            "SELECT * FROM sink_messages ORDER BY received_at DESC, id DESC LIMIT $1", limit
-        )
-    except asyncpg.UndefinedTableError:
-        return []

@@ -3,7 +3,7 @@ words, with filters and sort orders. The box in every staff page's header sends 
 
 The query string is validated by the ledger's `SearchQuery`; a bad value is answered 422 with the field
 named, on the same page. Dates are days in the viewer's zone, the "to" day included. The SQL is in
-`activities/ledger_search.py`.
+`ledger/search.py`.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
-from activities.ledger_search import LedgerSearch, SearchQuery, Sort
 from domain.models import Channel, ComplaintType, Department, State, Tier
+from ledger.search import LedgerSearch, SearchQuery, Sort
 from ui.actions import validation_message
 from ui.auth import StaffUser, list_staff, require_staff
 from ui.templating import render, request_locale, viewer_zone

@@ -14,10 +14,10 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from activities.ledger_conversation import load_conversation
-from activities.ledger_queries import LedgerReader
-from activities.ledger_search import LedgerSearch
 from domain.models import Channel, ComplaintType, Department, Role, State, Tier
+from ledger.conversation import load_conversation
+from ledger.reads import LedgerReader
+from ledger.search import LedgerSearch
 from ui import complaints, messages
 from ui.actions import (
     ACTIONS,

@@ -21,12 +21,15 @@ from temporalio.service import RPCError
 from temporalio.worker import Worker
 
 from activities.registry import build_activities
-from desk import metrics, preflight, schedules, telemetry
-from desk.db import create_pool, migrate
-from desk.settings import Settings
-from desk.temporal import connect
+from core import metrics, telemetry
+from core.db import create_pool
+from core.settings import Settings
+from core.temporal import connect
+from ledger.schema import migrate
 from starters.calendars import CalendarBook, log_gaps
+from workers import open_complaints, preflight, schedules
 from workers.tuning import worker_tuning
+from workflows.metrics import HISTOGRAM_BUCKETS
 from workflows.registry import WORKFLOWS
 
 # How long in-flight activities may run on after a stop signal (compose's stop_grace_period is longer).
@@ -49,7 +52,7 @@ def _needs_thread_pool(activities: Sequence[Callable]) -> bool:
 
 async def _connect(settings: Settings) -> Client:
     try:
-        return await connect(settings)
+        return await connect(settings, runtime=telemetry.runtime_for(settings, HISTOGRAM_BUCKETS))
     except Exception as e:  # the SDK raises RuntimeError with a transport message
         raise WorkerStartError(
             f"cannot reach Temporal at {settings.temporal_address} (namespace {settings.temporal_namespace}): "
@@ -94,7 +97,7 @@ def _start_metrics(client: Client, settings: Settings) -> asyncio.Task | None:
         return None
     metrics.serve(settings.metrics_port)
     return asyncio.create_task(
-        metrics.run_open_complaints_gauge(client, settings.open_complaints_interval), name="open-complaints"
+        open_complaints.run_open_complaints_gauge(client, settings.open_complaints_interval), name="open-complaints"
     )
 
 

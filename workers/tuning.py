@@ -9,7 +9,7 @@ from typing import Any
 from temporalio.worker import UnsandboxedWorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
-from desk.settings import Settings
+from core.settings import Settings
 
 
 def worker_tuning(settings: Settings) -> dict[str, Any]:

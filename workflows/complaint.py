@@ -27,7 +27,6 @@ with workflow.unsafe.imports_passed_through():
     import email_validator  # noqa: F401
     import idna  # noqa: F401
 
-    from desk import workflow_metrics  # replay-safe business metrics (workflow.metric_meter)
     from domain import action_table, case_view, clocks
     from domain import actions as act
     from domain.action_table import CUSTOMER, Situation
@@ -55,6 +54,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.policy import Anchor
     from domain.view import ComplaintView, Plan, Rating, Resolution
+    from workflows import metrics as workflow_metrics  # replay-safe business metrics (workflow.metric_meter)
     from workflows.complaint_clocks import ClockMoments
     from workflows.investigation import (
         SIGNAL_DEPARTMENT_OVERDUE,

@@ -10,13 +10,13 @@ from datetime import datetime
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from desk import workflow_metrics  # replay-safe business metrics (workflow.metric_meter)
     from domain import case_view
     from domain.case_view import role_words
     from domain.clocks import Obligation
     from domain.events import EventKind as E
     from domain.messages import TemplateKey
     from domain.models import SYSTEM_ACTOR, ObligationName, ObligationStatus, Role
+    from workflows import metrics as workflow_metrics  # replay-safe business metrics (workflow.metric_meter)
     from workflows.complaint_steps import ComplaintSteps
 
 N, S = ObligationName, ObligationStatus

@@ -1,6 +1,6 @@
 """RetentionWorkflow: closed complaints older than the retention period leave the ledger (archived or purged).
 
-Started by the Temporal Schedule `desk-retention` (desk/schedules.py), daily by default, or by hand
+Started by the Temporal Schedule `desk-retention` (workers/schedules.py), daily by default, or by hand
 (`temporal workflow start --type RetentionWorkflow --input '{"years": 3, "dry_run": true}' ...`).
 The cutoff is fixed once, from workflow time, and the activity sweeps batch by batch until a batch comes back
 short; a long backlog continues as new with the totals so far. A dry run makes one counting call and changes

@@ -23,6 +23,7 @@ from activities.notifications.outbox import DeliveryStatus, Outbox
 from activities.notifications.routing import ROBOTS, CustomerContact, RoutingConfig, deliveries_for
 from activities.notifications.templates import DEFAULT_TIMEZONE, Rendered, render
 from domain.messages import ACTIVITY_NOTIFY, Audience, Notification, NotificationResult, TemplateKey
+from ledger import reads
 
 log = structlog.get_logger()
 
@@ -99,10 +100,7 @@ class Notifier:
 
     async def _ledger_facts(self, complaint_id: str) -> dict[str, Any]:
         """What the ledger knows of the complaint (nothing yet when the intake confirmation goes out first)."""
-        row = await self.pool.fetchrow(
-            "SELECT view->'customer' AS customer, channel, status_token, tier FROM complaints WHERE complaint_id = $1",
-            complaint_id,
-        )
+        row = await reads.contact_facts(self.pool, complaint_id)
         if row is None:
             return {}
         customer = row["customer"]

@@ -14,7 +14,7 @@ from activities.notifications.channels import Channel
 from activities.notifications.notifier import Notifier
 from activities.notifications.routing import RoutingConfig
 from activities.registry import build_channels
-from desk.settings import Settings
+from core.settings import Settings
 from standins.http import create_standins_app, serve
 from standins.sink import start_smtp_sink
 

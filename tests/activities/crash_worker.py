@@ -24,8 +24,8 @@ from temporalio.worker import Worker
 from activities.notifications.channels import Channel, OutgoingMessage
 from activities.notifications.notifier import Notifier
 from activities.registry import build_channels
-from desk.settings import Settings
-from desk.temporal import DATA_CONVERTER
+from core.settings import Settings
+from core.temporal import DATA_CONVERTER
 from domain.messages import ACTIVITY_NOTIFY, Notification, NotificationResult
 
 CRASHED = 3

@@ -9,9 +9,9 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.ledger import LedgerWriter
-from activities.ledger_queries import ComplaintFilter, LedgerReader
 from domain.messages import LedgerWrite
 from domain.models import Actor, ComplaintType, Customer, Department, ObligationName, Role, State, Tier
+from ledger.reads import ComplaintFilter, LedgerReader
 
 from .factories import AGENT, T0, acknowledged, batch, event, rated, view
 

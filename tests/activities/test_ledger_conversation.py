@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from activities.ledger import write_batch
-from activities.ledger_conversation import load_conversation
 from domain.models import Actor, Role
+from ledger.conversation import load_conversation
+from ledger.writes import write_batch
 
 from .factories import AGENT, T0, batch, event, view
 

@@ -8,10 +8,10 @@ from datetime import timedelta
 import asyncpg
 import pytest
 
-from activities.ledger import write_batch as _write_batch
-from activities.ledger_search import LedgerSearch, SearchQuery, phone_digits, search_terms
-from desk.db import MIGRATIONS_DIR, migrate
 from domain.models import Actor, Channel, Customer, Department, Role, State, Tier
+from ledger.schema import MIGRATIONS_DIR, migrate
+from ledger.search import LedgerSearch, SearchQuery, phone_digits, search_terms
+from ledger.writes import write_batch as _write_batch
 
 from .factories import AGENT, T0, batch, event, view
 

@@ -6,7 +6,7 @@ from temporalio import activity
 from temporalio.testing import ActivityEnvironment
 
 from activities.registry import build_activities, build_channels
-from desk.settings import Settings
+from core.settings import Settings
 from domain.messages import (
     ACTIVITY_NOTIFY,
     ACTIVITY_RECORD,

@@ -128,11 +128,11 @@ async def test_carrier_simulator_over_http(standins, http):
 async def test_the_web_app_mounts_the_stand_ins_only_when_told():
     import httpx
 
-    from desk.settings import Settings
-    from ui.app import create_app
+    from core.settings import Settings
+    from desk.web import create_web_app
 
     async def get(settings: Settings, path: str) -> int:
-        transport = httpx.ASGITransport(app=create_app(settings))  # no lifespan: no database, no Temporal
+        transport = httpx.ASGITransport(app=create_web_app(settings))  # no lifespan: no database, no Temporal
         async with httpx.AsyncClient(transport=transport, base_url="http://desk") as client:
             return (await client.get(path)).status_code
 

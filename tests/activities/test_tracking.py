@@ -10,9 +10,9 @@ from fastapi.responses import JSONResponse
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.ledger_queries import LedgerReader
 from activities.tracking import Tracker, detect_anomalies, snapshot_from_carrier
 from domain.messages import TrackingEvent, TrackingRequest
+from ledger.reads import LedgerReader
 from standins.carrier import generate_trail, scenario_for
 from standins.http import serve
 

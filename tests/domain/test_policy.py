@@ -1,4 +1,4 @@
-"""Every row of rules.md as data: one test per rule, named for the rule, for the three presets.
+"""Every row of docs/rules.md as data: one test per rule, named for the rule, for the three presets.
 
 Each test opens the rule's clock the way the workflow does (`open_clock`) and checks where it falls due.
 Monday 2 March 2026 09:00 Shanghai is an ordinary working morning.

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bench import histories
-from desk.temporal import workflow_id_for
+from core.temporal import workflow_id_for
 from tests.faults.scenario import Scenario, all_sent, check_exactly_once, wait_for
 
 pytestmark = pytest.mark.slow

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from temporalio.testing import WorkflowEnvironment
 
-from desk.temporal import DATA_CONVERTER
+from core.temporal import DATA_CONVERTER
 from tests.conftest import BIN, register_search_attributes
 from tests.histories.lifecycles import ALL
 from tests.workflows.harness import desk_on

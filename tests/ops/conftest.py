@@ -58,8 +58,8 @@ class LogLines:
 
 @pytest.fixture
 def json_logs(monkeypatch: pytest.MonkeyPatch) -> Iterator[LogLines]:
-    """The real logging set-up (desk.logs) in JSON, written to a buffer; restored afterwards."""
-    from desk.logs import configure_logging
+    """The real logging set-up (core.logs) in JSON, written to a buffer; restored afterwards."""
+    from core.logs import configure_logging
 
     saved_config = structlog.get_config()
     root = logging.getLogger()

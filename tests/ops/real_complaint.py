@@ -14,8 +14,8 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from desk.telemetry import complaint_context
-from desk.temporal import workflow_id_for
+from core.telemetry import complaint_context
+from core.temporal import workflow_id_for
 from domain.actions import UPDATE_ACKNOWLEDGE, UPDATE_CANCEL, Acknowledge, ActionResult, Cancel
 from domain.case import ComplaintOptions
 from domain.models import Actor, Channel, ComplaintInput, Customer, Role, Tier

@@ -15,7 +15,7 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 with workflow.unsafe.imports_passed_through():
     import structlog
 
-    from desk import workflow_metrics
+    from workflows import metrics as workflow_metrics
 from domain.actions import Acknowledge
 from domain.messages import ACTIVITY_NOTIFY, Audience, Notification, NotificationResult, TemplateKey
 from domain.models import Channel, ComplaintInput, Customer, ObligationName, Tier

@@ -13,9 +13,9 @@ from temporalio.api.failure.v1 import Failure
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 
-from desk.codec import ENCODING, KEY_ID, CodecKeyError, EncryptionCodec, generate_key, parse_keys
-from desk.settings import Settings
-from desk.temporal import DATA_CONVERTER, data_converter, workflow_id_for
+from core.codec import ENCODING, KEY_ID, CodecKeyError, EncryptionCodec, generate_key, parse_keys
+from core.settings import Settings
+from core.temporal import DATA_CONVERTER, data_converter, workflow_id_for
 from domain.actions import Acknowledge
 from domain.models import Actor, Role
 from tests.ops.conftest import client_on, task_queue

@@ -13,12 +13,12 @@ from google.protobuf.json_format import MessageToDict, ParseDict
 from pydantic import SecretStr
 from temporalio.api.common.v1 import Payloads
 
-from desk.codec import ENCODING, EncryptionCodec, generate_key
-from desk.codec_server import codec_router, create_codec_app
-from desk.settings import Settings
-from desk.temporal import DATA_CONVERTER
+from core.codec import ENCODING, EncryptionCodec, generate_key
+from core.settings import Settings
+from core.temporal import DATA_CONVERTER
 from domain.models import Role
 from tests.ops.conftest import free_port
+from ui.codec_server import codec_router, create_codec_app
 
 KEYS = generate_key("k1")
 TOKEN = "engineer-token-0123456789"

@@ -8,10 +8,10 @@ import pytest
 from pydantic import SecretStr
 from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 
-from desk.codec import EncryptionCodec, generate_key
-from desk.settings import Settings
-from desk.telemetry import ComplaintContextInterceptor
-from desk.temporal import connect, connect_options
+from core.codec import EncryptionCodec, generate_key
+from core.settings import Settings
+from core.telemetry import ComplaintContextInterceptor
+from core.temporal import connect, connect_options
 
 DEAD = "127.0.0.1:9"  # nothing listens there: a DESK_ fallback that must not be used
 

@@ -13,15 +13,16 @@ from temporalio.client import Client
 from temporalio.runtime import MetricBuffer, Runtime, TelemetryConfig
 from temporalio.worker import Replayer, Worker
 
-from desk import metrics
-from desk.settings import Settings
-from desk.telemetry import ComplaintContextInterceptor, runtime_for
-from desk.temporal import DATA_CONVERTER, workflow_id_for
-from desk.workflow_metrics import BREACHES, TIMER_LATENESS
+from core import metrics
+from core.settings import Settings
+from core.telemetry import ComplaintContextInterceptor, runtime_for
+from core.temporal import DATA_CONVERTER, workflow_id_for
 from domain.actions import Acknowledge
 from domain.models import Actor, Role, State, Tier
 from tests.ops.conftest import client_on, free_port, task_queue
 from tests.ops.sample_workflow import SampleComplaintWorkflow, complaint, notify, start_attributes
+from workers import open_complaints
+from workflows.metrics import BREACHES, HISTOGRAM_BUCKETS, TIMER_LATENESS
 
 
 def _samples(text: str, name: str) -> list:
@@ -56,7 +57,7 @@ async def _breach_then_ack(env, worker_client: Client, complaint_id: str):
 
 async def test_breach_and_timer_lateness_reach_the_sdk_prometheus_endpoint_once(ts_env):
     bind = f"127.0.0.1:{free_port()}"
-    runtime = runtime_for(Settings(sdk_metrics_bind=bind))
+    runtime = runtime_for(Settings(sdk_metrics_bind=bind), HISTOGRAM_BUCKETS)
     assert runtime is not None
     worker_client = await Client.connect(
         ts_env.client.service_client.config.target_host,
@@ -164,12 +165,12 @@ async def test_open_complaints_gauge_counts_running_complaints_by_tier_and_state
     try:
         counts: dict = {}
         for _ in range(100):  # visibility is eventually consistent
-            counts = await metrics.refresh_open_complaints(dev_env.client)
+            counts = await open_complaints.refresh_open_complaints(dev_env.client)
             if counts[("urgent", "received")] >= 2 and counts[("general", "received")] >= 1:
                 break
             await asyncio.sleep(0.1)
         assert counts[("urgent", "received")] >= 2
-        assert len(counts) == len(Tier) * len(metrics.OPEN_STATES)
+        assert len(counts) == len(Tier) * len(open_complaints.OPEN_STATES)
         assert State.CLOSED.value not in {s for _, s in counts}
         assert (
             REGISTRY.get_sample_value("desk_open_complaints", {"tier": "urgent", "state": "received"})

@@ -16,9 +16,9 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.api.workflowservice.v1 import RegisterNamespaceRequest
 from temporalio.client import Client
 
-from desk.preflight import PreflightError, check_search_attributes, preflight
-from desk.temporal import DATA_CONVERTER
+from core.temporal import DATA_CONVERTER
 from domain import search_attributes
+from workers.preflight import PreflightError, check_search_attributes, preflight
 
 TEMPORAL_CLI = str(Path(sys.executable).parent / "temporal")
 

@@ -13,22 +13,22 @@ from temporalio.client import Client
 from temporalio.runtime import MetricBuffer, Runtime, TelemetryConfig
 from temporalio.worker import Replayer
 
-from desk.codec import ENCODING, generate_key
-from desk.settings import Settings
-from desk.telemetry import (
+from core.codec import ENCODING, generate_key
+from core.settings import Settings
+from core.telemetry import (
     COMPLAINT_KEY,
     ComplaintContextInterceptor,
     build_tracer_provider,
     runtime_for,
     tracing_interceptor,
 )
-from desk.temporal import DATA_CONVERTER, data_converter, dedupe_workflow_id
-from desk.workflow_metrics import BREACHES, TIMER_LATENESS, WARNINGS
+from core.temporal import DATA_CONVERTER, data_converter, dedupe_workflow_id
 from domain.view import ComplaintView
 from tests.ops.conftest import client_on, free_port
 from tests.ops.real_complaint import SECRETS, run_breached_complaint
 from tests.ops.test_codec import _history_bytes_and_payloads
 from tests.ops.test_metrics import _samples
+from workflows.metrics import BREACHES, HISTOGRAM_BUCKETS, TIMER_LATENESS, WARNINGS
 from workflows.registry import WORKFLOWS
 
 
@@ -44,7 +44,7 @@ async def test_real_complaint_is_traced_end_to_end_and_counts_its_breach_once(ts
         namespace=ts_env.client.namespace,
         data_converter=DATA_CONVERTER,
         interceptors=chain,
-        runtime=runtime_for(Settings(sdk_metrics_bind=bind)),
+        runtime=runtime_for(Settings(sdk_metrics_bind=bind), HISTOGRAM_BUCKETS),
     )
     # A dedupe-keyed id: the complaint number reaches the workflow and activities only as baggage.
     wf_id = dedupe_workflow_id(f"ops-trace|{free_port()}")

@@ -12,15 +12,15 @@ import pytest
 from temporalio.client import ScheduleActionStartWorkflow
 from temporalio.worker import Worker
 
-from activities.ledger import write_batch
 from activities.retention import RetentionSweeper
-from desk.schedules import RETENTION_SCHEDULE_ID, ensure_retention_schedule
-from desk.settings import Settings
+from core.settings import Settings
 from domain.messages import LedgerWrite, TimelineEvent
 from domain.models import SYSTEM_ACTOR, Category, Channel, ComplaintType, Customer, State, Tier
 from domain.retention import RetentionInput, RetentionMode, RetentionReport, years_before
 from domain.view import ComplaintView, Rating
+from ledger.writes import write_batch
 from tests.ops.conftest import task_queue
+from workers.schedules import RETENTION_SCHEDULE_ID, ensure_retention_schedule
 from workflows.retention import RetentionWorkflow
 
 CUSTOMER = Customer(name="李四 Li Si", phone="+86 139 0000 1111")

@@ -12,15 +12,15 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind
 from temporalio.worker import Worker
 
-from desk.settings import Settings
-from desk.telemetry import (
+from core.settings import Settings
+from core.telemetry import (
     COMPLAINT_KEY,
     ComplaintContextInterceptor,
     build_tracer_provider,
     complaint_context,
     tracing_interceptor,
 )
-from desk.temporal import dedupe_workflow_id, interceptors
+from core.temporal import dedupe_workflow_id, interceptors
 from domain.actions import Acknowledge
 from domain.models import Actor, Role
 from tests.ops.conftest import client_on, free_port, task_queue

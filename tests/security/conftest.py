@@ -14,8 +14,8 @@ import asyncpg
 import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
-from desk.db import migrate
-from desk.temporal import DATA_CONVERTER
+from core.temporal import DATA_CONVERTER
+from ledger.schema import migrate
 from tests.conftest import _binary, register_search_attributes
 from tests.ui.conftest import Web, start_web, ui_settings
 

@@ -10,7 +10,7 @@ from urllib.parse import quote
 import httpx
 from fastapi.routing import iter_route_contexts
 
-from starters.api_keys import create_api_key
+from ledger.api_keys import create_api_key
 from tests.security.test_routes import app_routes
 from tests.starters.conftest import complaint_body
 from tests.ui.conftest import signed_in

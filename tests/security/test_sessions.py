@@ -10,13 +10,13 @@ import httpx
 import pytest
 from itsdangerous import URLSafeTimedSerializer
 
-from desk.safety import UnsafeSettings
-from desk.settings import DEV_SECRET_KEY, Settings
+from core.safety import UnsafeSettings
+from core.settings import DEV_SECRET_KEY, Settings
 from domain.models import Role
+from ledger.login_throttle import ACCOUNT_FREE_FAILURES, ADDRESS_FREE_FAILURES
 from tests.ui.conftest import csrf_from, signed_in
 from ui.app import create_app
 from ui.auth import SESSION_COOKIE, create_user
-from ui.throttle import ACCOUNT_FREE_FAILURES, ADDRESS_FREE_FAILURES
 
 STAFF_PAGES = ("/staff", "/dashboard", "/staff/supervisor", "/staff/messages")
 

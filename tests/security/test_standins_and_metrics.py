@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 from pydantic import SecretStr
 
-from standins.http import standin_token
+from core.settings import standin_token
 from standins.sink import store_message
 from tests.ui.conftest import signed_in, start_web, ui_settings
 

@@ -25,9 +25,9 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.registry import build_activities
-from desk.db import migrate
-from desk.settings import Settings
-from starters.api_keys import create_api_key, create_webhook_source
+from core.settings import Settings
+from ledger.api_keys import create_api_key, create_webhook_source
+from ledger.schema import migrate
 from starters.intake import IntakeService
 from workflows.registry import WORKFLOWS
 
@@ -108,7 +108,7 @@ async def _serve(app: FastAPI, sock: socket.socket) -> AsyncIterator[None]:
 
 @pytest_asyncio.fixture(scope="session")
 async def stack(dev_env, intake_db) -> AsyncIterator[Stack]:
-    from ui.app import create_app
+    from desk.web import create_web_app
 
     pool = await asyncpg.create_pool(intake_db, min_size=1, max_size=20)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -122,7 +122,7 @@ async def stack(dev_env, intake_db) -> AsyncIterator[Stack]:
 
     api_key = await create_api_key(pool, "test-system", rate_per_minute=60_000, burst=10_000)
     secret = await create_webhook_source(pool, "test-shop", channel="ecommerce")
-    app = create_app(settings, client=dev_env.client, pool=pool)
+    app = create_web_app(settings, client=dev_env.client, pool=pool)
     async with Worker(
         dev_env.client,
         task_queue=TASK_QUEUE,

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from domain.actions import QUERY_STATE
 from domain.view import ComplaintView
-from starters.api_keys import create_api_key
+from ledger.api_keys import create_api_key
 from tests.starters.conftest import complaint_body, unique_order, unique_phone
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -321,7 +321,7 @@ async def test_a_refused_upload_leaves_no_stored_file(stack):
 
 
 async def test_dev_intake_credentials_are_stable_and_work(stack):
-    from starters.api_keys import seed_dev_intake
+    from ledger.api_keys import seed_dev_intake
 
     first = await seed_dev_intake(stack.pool, stack.settings)
     again = await seed_dev_intake(stack.pool, stack.settings)

@@ -9,8 +9,8 @@ import pytest
 import structlog
 
 from activities import calendar_store
+from core.settings import Settings
 from desk import cli
-from desk.settings import Settings
 from domain.calendar_edits import YearConfirmed
 from domain.policy import preset
 from domain.public_holidays import official_year

@@ -1,4 +1,4 @@
-"""Keyword classification (rules.md "Tiers", B §2.1): proposes category, type, tier, departments.
+"""Keyword classification (docs/rules.md "Tiers", B §2.1): proposes category, type, tier, departments.
 Each test is named for the rule it checks."""
 
 from __future__ import annotations

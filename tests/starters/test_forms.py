@@ -140,8 +140,8 @@ async def test_hotline_staff_records_a_complaint_and_sets_the_tier(stack):
 
 
 async def test_public_form_rate_limit_per_client_address(stack, monkeypatch):
-    from starters import forms
     from starters.rate_limit import RateLimiter
+    from ui import forms
 
     monkeypatch.setattr(forms, "PUBLIC_BURST", 2)
     stack.app.state.intake_form_limiter = RateLimiter()
@@ -212,8 +212,8 @@ def _fuzz_public_form(base_url: str, cases: int) -> tuple[int, list[str]]:
 
 async def test_public_form_fuzz_never_answers_a_server_error(stack, monkeypatch):
 
-    from starters import forms
     from starters.rate_limit import RateLimiter
+    from ui import forms
 
     monkeypatch.setattr(forms, "PUBLIC_BURST", 100_000)
     monkeypatch.setattr(forms, "PUBLIC_RATE_PER_MINUTE", 100_000)

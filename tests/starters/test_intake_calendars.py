@@ -8,7 +8,7 @@ from datetime import date
 from temporalio.api.enums.v1 import EventType
 
 from activities import calendar_store
-from desk.temporal import DATA_CONVERTER
+from core.temporal import DATA_CONVERTER
 from domain.calendar_edits import DayEdit
 from domain.case import ComplaintOptions
 from starters.calendars import shared_book

@@ -21,8 +21,8 @@ import uvicorn
 from fastapi import FastAPI
 from temporalio.client import Client
 
-from desk.settings import Settings
-from ui.app import create_app
+from core.settings import Settings
+from desk.web import create_web_app
 
 
 @dataclass
@@ -75,7 +75,7 @@ async def serve(app: FastAPI, sock: socket.socket | None = None) -> AsyncIterato
 
 
 async def start_web(client: Client, pool: asyncpg.Pool, settings: Settings) -> AsyncIterator[Web]:
-    app = create_app(settings, client=client, pool=pool)
+    app = create_web_app(settings, client=client, pool=pool)
     async for base in serve(app):
         yield Web(base_url=base, app=app, settings=settings, pool=pool, client=client)
 
@@ -161,7 +161,7 @@ async def run_stack(client: Client, ledger_pool: asyncpg.Pool, ledger_url: str) 
         workflows=WORKFLOWS,
         activities=build_activities(settings, ledger_pool),
     )
-    app = create_app(settings, client=client, pool=ledger_pool)
+    app = create_web_app(settings, client=client, pool=ledger_pool)
     try:
         async with worker:
             async for base in serve(app, sock):

@@ -1,5 +1,5 @@
 """Ledger rows for UI tests that do not need a running workflow: realistic ComplaintViews written through
-the ledger's own writer (`activities.ledger.write_batch`), the same path the workflow's activity takes."""
+the ledger's own writer (`ledger.writes.write_batch`), the same path the workflow's activity takes."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
-from activities.ledger import write_batch
 from domain.messages import LedgerWrite, TimelineEvent
 from domain.models import (
     SYSTEM_ACTOR,
@@ -27,6 +26,7 @@ from domain.models import (
     Tier,
 )
 from domain.view import ComplaintView, ObligationView, Rating, Resolution
+from ledger.writes import write_batch
 
 ZHANG = Actor(id="zhang", role=Role.SPECIALIST, name="张敏 Zhang Min")
 LI = Actor(id="li", role=Role.SPECIALIST, name="李娜 Li Na")

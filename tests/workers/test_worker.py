@@ -24,7 +24,7 @@ from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest, Register
 from temporalio.client import Client
 from temporalio.service import RPCError
 
-from desk.temporal import workflow_id_for
+from core.temporal import workflow_id_for
 from workers.main import POLLING_EVENT, STOPPED_EVENT
 
 pytestmark = pytest.mark.slow

@@ -1,5 +1,5 @@
 """Driving complaints on the time-skipping server: same-named stand-in activities that record what they were
-asked (`starters.testing_support.Recorder`), a worker per test on its own task queue, and helpers to start
+asked (`desk.testing_support.Recorder`), a worker per test on its own task queue, and helpers to start
 complaints at a chosen moment.
 
 Complaints start "as if" at a known moment (Monday 2 March 2026 09:00 Shanghai unless told otherwise)
@@ -23,7 +23,8 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from desk.temporal import workflow_id_for
+from core.temporal import workflow_id_for
+from desk.testing_support import Recorder, quiescent, sleep_past, terminate_complaint
 from domain.actions import QUERY_STATE, ActionResult
 from domain.calendar import CalendarSpec
 from domain.case import ComplaintOptions
@@ -41,7 +42,6 @@ from domain.models import (
 )
 from domain.policy import Policy
 from domain.view import ComplaintView, ObligationView
-from starters.testing_support import Recorder, quiescent, sleep_past, terminate_complaint
 from workflows.complaint import ComplaintWorkflow
 from workflows.registry import WORKFLOWS
 

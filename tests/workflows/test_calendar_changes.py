@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 
 from temporalio.worker import Replayer
 
-from desk.temporal import DATA_CONVERTER
+from core.temporal import DATA_CONVERTER
 from domain.calendar import SIGNAL_CALENDARS_CHANGED, CalendarChange, unconfirmed_schedules
 from domain.calendar_edits import CalendarEdits, DayEdit, YearConfirmed, resolve_calendars
 from domain.models import ObligationName, Tier

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from desk.simulate import load_scenario, run_scenario
 from domain.public_holidays import official_year
-from starters.simulate import load_scenario, run_scenario
 
 SCENARIO = Path(__file__).parent.parent / "scenarios" / "general_spring_festival_2027.yaml"
 

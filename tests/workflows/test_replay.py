@@ -9,7 +9,7 @@ import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
-from desk.temporal import DATA_CONVERTER
+from core.temporal import DATA_CONVERTER
 from tests.histories.lifecycles import ALL as LIFECYCLES
 from tests.workflows.harness import desk_on
 from workflows.registry import WORKFLOWS

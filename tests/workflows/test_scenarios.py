@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from starters.simulate import load_scenario, run_scenario
+from desk.simulate import load_scenario, run_scenario
 
 SCENARIOS = sorted((Path(__file__).parent.parent / "scenarios").glob("*.yaml"))
 

@@ -16,9 +16,9 @@ from typing import Literal
 import asyncpg
 from pydantic import BaseModel, Field
 
-from activities.ledger_queries import LedgerReader, NotificationRow, TimelineRow
 from domain.models import Role
 from domain.view import ComplaintView
+from ledger.reads import LedgerReader, NotificationRow, TimelineRow
 
 Kind = Literal["customer", "to_customer", "internal", "assignment", "system"]
 

@@ -27,8 +27,8 @@ from fastapi.responses import JSONResponse
 from google.protobuf.json_format import MessageToDict, ParseDict, ParseError
 from temporalio.api.common.v1 import Payloads
 
-from desk.codec import CodecKeyError, EncryptionCodec
-from desk.settings import Settings
+from core.codec import CodecKeyError, EncryptionCodec
+from core.settings import Settings
 from domain.models import Role
 
 log = structlog.get_logger("codec")

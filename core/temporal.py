@@ -26,7 +26,9 @@ from temporalio.envconfig import ClientConfigProfile
 from temporalio.exceptions import ApplicationError
 from temporalio.runtime import Runtime
 
-from desk.settings import Settings
+from core.codec import EncryptionCodec
+from core.settings import Settings
+from core.telemetry import ComplaintContextInterceptor, runtime_for, setup_tracing, tracing_interceptor
 
 
 class _RefusingJSONConverter(PydanticJSONPlainPayloadConverter):
@@ -64,8 +66,6 @@ def data_converter(settings: Settings) -> DataConverter:
     spec = settings.codec_keys.get_secret_value()
     if not spec.strip():
         return DATA_CONVERTER
-    from desk.codec import EncryptionCodec
-
     return dataclasses.replace(
         DATA_CONVERTER,
         payload_codec=EncryptionCodec.from_spec(spec),
@@ -95,8 +95,6 @@ def connect_options(settings: Settings) -> dict[str, Any]:
 
 def interceptors(settings: Settings) -> list[Interceptor]:
     """Complaint context first (so its baggage is in place when the tracing span is made), then tracing."""
-    from desk.telemetry import ComplaintContextInterceptor, setup_tracing, tracing_interceptor
-
     chain: list[Interceptor] = [ComplaintContextInterceptor()]
     provider = setup_tracing(settings)
     if provider is not None:
@@ -106,8 +104,6 @@ def interceptors(settings: Settings) -> list[Interceptor]:
 
 async def connect(settings: Settings, *, runtime: Runtime | None = None) -> Client:
     """The client for workers, the web app and tools. Workers built on it inherit its interceptors."""
-    from desk.telemetry import runtime_for
-
     return await Client.connect(
         **connect_options(settings),
         data_converter=data_converter(settings),

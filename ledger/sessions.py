@@ -14,7 +14,7 @@ from datetime import timedelta
 
 import asyncpg
 
-from desk.settings import Settings
+from core.settings import Settings
 
 COOKIE = "desk_session"
 _TOUCH_EVERY_S = 60  # last_seen_at is written at most once a minute per session

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from desk.settings import Settings
+from core.settings import Settings
 
 KEY_PREFIX = "dk_"
 DEV_KEY_NAME = "dev"

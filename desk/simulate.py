@@ -1,12 +1,12 @@
 """Simulation: a scripted complaint through the real ComplaintWorkflow on the time-skipping server.
 
-`python -m starters.simulate SCENARIO.yaml` (the `desk simulate` command) runs a scenario file in seconds
+`python -m desk.simulate SCENARIO.yaml` (the `desk simulate` command) runs a scenario file in seconds
 — notifications and tracking are recorded instead of sent — and prints a JSON timeline. Supervisors use it
 to rehearse a policy before switching to it; tests use it for the rules (tests/scenarios/*.yaml). The file
 format is documented in docs/scenarios.md.
 
 The recording stand-ins and the helpers that wait on the time-skipping server live in
-starters/testing_support.py, shared with the workflow tests.
+desk/testing_support.py, shared with the workflow tests.
 """
 
 from __future__ import annotations
@@ -30,8 +30,9 @@ from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, Telemetr
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from desk.settings import Settings
-from desk.temporal import DATA_CONVERTER, workflow_id_for
+from core.settings import Settings
+from core.temporal import DATA_CONVERTER, workflow_id_for
+from desk.testing_support import Recorder, channels_of, settle, sleep_past, terminate_complaint
 from domain import actions as a
 from domain import search_attributes as sa
 from domain.calendar import CalendarSpec, unconfirmed_schedules
@@ -59,7 +60,6 @@ from domain.policy import Duration, PeakPeriod, Policy, load_policy
 from domain.refusals import field_refusal, parse
 from domain.view import ComplaintView
 from starters.calendars import file_edits
-from starters.testing_support import Recorder, channels_of, settle, sleep_past, terminate_complaint
 from ui.refusal_words import refusal_text
 
 # -- the scenario file ------------------------------------------------------------------------------------------
@@ -503,7 +503,7 @@ async def simulate_file(path: str | Path) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
-        print("usage: python -m starters.simulate SCENARIO.yaml", file=sys.stderr)
+        print("usage: python -m desk.simulate SCENARIO.yaml", file=sys.stderr)
         return 2
     try:
         result = asyncio.run(simulate_file(args[0]))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -42,7 +44,7 @@ class Settings(BaseSettings):
     public_base_url: str = "http://127.0.0.1:8000"  # used in links sent to customers
     secret_key: str = DEV_SECRET_KEY  # signs CSRF tokens, derives the stand-ins' token; refused outside dev
     demo_users: bool = False  # seed demo logins on an empty ledger; refused outside dev
-    dev_mode: bool = False  # allows the built-in secret key and demo users (desk up, tests): desk/safety.py
+    dev_mode: bool = False  # allows the built-in secret key and demo users (desk up, tests): core/safety.py
     standins: bool = False  # mount the local stand-ins (/sink, /carrier-sim) in the web app (desk up, tests)
     metrics_token: SecretStr = SecretStr("")  # bearer token for the web app's /metrics; empty: /metrics off
     trusted_proxies: str = "127.0.0.1"  # comma list of proxy IPs whose X-Forwarded-For/-Proto are believed
@@ -78,7 +80,7 @@ class Settings(BaseSettings):
     notify_routing: str = ""  # JSON overrides of activities.notifications.routing.RoutingConfig
     display_timezone: str = "Asia/Shanghai"  # times in messages, unless the context names another zone
 
-    # Observability (desk/telemetry.py, desk/metrics.py)
+    # Observability (core/telemetry.py, core/metrics.py)
     service_name: str = "complaint-desk"  # OpenTelemetry resource service.name
     tracing_exporter: Literal["none", "console", "otlp"] = "none"
     otlp_endpoint: str = (
@@ -88,7 +90,7 @@ class Settings(BaseSettings):
     sdk_metrics_bind: str = ""  # Temporal SDK metrics Prometheus endpoint, e.g. 0.0.0.0:9464; empty: off
     open_complaints_interval: float = 60.0  # seconds between refreshes of the open-complaints gauge
 
-    # Customer-data protection (desk/codec.py, desk/codec_server.py)
+    # Customer-data protection (core/codec.py, ui/codec_server.py)
     codec_keys: SecretStr = SecretStr(
         ""
     )  # "k2:BASE64,k1:BASE64": first seals, all open; empty: no encryption
@@ -137,3 +139,14 @@ def dial_host(bind_host: str) -> str:
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
+
+
+def local_base_url(settings: Settings) -> str:
+    """Where this machine reaches the web app (which serves the stand-ins in dev: the default provider URLs)."""
+    return f"http://{dial_host(settings.web_host)}:{settings.web_port}"
+
+
+def standin_token(settings: Settings) -> str:
+    """The credential the worker's channels present to the stand-ins the web app mounts (bearer key,
+    Twilio auth token, robot key): derived from `secret_key`, so only the product's own processes know it."""
+    return hmac.new(settings.secret_key.encode(), b"desk-standins", hashlib.sha256).hexdigest()[:40]

@@ -7,13 +7,13 @@ there when a client call or an activity knows it, and `ComplaintSpanProcessor` c
 the attribute `complaint.id` (falling back to the `complaint-<id>` workflow id). Exporter by configuration:
 `DESK_TRACING_EXPORTER=otlp|console|none`; the standard OTEL_* variables (sampler, headers) still apply.
 
-Logs: `add_trace_context` (a structlog processor, see desk/logs.py) adds trace_id/span_id and the complaint
+Logs: `add_trace_context` (a structlog processor, see core/logs.py) adds trace_id/span_id and the complaint
 number from the active context; `add_temporal_context` lifts the workflow/activity ids that Temporal's own
 loggers attach; the activity interceptor binds complaint_id / workflow_id / run_id for the activity's logs.
 
 SDK metrics: `runtime_for(settings)` gives a Runtime whose Prometheus endpoint (DESK_SDK_METRICS_BIND) serves
 Temporal's worker/client metrics and the replay-safe business metrics recorded inside workflows
-(desk/workflow_metrics.py). Business metrics from activities and the web app are in desk/metrics.py.
+(workflows/metrics.py). Business metrics from activities and the web app are in core/metrics.py.
 """
 
 from __future__ import annotations
@@ -33,7 +33,8 @@ from temporalio import activity, client, converter, worker
 from temporalio.api.common.v1 import Payload
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
-from desk.settings import Settings
+from core import metrics
+from core.settings import Settings
 
 COMPLAINT_KEY = "complaint.id"  # baggage key and span attribute
 _WORKFLOW_ID_ATTR = "temporalWorkflowID"  # set by Temporal's TracingInterceptor on its spans
@@ -178,7 +179,7 @@ class ComplaintContextInterceptor(client.Interceptor, worker.Interceptor):
     """Client side: tags each call with its complaint number (baggage) and times intake starts.
     Worker side: binds complaint/workflow/run ids for each activity's logs and spans.
 
-    Put it before TracingInterceptor so the baggage is in place when the span is made (desk.temporal does)."""
+    Put it before TracingInterceptor so the baggage is in place when the span is made (core.temporal does)."""
 
     def intercept_client(self, next: client.OutboundInterceptor) -> client.OutboundInterceptor:
         return _ClientComplaintContext(next)
@@ -230,8 +231,6 @@ def _observe_intake(complaint: Any, started: float) -> None:
     """A new complaint (anything with a channel and a complaint number) durably accepted by Temporal."""
     channel = getattr(complaint, "channel", None)
     if channel is not None and getattr(complaint, "complaint_id", None):
-        from desk import metrics
-
         metrics.intake(str(getattr(channel, "value", channel)), time.perf_counter() - started)
 
 
@@ -283,25 +282,25 @@ def add_temporal_context(_logger: Any, _method: str, event_dict: dict[str, Any])
 
 # ---------------------------------------------------------------- SDK metrics runtime
 
-# Seconds: timers fire late by milliseconds normally, by seconds under load; minutes means trouble.
-LATENESS_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900)
 _runtimes: dict[str, Runtime] = {}
 
 
-def runtime_for(settings: Settings) -> Runtime | None:
+def runtime_for(
+    settings: Settings, histogram_buckets: Mapping[str, Sequence[float]] | None = None
+) -> Runtime | None:
     """One Runtime per process with the Prometheus endpoint, or None (the SDK default) when off or when the
-    port is taken (a second process on the same host must not crash for want of a metrics port)."""
+    port is taken (a second process on the same host must not crash for want of a metrics port).
+    `histogram_buckets`: bucket bounds per histogram name (the worker passes workflows.metrics')."""
     bind = settings.sdk_metrics_bind
     if not bind:
         return None
     if bind not in _runtimes:
-        from desk.workflow_metrics import TIMER_LATENESS
-
         try:
             _runtimes[bind] = Runtime(
                 telemetry=TelemetryConfig(
                     metrics=PrometheusConfig(
-                        bind_address=bind, histogram_bucket_overrides={TIMER_LATENESS: LATENESS_BUCKETS}
+                        bind_address=bind,
+                        histogram_bucket_overrides={k: list(v) for k, v in (histogram_buckets or {}).items()},
                     )
                 )
             )

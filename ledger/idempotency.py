@@ -16,7 +16,10 @@ from typing import Any
 import asyncpg
 
 from domain.models import ComplaintInput
-from starters.errors import IntakeError
+
+
+class KeyReused(Exception):
+    """The key was already used for a different request (the caller answers 409)."""
 
 
 @dataclass(frozen=True)
@@ -55,11 +58,7 @@ async def reserve(conn: asyncpg.Connection, scope: str, key: str, req_hash: str)
         key,
     )
     if row["request_hash"] != req_hash:
-        raise IntakeError(
-            "this Idempotency-Key was already used for a different request",
-            [("Idempotency-Key", "reused with a different body; use a new key for a new complaint")],
-            status_code=409,
-        )
+        raise KeyReused(key)
     return Prior(
         complaint=ComplaintInput.model_validate_json(row["complaint"]),
         status_code=row["status_code"],

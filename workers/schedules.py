@@ -26,7 +26,7 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError, RPCStatusCode
 
-from desk.settings import Settings
+from core.settings import Settings
 from domain.retention import RETENTION_WORKFLOW, RetentionInput, RetentionMode
 
 RETENTION_SCHEDULE_ID = "desk-retention"

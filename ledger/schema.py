@@ -1,6 +1,6 @@
-"""PostgreSQL plumbing: the connection pool and versioned migrations applied at start-up.
+"""The ledger's schema: versioned migrations applied at start-up.
 
-Migrations are `desk/migrations/NNN_name.sql`, applied once each in order inside a transaction and recorded
+Migrations are `ledger/migrations/NNN_name.sql`, applied once each in order inside a transaction and recorded
 in `schema_migrations`; an advisory lock lets several processes start at once. Ranges: 001–099 ledger,
 100–199 web app.
 """
@@ -16,10 +16,6 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _LOCK_ID = 7_233_001
 
 log = structlog.get_logger()
-
-
-async def create_pool(url: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
-    return await asyncpg.create_pool(url, min_size=min_size, max_size=max_size)
 
 
 def migration_files() -> list[Path]:

@@ -7,7 +7,7 @@ when `DESK_DEV_MODE=true` (`desk up` and the tests set it), never by accident.
 
 from __future__ import annotations
 
-from desk.settings import DEV_SECRET_KEY, Settings
+from core.settings import DEV_SECRET_KEY, Settings
 
 MIN_SECRET_KEY_LENGTH = 16
 

@@ -7,12 +7,12 @@ import sys
 
 import structlog
 
+from core.telemetry import add_temporal_context, add_trace_context
+
 
 def configure_logging(level: str = "INFO", json: bool | None = None) -> None:
     if json is None:
         json = not sys.stderr.isatty()
-    from desk.telemetry import add_temporal_context, add_trace_context
-
     shared = [
         structlog.contextvars.merge_contextvars,
         add_trace_context,  # trace_id / span_id and the complaint number of the active context

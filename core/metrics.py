@@ -4,11 +4,11 @@ Who records what, and where it is served:
 
 | metric | recorded by | served on |
 |---|---|---|
-| desk_open_complaints{tier,state} (gauge) | `run_open_complaints_gauge` task in the worker: counts running complaints in Temporal visibility | worker :DESK_METRICS_PORT |
+| desk_open_complaints{tier,state} (gauge) | `run_open_complaints_gauge` task in the worker (workers/open_complaints.py): counts running complaints in Temporal visibility | worker :DESK_METRICS_PORT |
 | desk_notification_failures_total{channel,reason} | notify activity: `notification_failed` | worker |
 | desk_notifications_sent_total{channel} | notify activity: `notification_sent` | worker |
-| desk_intake_latency_seconds{channel} (histogram) | automatically, by desk.telemetry's client interceptor when a complaint workflow is started | web app / importer |
-| desk_obligation_breaches, desk_obligation_warnings, desk_timer_lateness | the workflow, replay-safe: desk/workflow_metrics.py | worker SDK endpoint :DESK_SDK_METRICS_BIND |
+| desk_intake_latency_seconds{channel} (histogram) | automatically, by core.telemetry's client interceptor when a complaint workflow is started | web app / importer |
+| desk_obligation_breaches, desk_obligation_warnings, desk_timer_lateness | the workflow, replay-safe: workflows/metrics.py | worker SDK endpoint :DESK_SDK_METRICS_BIND |
 
 Never call these from workflow code: a replay would count again. Activities may run more than once (retries);
 `notification_*` callers skip the count for a duplicate (already-sent) notification.
@@ -17,7 +17,6 @@ The open-complaints gauge is a global figure: with several replicas aggregate it
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 
 import structlog
@@ -32,10 +31,6 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_client import start_http_server as _start_http_server
-from temporalio.client import Client
-
-from domain.models import TERMINAL_STATES, State, Tier
-from domain.search_attributes import STATE, TIER
 
 log = structlog.get_logger()
 
@@ -63,42 +58,6 @@ def notification_failed(channel: str, reason: str = "error") -> None:
 
 def intake(channel: str, seconds: float) -> None:
     INTAKE_LATENCY.labels(channel=channel).observe(seconds)
-
-
-OPEN_STATES = tuple(s for s in State if s not in TERMINAL_STATES)
-
-
-async def count_open_complaints(client: Client) -> dict[tuple[str, str], int]:
-    """Running complaints per (tier, state) from Temporal visibility: one count per pair, because visibility
-    can only GROUP BY ExecutionStatus."""
-    pairs = [(t.value, s.value) for t in Tier for s in OPEN_STATES]
-
-    async def count(tier: str, state: str) -> int:
-        query = f"ExecutionStatus = 'Running' AND {TIER.name} = '{tier}' AND {STATE.name} = '{state}'"
-        return (await client.count_workflows(query)).count
-
-    counts = await asyncio.gather(*(count(t, s) for t, s in pairs))
-    return dict(zip(pairs, counts, strict=True))
-
-
-async def refresh_open_complaints(client: Client) -> dict[tuple[str, str], int]:
-    counts = await count_open_complaints(client)
-    for (tier, state), n in counts.items():
-        OPEN_COMPLAINTS.labels(tier=tier, state=state).set(n)
-    return counts
-
-
-async def run_open_complaints_gauge(client: Client, interval: float = 60.0) -> None:
-    """Refresh the gauge forever (run as a task; cancel it on shutdown). A failed count keeps the last
-    figures and is logged, it never stops the loop."""
-    while True:
-        try:
-            await refresh_open_complaints(client)
-        except asyncio.CancelledError:
-            raise
-        except Exception as e:
-            log.warning("open complaints gauge not refreshed", error=str(e))
-        await asyncio.sleep(interval)
 
 
 def serve(port: int, addr: str = "0.0.0.0", registry: CollectorRegistry = REGISTRY) -> None:

@@ -3,7 +3,7 @@
 Workflow code runs again on every replay (cache eviction, worker restart, another worker taking over), so a
 plain counter there would count a breach again each time. `workflow.metric_meter()` drops recordings made
 while replaying, so these count each event once per first execution. They are served on the Temporal SDK
-metrics endpoint (DESK_SDK_METRICS_BIND, see desk/telemetry.py) with the SDK's labels (namespace, task_queue,
+metrics endpoint (DESK_SDK_METRICS_BIND, see core/telemetry.py) with the SDK's labels (namespace, task_queue,
 workflow_type) added:
 
     desk_obligation_breaches{obligation, tier}       counter: an obligation's deadline passed unmet
@@ -12,7 +12,7 @@ workflow_type) added:
 
 Imports only temporalio.workflow: safe inside the sandbox, e.g.
     with workflow.unsafe.imports_passed_through():
-        from desk import workflow_metrics
+        from workflows import metrics as workflow_metrics
     ...
     workflow_metrics.breach(ObligationName.RESOLUTION, tier)
 """
@@ -26,6 +26,9 @@ from temporalio import workflow
 BREACHES = "desk_obligation_breaches"
 WARNINGS = "desk_obligation_warnings"
 TIMER_LATENESS = "desk_timer_lateness"
+# Seconds: timers fire late by milliseconds normally, by seconds under load; minutes means trouble.
+LATENESS_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900)
+HISTOGRAM_BUCKETS = {TIMER_LATENESS: LATENESS_BUCKETS}  # for core.telemetry.runtime_for (the worker's runtime)
 
 
 def _label(value: object) -> str:

@@ -23,7 +23,7 @@ from typing import Any, Literal
 import asyncpg
 from pydantic import BaseModel, Field
 
-from activities.ledger_queries import _ROW_COLUMNS, ComplaintFilter, ComplaintRow, _where
+from ledger.reads import _ROW_COLUMNS, ComplaintFilter, ComplaintRow, _where
 
 Sort = Literal["relevance", "newest", "oldest", "due", "tier", "updated"]
 Status = Literal["any", "open", "closed"]

@@ -24,12 +24,12 @@ from starlette.datastructures import FormData, UploadFile
 from domain.models import Category, Channel, ComplaintType, Locale, Tier
 from starters.attachments import MAX_FILE_BYTES, MAX_FILES, Upload, check_uploads
 from starters.errors import FieldProblem, IntakeError, IntakeInvalid, IntakeUnavailable
-from starters.form_text import ft
 from starters.http_routes import UploadRoute
 from starters.intake import IntakeResult, IntakeService, StaffOverride, parse_request
 from starters.rate_limit import RateLimiter
 from ui import csrf
 from ui.auth import StaffUser, require_staff
+from ui.form_text import ft
 from ui.i18n import label, t
 from ui.templating import LANG_COOKIE, iso, request_locale, time_tag, without_bidi_controls
 

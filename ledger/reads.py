@@ -1,6 +1,6 @@
 """Reads of the complaint ledger for the web app: the staff queue, search for reports, one complaint's record.
 
-Read-only; the writes live in `activities/ledger.py`. Filters are pydantic models so the web layer can
+Read-only; the writes live in `ledger/writes.py`. Filters are pydantic models so the web layer can
 validate query strings with them and return a 4xx naming the field.
 """
 
@@ -235,3 +235,27 @@ class LedgerReader:
             complaint_id,
         )
         return TrackingSnapshot.model_validate(_json(raw)) if raw is not None else None
+
+
+async def contact_facts(pool: asyncpg.Pool, complaint_id: str) -> asyncpg.Record | None:
+    """How to reach the customer of a complaint, as the ledger last recorded it (None before the first write)."""
+    return await pool.fetchrow(
+        "SELECT view->'customer' AS customer, channel, status_token, tier FROM complaints WHERE complaint_id = $1",
+        complaint_id,
+    )
+
+
+async def sink_rows(pool: asyncpg.Pool, complaint_id: str | None, limit: int) -> list[asyncpg.Record]:
+    """What the dev notification sink (stand-ins) received, newest first; none when it never ran."""
+    try:
+        if complaint_id:
+            return await pool.fetch(
+                "SELECT * FROM sink_messages WHERE complaint_id = $1 ORDER BY received_at DESC, id DESC LIMIT $2",
+                complaint_id,
+                limit,
+            )
+        return await pool.fetch(
+            "SELECT * FROM sink_messages ORDER BY received_at DESC, id DESC LIMIT $1", limit
+        )
+    except asyncpg.UndefinedTableError:
+        return []

@@ -43,16 +43,9 @@ from temporalio.service import RPCError, RPCStatusCode
 from core.settings import Settings
 from domain.actions import UPDATE_ADD_REPORT, ActionResult, AddReport
 from domain.models import CATEGORIES_NEEDING_ORDER, Category, Channel, ComplaintType, Locale
+from ledger.email_threads import complaint_for_message_ids, customer_of, remember
 from starters.attachments import MAX_FILES, MAX_TOTAL_BYTES, Upload, check_uploads, store_uploads
-from starters.email_threads import (
-    Reply,
-    complaint_for_message_ids,
-    customer_of,
-    message_ids,
-    number_in_subject,
-    remember,
-    send_reply,
-)
+from starters.email_threads import Reply, message_ids, number_in_subject, send_reply
 from starters.errors import IntakeError, IntakeInvalid, IntakeUnavailable
 from starters.intake import IntakeRequest, IntakeResult, IntakeService, parse_request
 

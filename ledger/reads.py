@@ -14,7 +14,7 @@ import asyncpg
 from pydantic import BaseModel, Field
 
 from domain.messages import TimelineEvent, TrackingSnapshot
-from domain.models import Actor, Category, Channel, ComplaintType, Department, State, Tier
+from domain.models import Actor, Category, Channel, ComplaintType, Department, Role, State, Tier
 from domain.view import ComplaintView
 
 
@@ -259,3 +259,53 @@ async def sink_rows(pool: asyncpg.Pool, complaint_id: str | None, limit: int) ->
         )
     except asyncpg.UndefinedTableError:
         return []
+
+
+async def complaint_row(pool: asyncpg.Pool, where: str, arg: str) -> asyncpg.Record | None:
+    """(complaint_id, workflow_id, view) of the complaint found by `where` (a fixed condition on one column)."""
+    try:
+        return await pool.fetchrow(f"SELECT complaint_id, workflow_id, view FROM complaints WHERE {where}", arg)
+    except asyncpg.UndefinedTableError:
+        return None
+
+
+async def receipt_workflow_id(pool: asyncpg.Pool, complaint_id: str) -> str | None:
+    """Before the ledger has a row, intake's receipt knows which workflow holds the complaint."""
+    try:
+        return await pool.fetchval(
+            "SELECT workflow_id FROM intake_receipts WHERE complaint_id = $1 OR submitted_id = $1 LIMIT 1",
+            complaint_id,
+        )
+    except asyncpg.UndefinedTableError:
+        return None
+
+
+async def supervisor_inbox_views(pool: asyncpg.Pool) -> dict[str, list[Any]]:
+    """The views (JSON, without their timeline) of open complaints a supervisor must look at, per box."""
+    queries = {
+        "approvals": "is_open AND jsonb_typeof(view->'plan') = 'object'"
+        " AND (view->'plan'->'approved' IS NULL OR jsonb_typeof(view->'plan'->'approved') = 'null')",
+        "escalations": "is_open AND holder_role IN ("
+        + ",".join(f"'{r.value}'" for r in (Role.SUPERVISOR, Role.SENIOR_SUPERVISOR, Role.DEPARTMENT_HEAD))
+        + ")",
+        "breaches": "is_open AND breach_count > 0",
+    }
+    out: dict[str, list[Any]] = {}
+    for name, where in queries.items():
+        try:
+            rows = await pool.fetch(
+                f"SELECT view - 'timeline' AS view FROM complaints WHERE {where}"
+                " ORDER BY next_due_at ASC NULLS LAST, received_at LIMIT 200"
+            )
+        except asyncpg.UndefinedTableError:
+            rows = []
+        out[name] = [r["view"] for r in rows]
+    return out
+
+
+async def updated_at(pool: asyncpg.Pool, complaint_id: str) -> datetime | None:
+    try:
+        return await pool.fetchval("SELECT updated_at FROM complaints WHERE complaint_id = $1", complaint_id)
+    except asyncpg.UndefinedTableError:
+        return None
+

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -21,3 +22,17 @@ def test_the_readme_draws_the_current_import_graph():
     readme = (ROOT / "README.md").read_text()
     drawn = readme.split("<!-- layers:start -->\n", 1)[1].split("\n<!-- layers:end -->", 1)[0]
     assert drawn == mermaid(), "README's import graph is stale: paste `python -m desk.layers` between the markers"
+
+
+_SQL = re.compile(r"\b(SELECT\s.+\sFROM|INSERT INTO|UPDATE \w+ SET|DELETE FROM)\b", re.S)
+
+
+def test_ui_and_intake_hold_no_sql():
+    """All SQL lives in the ledger package; the web app and the intake channels call its functions."""
+    found = [
+        str(p.relative_to(ROOT))
+        for folder in ("ui", "starters")
+        for p in (ROOT / folder).rglob("*.py")
+        if _SQL.search(p.read_text(encoding="utf-8"))
+    ]
+    assert not found, f"SQL outside ledger/: {found}"

@@ -24,7 +24,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from domain.models import STAFF_ROLES, Actor, Department, Role
 from ledger import login_throttle as throttle
-from ledger import sessions
+from ledger import sessions, staff
 from ui.csrf import verify_csrf
 from ui.i18n import label, t
 from ui.templating import render, request_locale
@@ -104,29 +104,20 @@ async def create_user(
 ) -> None:
     if role not in STAFF_ROLES:
         raise ValueError(f"role {role!r} is not a staff role")
-    await pool.execute(
-        "INSERT INTO staff_users (username, display_name, role, department, password_hash)"
-        " VALUES ($1, $2, $3, $4, $5)"
-        " ON CONFLICT (username) DO UPDATE SET display_name = EXCLUDED.display_name, role = EXCLUDED.role,"
-        " department = EXCLUDED.department, password_hash = EXCLUDED.password_hash, active = true",
-        username,
-        display_name,
-        role.value,
-        department.value if department else None,
-        hash_password(password),
+    await staff.upsert_user(
+        pool, username, display_name, role.value, department.value if department else None, hash_password(password)
     )
 
 
 async def seed_demo_users(pool: asyncpg.Pool) -> int:
     """Add the demo users that are missing (never overwrites a changed password). Returns how many."""
-    existing = {r["username"] for r in await pool.fetch("SELECT username FROM staff_users")}
+    existing = await staff.usernames(pool)
     missing = [u for u in DEMO_USERS if u.username not in existing]
     if not missing:
         return 0
     hashes = {pw: hash_password(pw) for pw in {u.password for u in missing}}  # one hash per distinct password
-    await pool.executemany(
-        "INSERT INTO staff_users (username, display_name, role, department, password_hash)"
-        " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (username) DO NOTHING",
+    await staff.add_missing_users(
+        pool,
         [
             (
                 u.username,
@@ -142,25 +133,19 @@ async def seed_demo_users(pool: asyncpg.Pool) -> int:
 
 
 async def authenticate(pool: asyncpg.Pool, username: str, password: str) -> StaffUser | None:
-    row = await pool.fetchrow(
-        "SELECT username, display_name, role, department, password_hash FROM staff_users"
-        " WHERE username = $1 AND active",
-        username.strip().lower(),
-    )
+    row = await staff.login_row(pool, username.strip().lower())
     try:
         _hasher.verify(row["password_hash"] if row else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):
         return None
     if row is None:
         return None
-    await pool.execute("UPDATE staff_users SET last_login_at = now() WHERE username = $1", row["username"])
+    await staff.signed_in(pool, row["username"])
     return _user_from_row(row)
 
 
 async def list_staff(pool: asyncpg.Pool) -> list[StaffUser]:
-    rows = await pool.fetch(
-        "SELECT username, display_name, role, department FROM staff_users WHERE active ORDER BY role, username"
-    )
+    rows = await staff.active_users(pool)
     return [_user_from_row(r) for r in rows]
 
 
@@ -172,10 +157,7 @@ async def current_user(request: Request) -> StaffUser | None:
     ctx = request.app.state.ctx
     username = await sessions.username_for(ctx.pool, ctx.settings, request.cookies.get(SESSION_COOKIE, ""))
     if username is not None:
-        row = await ctx.pool.fetchrow(
-            "SELECT username, display_name, role, department FROM staff_users WHERE username = $1 AND active",
-            username,
-        )
+        row = await staff.active_user(ctx.pool, username)
         user = _user_from_row(row) if row else None
     request.state.staff_user = user
     return user

@@ -24,8 +24,9 @@ from core.temporal import workflow_id_for
 from domain.actions import QUERY_STATE
 from domain.departments import team_departments
 from domain.messages import TimelineEvent
-from domain.models import TERMINAL_STATES, ObligationStatus, Role
+from domain.models import TERMINAL_STATES, ObligationStatus
 from domain.view import ComplaintView, ObligationView
+from ledger import reads
 from ledger.queue import SCOPES, SORTS, QueueQuery, queue_views
 from ledger.reads import LedgerReader
 from ui.auth import StaffUser
@@ -134,26 +135,6 @@ def _view_from_json(data: Any) -> ComplaintView:
     return ComplaintView.model_validate(data)
 
 
-async def _ledger_row(pool: asyncpg.Pool, where: str, arg: str) -> asyncpg.Record | None:
-    try:
-        return await pool.fetchrow(
-            f"SELECT complaint_id, workflow_id, view FROM complaints WHERE {where}", arg
-        )
-    except asyncpg.UndefinedTableError:
-        return None
-
-
-async def _receipt_workflow_id(pool: asyncpg.Pool, complaint_id: str) -> str | None:
-    """Before the ledger has a row, intake's receipt knows which workflow holds the complaint."""
-    try:
-        return await pool.fetchval(
-            "SELECT workflow_id FROM intake_receipts WHERE complaint_id = $1 OR submitted_id = $1 LIMIT 1",
-            complaint_id,
-        )
-    except asyncpg.UndefinedTableError:
-        return None
-
-
 async def query_view(client: Client, workflow_id: str) -> ComplaintView | None:
     try:
         return await asyncio.wait_for(
@@ -169,11 +150,11 @@ async def query_view(client: Client, workflow_id: str) -> ComplaintView | None:
 
 
 async def load(client: Client, pool: asyncpg.Pool, complaint_id: str) -> Loaded | None:
-    row = await _ledger_row(pool, "complaint_id = $1", complaint_id)
+    row = await reads.complaint_row(pool, "complaint_id = $1", complaint_id)
     ledger_view = _view_from_json(row["view"]) if row else None
     workflow_id = (
         (row["workflow_id"] if row else None)
-        or await _receipt_workflow_id(pool, complaint_id)
+        or await reads.receipt_workflow_id(pool, complaint_id)
         or workflow_id_for(complaint_id)
     )
     if ledger_view is not None and ledger_view.state in TERMINAL_STATES:
@@ -200,7 +181,7 @@ async def load_by_token(client: Client, pool: asyncpg.Pool, token: str) -> Loade
     """The customer's status page: found only by the exact token (an index lookup, never a scan)."""
     if not token or len(token) > 200:
         return None
-    row = await _ledger_row(pool, "status_token = $1", token)
+    row = await reads.complaint_row(pool, "status_token = $1", token)
     if row is None:
         return None
     loaded = await load(client, pool, row["complaint_id"])
@@ -231,30 +212,12 @@ async def list_open(
 
 async def supervisor_inbox(pool: asyncpg.Pool) -> dict[str, list[QueueItem]]:
     """Plans awaiting approval, escalated complaints, breached complaints — open ones only."""
-    queries = {
-        "approvals": "is_open AND jsonb_typeof(view->'plan') = 'object'"
-        " AND (view->'plan'->'approved' IS NULL OR jsonb_typeof(view->'plan'->'approved') = 'null')",
-        "escalations": "is_open AND holder_role IN ("
-        + ",".join(f"'{r.value}'" for r in (Role.SUPERVISOR, Role.SENIOR_SUPERVISOR, Role.DEPARTMENT_HEAD))
-        + ")",
-        "breaches": "is_open AND breach_count > 0",
+    return {
+        name: [QueueItem.of(_view_from_json(v)) for v in views]
+        for name, views in (await reads.supervisor_inbox_views(pool)).items()
     }
-    out: dict[str, list[QueueItem]] = {}
-    for name, where in queries.items():
-        try:
-            rows = await pool.fetch(
-                f"SELECT view - 'timeline' AS view FROM complaints WHERE {where}"
-                " ORDER BY next_due_at ASC NULLS LAST, received_at LIMIT 200"
-            )
-        except asyncpg.UndefinedTableError:
-            rows = []
-        out[name] = [QueueItem.of(_view_from_json(r["view"])) for r in rows]
-    return out
 
 
 async def ledger_version(pool: asyncpg.Pool, complaint_id: str) -> str | None:
-    try:
-        value = await pool.fetchval("SELECT updated_at FROM complaints WHERE complaint_id = $1", complaint_id)
-    except asyncpg.UndefinedTableError:
-        return None
+    value = await reads.updated_at(pool, complaint_id)
     return value.isoformat() if value else None

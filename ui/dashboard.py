@@ -1,5 +1,5 @@
 """The supervisor dashboard: deadline compliance, response and resolution times, satisfaction, hot spots,
-time per stage, open complaints by age — with a time range, filters and CSV export. Figures: ui/reports.py.
+time per stage, open complaints by age — with a time range, filters and CSV export. Figures: ledger/reports.py; the CSV: ui/reports.py.
 """
 
 from __future__ import annotations
@@ -13,8 +13,10 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from domain.models import Channel, ComplaintType, Department, Role, Tier
+from ledger import reports
 from starters.calendars import shared_book
-from ui import charts, reports
+from ui import charts
+from ui import reports as csv_report
 from ui.actions import validation_message
 from ui.auth import StaffUser, require_role
 from ui.charts import Bar
@@ -241,7 +243,7 @@ async def complaints_csv(
 
 def _csv(rows: list[list], name: str) -> Response:
     buf = io.StringIO()
-    csv.writer(buf).writerows([reports.csv_cell(c) for c in row] for row in rows)
+    csv.writer(buf).writerows([csv_report.csv_cell(c) for c in row] for row in rows)
     # A byte-order mark so spreadsheet programs open the UTF-8 (Chinese region names) correctly.
     return Response(
         "\ufeff" + buf.getvalue(),
@@ -263,7 +265,7 @@ async def dashboard_csv(
         )
     report = await reports.build(request.app.state.ctx.pool, f)
     first_day, last_day = reports.window_dates(report.window, f.zone)
-    return _csv(reports.csv_rows(report), f"complaints-report-{first_day}-{last_day}.csv")
+    return _csv(csv_report.csv_rows(report), f"complaints-report-{first_day}-{last_day}.csv")
 
 
 def banner_lines(settings) -> list[tuple[str, str]]:

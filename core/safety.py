@@ -45,3 +45,25 @@ def check_safe(settings: Settings) -> None:
             + "\n  - ".join(problems)
             + "\n(on a development machine only, DESK_DEV_MODE=true allows them)"
         )
+
+
+# Outside systems whose URL, when empty, points at the dev stand-ins (activities/registry.py).
+_OUTSIDE = {
+    "sms_url": "SMS",
+    "push_url": "app push",
+    "wecom_webhook_url": "WeCom group robot",
+    "dingtalk_webhook_url": "DingTalk group robot",
+    "tracking_api_url": "carrier tracking",
+}
+
+
+def unconfigured_outside_systems(settings: Settings) -> list[str]:
+    """Outside systems left on their dev stand-in while no stand-ins are mounted: what they send will fail
+    (and be retried, never failing a complaint). Empty in dev, or when every system has its URL."""
+    if settings.standins:
+        return []
+    return [
+        f"{what}: DESK_{name.upper()} is not set, so its messages cannot be delivered"
+        for name, what in _OUTSIDE.items()
+        if not getattr(settings, name)
+    ]

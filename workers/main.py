@@ -23,6 +23,7 @@ from temporalio.worker import Worker
 from activities.registry import build_activities
 from core import metrics, telemetry
 from core.db import create_pool
+from core.safety import unconfigured_outside_systems
 from core.settings import Settings
 from core.temporal import connect
 from ledger.schema import migrate
@@ -126,6 +127,8 @@ async def run(settings: Settings, *, stop: asyncio.Event | None = None) -> int:
         return 2
     await _ensure_schedules(client, settings)
     await log_gaps(CalendarBook(settings, pool), "worker")  # never silently on an unconfirmed year
+    for problem in unconfigured_outside_systems(settings):  # said at start, not found in a failed delivery
+        log.warning("outside system not configured", problem=problem)
     gauge = _start_metrics(client, settings)
     try:
         return await _poll_until_stopped(client, settings, pool, stop)

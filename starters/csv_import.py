@@ -37,6 +37,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from core.csv_cells import csv_cell
 from core.settings import Settings
 from starters.errors import FieldProblem, IntakeError, IntakeUnavailable
 from starters.intake import IntakeService, parse_request
@@ -271,7 +272,8 @@ def write_report(report: ImportReport, path: str | Path) -> None:
         w.writerow(["row", "complaint_id", "result", "tier", "status_url", "error", "fields"])
         for r in report.rows:
             w.writerow(
-                [
+                csv_cell(c)
+                for c in [
                     r.row,
                     r.complaint_id or "",
                     "error" if not r.ok else ("joined" if r.joined else "filed"),

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
+from core.csv_cells import csv_cell
 from domain.models import Channel, ComplaintType, Department, Role, Tier
 from ledger import reports
 from starters.calendars import shared_book
@@ -243,7 +244,7 @@ async def complaints_csv(
 
 def _csv(rows: list[list], name: str) -> Response:
     buf = io.StringIO()
-    csv.writer(buf).writerows([csv_report.csv_cell(c) for c in row] for row in rows)
+    csv.writer(buf).writerows([csv_cell(c) for c in row] for row in rows)
     # A byte-order mark so spreadsheet programs open the UTF-8 (Chinese region names) correctly.
     return Response(
         "\ufeff" + buf.getvalue(),

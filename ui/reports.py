@@ -34,14 +34,3 @@ def csv_rows(report: Report) -> list[list[Any]]:
         for metric in ("urgent", "important", "general", "total"):
             out.append(["open_ageing", r.key, metric, plain_number(r[metric])])
     return out
-
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_cell(v: Any) -> Any:
-    """A text cell a spreadsheet would run as a formula (`=HYPERLINK(…)`, `+`, `-`, `@`, tab, CR) is
-    written with a leading apostrophe, shown as text (OWASP CSV injection); numbers stay numbers."""
-    if isinstance(v, str) and v.startswith(_FORMULA_START):
-        return "'" + v
-    return v

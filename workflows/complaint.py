@@ -16,9 +16,7 @@ Shape (after temporalio/samples-python `safe_message_handlers` and `updatable_ti
 from __future__ import annotations
 
 import asyncio
-import inspect
 from datetime import UTC, datetime
-from typing import Any
 
 from temporalio import workflow
 
@@ -30,7 +28,6 @@ with workflow.unsafe.imports_passed_through():
     from domain import action_table, case_view, clocks
     from domain import actions as act
     from domain.action_table import CUSTOMER, Situation
-    from domain.calendar import SIGNAL_CALENDARS_CHANGED, CalendarChange
     from domain.case import LOGISTICS_DEPARTMENTS, MET_BY, CaseState, ComplaintOptions, new_case, policy_for
     from domain.case_view import role_words
     from domain.clocks import Obligation
@@ -55,32 +52,16 @@ with workflow.unsafe.imports_passed_through():
     from domain.policy import Anchor
     from domain.view import ComplaintView, Plan, Rating, Resolution
     from workflows import metrics as workflow_metrics  # replay-safe business metrics (workflow.metric_meter)
-    from workflows.complaint_clocks import ClockMoments
-    from workflows.investigation import (
-        SIGNAL_DEPARTMENT_OVERDUE,
-        SIGNAL_REPORT,
-        DepartmentFindingSignal,
-        DepartmentOverdue,
-    )
+    from workflows.complaint_investigation import InvestigationAndCalendar
     from workflows.timer import MIN_TIMER, MovableTimer
+    from workflows.validators import table_says as _table_says
 
 N, S = ObligationName, ObligationStatus
 MAX_ATTACHMENTS = 60
 
 
-def _table_says(handler: Any) -> Any:
-    """The validator of an Update: the action table decides, before anything enters history. (The SDK
-    wants a validator's parameters to be the handler's: it gets the handler's signature.)"""
-
-    def validate(self: ComplaintWorkflow, arg: Any) -> None:
-        self._ask_table(arg, who=True)
-
-    validate.__signature__ = inspect.signature(handler)  # type: ignore[attr-defined]
-    return validate
-
-
 @workflow.defn(name="ComplaintWorkflow")
-class ComplaintWorkflow(ClockMoments):
+class ComplaintWorkflow(InvestigationAndCalendar):
     # -- set-up -----------------------------------------------------------------------------------------
     @workflow.init
     def __init__(self, input: ComplaintInput, options: ComplaintOptions | None = None) -> None:
@@ -391,80 +372,6 @@ class ComplaintWorkflow(ClockMoments):
             return self._result("Plan approved." if a.approved else "Plan rejected.")
 
     _validate_approve = approve.validator(_table_says(approve))
-
-    # -- joint investigation --------------------------------------------------------------------------------------
-    @workflow.update(name=act.UPDATE_DEPARTMENT_REPORT)
-    async def department_report(self, a: act.DepartmentReport) -> act.ActionResult:
-        async with self._lock:
-            self._ask_table(a)
-            now = self._now()
-            finding = self.book.pending_finding(a.department)
-            assert finding is not None
-            finding.findings, finding.responsible, finding.reported_at = a.findings, a.responsible, now
-            key = clocks.obligation_key(N.DEPARTMENT_REPORT, a.department)
-            self.book.meet_key(key, now, a.actor)
-            self._event(
-                E.DEPARTMENT_REPORT,
-                a.actor,
-                a.findings,
-                obligation=self.s.obligations.get(key),
-                data={
-                    "department": a.department.value,
-                    "responsible": a.responsible,
-                    "obligation_status": self.s.obligations[key].status.value
-                    if key in self.s.obligations
-                    else None,
-                },
-            )
-            await self._signal_child(
-                a.department,
-                SIGNAL_REPORT,
-                DepartmentFindingSignal(
-                    findings=a.findings, responsible=a.responsible, reported_by=a.actor.id, reported_at=now
-                ),
-            )
-            self._maybe_close_investigation(a.actor, "all departments reported")
-            return self._result(f"Findings of {a.department.value} recorded.")
-
-    _validate_department_report = department_report.validator(_table_says(department_report))
-
-    @workflow.signal(name=SIGNAL_DEPARTMENT_OVERDUE)
-    async def department_overdue(self, o: DepartmentOverdue) -> None:
-        """A department missed its report deadline; its child already escalated to the department's head."""
-        async with self._lock:
-            ob = self.book.department_overdue(o.department, o.round, self._now())
-            if ob is None:
-                return
-            self._event(
-                E.SLA_BREACH,
-                SYSTEM_ACTOR,
-                f"{o.department.value} report was due {ob.due_at.isoformat()}",
-                obligation=ob,
-                data={"obligation_status": S.BREACHED.value, "to_role": Role.DEPARTMENT_HEAD.value},
-            )
-            self._commit()
-
-    @workflow.signal(name=SIGNAL_CALENDARS_CHANGED)
-    async def calendars_changed(self, change: CalendarChange) -> None:
-        """Admins changed a calendar's days: the running clocks count again on them (docs/calendar.md)."""
-        async with self._lock:
-            if self.s.state in TERMINAL_STATES:
-                return
-            moved = self.book.recalendar(change.calendars, self._now())
-            if moved:
-                data = {"moved": {k: due.isoformat() for k, due in moved.items()}}
-                self._event(E.CALENDAR_CHANGED, SYSTEM_ACTOR, change.reason, data=data)
-            self._commit()
-
-    @workflow.update(name=act.UPDATE_OVERRIDE_INVESTIGATION)
-    async def override_investigation(self, a: act.OverrideInvestigation) -> act.ActionResult:
-        async with self._lock:
-            self._ask_table(a)
-            await self._stop_investigation(a.reason)
-            self._event(E.INVESTIGATION_OVERRIDDEN, a.actor, a.reason)
-            return self._result("Investigation closed without the missing reports.")
-
-    _validate_override = override_investigation.validator(_table_says(override_investigation))
 
     # -- work done, resolve --------------------------------------------------------------------------------------
     @workflow.update(name=act.UPDATE_WORK_DONE)

@@ -33,7 +33,7 @@ from domain.models import (
     State,
     Tier,
 )
-from domain.policy import PRESETS, Policy, preset
+from domain.policy import PRESETS, Anchor, Policy, preset
 from domain.refusals import (
     REASON_DEMAND_BELOW,
     REASON_NOT_INVESTIGATED,
@@ -65,7 +65,7 @@ class Situation:
     complaint_type: ComplaintType
     holder: Actor | None
     holder_role: Role
-    departments: frozenset[Department]  # assigned (or proposed) and investigating
+    departments: frozenset[Department]  # handed to (assigned or investigating); a proposal gives no rights
     assignees: frozenset[str]
     active: frozenset[ObligationName]  # clocks that can still be met
     ack_roles: frozenset[Role]  # who meets supervisor_ack
@@ -84,7 +84,7 @@ class Situation:
             complaint_type=case.complaint_type,
             holder=case.holder,
             holder_role=case.holder_role,
-            departments=case.departments,
+            departments=case.departments if _handed_over(case) else (),
             assignees=case.assignees,
             active=frozenset(o.name for o in case.obligations.values() if o.status in ACTIVE),
             plan=case.plan,
@@ -105,7 +105,7 @@ class Situation:
             complaint_type=view.complaint_type,
             holder=view.holder,
             holder_role=view.holder_role,
-            departments=view.departments,
+            departments=view.departments if _view_handed_over(view) else (),
             assignees=view.assignees,
             active=active,
             plan=view.plan,
@@ -146,6 +146,17 @@ def acknowledges(actor: Actor, sit: Situation) -> list[ObligationName]:
     if actor.role in sit.ack_roles and N.SUPERVISOR_ACK in sit.active:
         out.append(N.SUPERVISOR_ACK)
     return out
+
+
+def _handed_over(case: CaseState) -> bool:
+    """The departments are the complaint's once someone assigned it (the classifier only proposes them)."""
+    return Anchor.ASSIGNMENT in case.anchors or Anchor.DEPARTMENT_ASSIGNED in case.anchors or bool(case.assignees)
+
+
+def _view_handed_over(view: ComplaintView) -> bool:
+    """The same from what the UI reads (the buttons; the workflow's own check is `_handed_over`)."""
+    before = (State.RECEIVED, State.ACKNOWLEDGED, State.WAITING_ON_CUSTOMER)
+    return view.state not in before or bool(view.assignees) or bool(view.investigation)
 
 
 # -- who is on a complaint --------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ refusal that says why not — the same answers for the workflow's validators and
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from domain import actions as a
 from domain.action_table import ACTIONS, CUSTOMER, Situation, allowed, as_markdown, check
 from domain.case import CaseState
 from domain.models import Actor, Category, ComplaintType, Department, Role, State, Tier
-from domain.policy import preset
+from domain.policy import Anchor, preset
 from domain.refusals import RefusalCode
 from domain.view import DepartmentFinding, Plan
 
@@ -23,6 +24,9 @@ LOGISTICS_HEAD = Actor(id="zhou", role=Role.DEPARTMENT_HEAD, departments=(Depart
 
 
 def case(**kw) -> Situation:
+    """A complaint's situation; its departments are its own once assigned (`proposed=True`: only proposed)."""
+    if kw.get("departments") and not kw.pop("proposed", False):
+        kw.setdefault("anchors", {Anchor.ASSIGNMENT: datetime(2026, 3, 2, 9, 30, tzinfo=UTC)})
     s = CaseState(
         policy=preset("standard"),
         tier=kw.pop("tier", Tier.GENERAL),
@@ -31,6 +35,17 @@ def case(**kw) -> Situation:
         **kw,
     )
     return Situation.of_case(s, "C-1")
+
+
+def test_a_department_the_classifier_only_proposed_gives_its_staff_no_rights_yet():
+    # issue 11: a logistics specialist not assigned paused the clocks and proposed a plan on a new complaint.
+    proposed = case(state=State.RECEIVED, holder=SPECIALIST, departments=[Department.TRANSPORT], proposed=True)
+    handed = case(state=State.ASSIGNED, holder=SPECIALIST, departments=[Department.TRANSPORT])
+    liu = Actor(id="liu", role=Role.LOGISTICS, departments=(Department.TRANSPORT,))
+    plan = a.ProposePlan(actor=liu, plan="补发")
+    refused = check(a.UPDATE_PROPOSE_PLAN, liu, proposed, plan)
+    assert refused is not None and refused.code.value == "not_yours"
+    assert check(a.UPDATE_PROPOSE_PLAN, liu, handed, plan) is None
 
 
 def test_every_update_has_one_row_in_the_table():

@@ -117,7 +117,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 def cmd_web(args: argparse.Namespace) -> int:
     settings = _settings({"web_host": args.host, "web_port": args.port})
     configure_logging(settings.log_level, settings.log_json)
-    if not _require_database(settings) or not _safe(settings):
+    if not all([_safe(settings), _require_database(settings)]):  # say every problem at once
         return 2
     import uvicorn
 

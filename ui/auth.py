@@ -23,7 +23,8 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
 from domain.models import STAFF_ROLES, Actor, Department, Role
-from ui import sessions, throttle
+from ledger import login_throttle as throttle
+from ledger import sessions
 from ui.csrf import verify_csrf
 from ui.i18n import label, t
 from ui.templating import render, request_locale

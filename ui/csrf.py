@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from fastapi import HTTPException, Request, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from ui import sessions
+from ledger import sessions
 from ui.i18n import t
 
 COOKIE = "desk_csrf"

@@ -122,7 +122,9 @@ class Replayed:
     outcomes: list[Outcome]
     warnings: list[tuple[ObligationName, datetime]]  # (obligation, warned at)
     breaches: list[tuple[ObligationName, datetime]]
-    automatic: dict[ObligationName, int]  # periodic reports the system wrote: progress_report, customer_update
+    automatic: dict[
+        ObligationName, int
+    ]  # periodic reports the system wrote: progress_report, customer_update
     state: State
     tier: Tier
 
@@ -372,8 +374,9 @@ def replay(intake: Intake, actions: list[Action], policy: Policy, horizon: datet
     for a in sorted(actions, key=lambda a: a.at):
         if a.at > horizon:
             break
-        # A timer due at the very moment of an Update fires after it: the SDK hands updates in first.
-        run.fire_until(a.at, inclusive=False)
+        # Actions are recorded to the whole second, so one recorded at t came in at t + a fraction: a clock
+        # due at t itself fired first.
+        run.fire_until(a.at, inclusive=True)
         run.act(a)
     run.fire_until(horizon, inclusive=True)
     return run.result()

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 from domain.calendar import DEFAULT_TIMEZONE
 from domain.models import ObligationName, ObligationStatus
-from domain.policy import Policy
+from domain.policy import PRESETS, Policy, preset
 from domain.replay import Action, Intake, Outcome, Replayed, replay
 
 S = ObligationStatus
@@ -80,7 +80,9 @@ class Side:
     warnings: Counter[Key] = field(default_factory=Counter)
     on_time: Counter[str] = field(default_factory=Counter)  # per tier
     counted: Counter[str] = field(default_factory=Counter)
-    automatic: Counter[str] = field(default_factory=Counter)  # progress_report / customer_update sent by the system
+    automatic: Counter[str] = field(
+        default_factory=Counter
+    )  # progress_report / customer_update sent by the system
 
     @property
     def breach_total(self) -> int:
@@ -281,8 +283,39 @@ def what_if(
 
 
 def tiers(report: WhatIf) -> list[str]:
-    return sorted({t for s in report.sides for t in s.counted} | {k[1] for s in report.sides for k in s.breaches})
+    return sorted(
+        {t for s in report.sides for t in s.counted} | {k[1] for s in report.sides for k in s.breaches}
+    )
 
 
 def obligation_names() -> list[str]:
     return [n.value for n in ObligationName]
+
+
+_PRESETS: dict[str, Policy] = {}
+
+
+def in_force(name: str) -> Policy | None:
+    """The preset a complaint ran on, by its recorded name (None: not a preset any more). One copy per
+    name: the replay never changes a policy, and its calendars are then built once."""
+    if name not in PRESETS:
+        return None
+    if name not in _PRESETS:
+        _PRESETS[name] = preset(name)
+    return _PRESETS[name]
+
+
+def against_policy(name: str | None) -> tuple[Callable[[str], Policy | None], str]:
+    """The side to compare with: a preset named for every complaint, or (None) each one's policy in force."""
+    if not name:
+        return in_force, "in force"
+    policy = preset(name)  # KeyError: an unknown preset
+    return (lambda _recorded: policy), name
+
+
+def percent(text: str) -> float:
+    """'20%' or '20' → 0.2; between 0 and 95 %."""
+    value = float(text.strip().rstrip("%")) / 100
+    if not 0 <= value <= 0.95:
+        raise ValueError("between 0% and 95%")
+    return value

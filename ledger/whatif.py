@@ -57,7 +57,9 @@ async def period(pool: asyncpg.Pool, start: datetime, end: datetime) -> list[Rec
     outcomes: dict[str, dict[tuple[str, int, str], RecordedOutcome]] = {}
     for o in obligations:
         key = (o["name"], o["occurrence"], o["department"])
-        outcomes.setdefault(o["complaint_id"], {})[key] = RecordedOutcome(o["status"], o["met_at"], o["breached_at"])
+        outcomes.setdefault(o["complaint_id"], {})[key] = RecordedOutcome(
+            o["status"], o["met_at"], o["breached_at"]
+        )
     out = []
     for r in rows:
         cid = r["complaint_id"]

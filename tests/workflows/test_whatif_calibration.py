@@ -84,8 +84,12 @@ async def _consultation_reclassified(desk: Desk) -> None:
 async def test_the_replay_under_the_policy_in_force_reproduces_every_recorded_obligation(
     desk: Desk, ledger_pool
 ) -> None:
-    for script in (_general_late_assignment, _important_reopened, _urgent_waits_unrated,
-                   _consultation_reclassified):
+    for script in (
+        _general_late_assignment,
+        _important_reopened,
+        _urgent_waits_unrated,
+        _consultation_reclassified,
+    ):
         await script(desk)
     async with ledger_pool.acquire() as conn:
         for batch in desk.world.ledger:

@@ -78,6 +78,10 @@ def _by(side: Side, index: int) -> dict[str, int]:
     return out
 
 
+def _chart(svg: Markup) -> Markup:
+    return Markup('<div class="chart" style="max-width:640px">') + svg + Markup("</div>")
+
+
 def body(r: WhatIf, locale: str) -> Markup:
     """The report's content: calibration, totals, breaches per obligation / tier / department / hour,
     compliance per tier, reports sent, staffing; every chart also as a table row in the CSV."""
@@ -117,42 +121,44 @@ def body(r: WhatIf, locale: str) -> Markup:
         key, fn = item[0], item[1]
         head = tr(key) if key else escape(t("whatif.compliance", locale, tier=label("tier", item[2], locale)))
         cells = "".join(f"<td>{escape(fn(s))}</td>" for s in r.sides)
-        parts.append(f"<tr><th>{head}</th>{cells}</tr>")
+        parts.append(f"<tr data-row='{escape(key or item[2])}'><th>{head}</th>{cells}</tr>")
     parts.append("</tbody></table>")
 
     parts.append(f"<h2>{tr('breaches_total')}</h2>")
     parts.append(
-        charts.hbar(_side_bars(r, lambda s: s.breach_total), title=t("whatif.breaches_total", locale))
+        _chart(charts.hbar(_side_bars(r, lambda s: s.breach_total), title=t("whatif.breaches_total", locale)))
     )
-    for index, key, kind in (
+    groupings = (
         (0, "by_obligation", "obligation"),
         (1, "by_tier", "tier"),
         (2, "by_department", "department"),
-    ):
-        groups = sorted({g for s in r.sides for g in _by(s, index)})
-        rows2 = [
-            (label(kind, g, locale) if g else "—", [(s.label, _by(s, index).get(g, 0)) for s in r.sides])
+        (3, "by_hour", None),
+    )
+    for index, key, kind in groupings:
+        groups = sorted({g for s in r.sides for g in _by(s, index)}, key=lambda g: (len(g), g))
+        bars = [
+            charts.Bar(
+                f"{(label(kind, g, locale) if kind else f'{int(g):02d}:00') if g else '—'} · {s.label}",
+                _by(s, index).get(g, 0),
+                str(_by(s, index).get(g, 0)),
+                color=charts.PALETTE[i],
+            )
             for g in groups
+            for i, s in enumerate(r.sides)
         ]
         parts.append(f"<h3>{tr(key)}</h3>")
         parts.append(
-            charts.stacked(rows2, title=t(f"whatif.{key}", locale))
-            if rows2
+            _chart(charts.hbar(bars, title=t(f"whatif.{key}", locale)))
+            if bars
             else Markup(f"<p>{tr('none')}</p>")
         )
-    hours = [(f"{h:02d}:00", [(s.label, _by(s, 3).get(str(h), 0)) for s in r.sides]) for h in range(24)]
-    hours = [h for h in hours if any(v for _, v in h[1])]
-    parts.append(f"<h3>{tr('by_hour')}</h3>")
-    parts.append(
-        charts.stacked(hours, title=t("whatif.by_hour", locale)) if hours else Markup(f"<p>{tr('none')}</p>")
-    )
 
     if r.staff_series:
         parts.append(f"<h2>{tr('staffing', day=str(r.busiest_day))}</h2>")
         bars = [
             charts.Bar(f"+{n}", b, str(b), color=charts.RED if b else charts.GREEN) for n, b in r.staff_series
         ]
-        parts.append(charts.hbar(bars, title=t("whatif.staffing", locale, day=str(r.busiest_day))))
+        parts.append(_chart(charts.hbar(bars, title=t("whatif.staffing", locale, day=str(r.busiest_day)))))
         enough = next((n for n, b in r.staff_series if b == 0), None)
         parts.append(
             f"<p class='enough'>{tr('enough', n=enough) if enough is not None else tr('not_enough', n=r.staff_series[-1][0])}</p>"

@@ -243,25 +243,32 @@ def _shift(value, delta: timedelta, renames: dict[str, str]):
     return value
 
 
+def merged(batches: list[LedgerWrite]) -> list[LedgerWrite]:
+    """One batch per complaint holding what all its batches wrote: its last view and every event (the
+    obligations and ratings are in the view; writes are upserts, so the ledger ends the same)."""
+    by_cid: dict[str, LedgerWrite] = {}
+    for b in batches:
+        cid = b.complaint["complaint_id"]
+        before = by_cid.get(cid)
+        events = {e.event_id: e for e in [*(before.events if before else []), *b.events]}
+        by_cid[cid] = LedgerWrite(complaint=b.complaint, events=list(events.values()))
+    return list(by_cid.values())
+
+
 def clones(batches: list[LedgerWrite], n: int) -> list[LedgerWrite]:
     """The recorded complaints, copied to `n` complaints: copy k moved by k mod 4 weeks, renumbered."""
-    by_cid: dict[str, list[LedgerWrite]] = {}
-    for b in batches:
-        by_cid.setdefault(b.complaint["complaint_id"], []).append(b)
-    cids = list(by_cid)
+    originals = merged(batches)
     out: list[LedgerWrite] = []
     for k in range(n):
-        cid = cids[k % len(cids)]
-        copy = k // len(cids)
+        b = originals[k % len(originals)]
+        copy = k // len(originals)
         if copy == 0:
-            out += by_cid[cid]
+            out.append(b)
             continue
-        token = by_cid[cid][0].complaint["status_token"]
+        cid, token = b.complaint["complaint_id"], b.complaint["status_token"]
         renames = {cid: f"{cid}-{copy}", token: f"{token[:24]}{copy:08d}"}
-        delta = timedelta(weeks=copy % 4)
-        for b in by_cid[cid]:
-            data = json.loads(b.model_dump_json())
-            out.append(LedgerWrite.model_validate(_shift(data, delta, renames)))
+        data = json.loads(b.model_dump_json())
+        out.append(LedgerWrite.model_validate(_shift(data, timedelta(weeks=copy % 4), renames)))
     return out
 
 
@@ -295,6 +302,7 @@ async def run(n: int, templates: int, workdir: Path) -> dict:
         try:
             t = time.perf_counter()
             await seed(pool, clones(batches, n))
+            print(f"seeded {n:,} complaints", file=sys.stderr)
             seed_s = time.perf_counter() - t
             t = time.perf_counter()
             records = await period(pool, MONTH_START, MONTH_END)

@@ -140,6 +140,8 @@ async def test_a_seeded_month_gives_the_breaches_its_timings_imply_under_both_po
             "2",
             "--locale",
             "en",
+            "--against",
+            "standard",
         ]
     )
     assert code == 0
@@ -147,6 +149,9 @@ async def test_a_seeded_month_gives_the_breaches_its_timings_imply_under_both_po
     assert sum(int(r["proposed"]) for r in written if r["measure"] == "breaches") == sum(
         want_proposed.values()
     )
+    assert sum(int(r["standard"]) for r in written if r["measure"] == "breaches") == sum(want_now.values())
+    cal_row = next(r for r in written if r["measure"] == "calibration_share")
+    assert float(cal_row["standard"]) == 1.0  # calibrated on the policy in force, whatever the comparison
     html = (out / "what-if.html").read_text(encoding="utf-8")
     assert "<svg" in html and "Calibration" in html
 

@@ -17,7 +17,7 @@ from domain.policy import preset
 from domain.whatif import in_force, what_if
 from ledger.whatif import period
 from ledger.writes import write_batch
-from tests.workflows.harness import ENGINEER, SPECIALIST, SUPERVISOR, Complaint, Desk
+from tests.workflows.harness import ENGINEER, HEAD, LOGISTICS, SPECIALIST, SUPERVISOR, Complaint, Desk
 
 SH = ZoneInfo("Asia/Shanghai")
 M, H = timedelta(minutes=1), timedelta(hours=1)
@@ -81,10 +81,32 @@ async def _consultation_reclassified(desk: Desk) -> None:
     await _at(c, 27 * H, act.UPDATE_RATE, act.Rate(score=4))
 
 
+async def _lost_goods_one_department_late(desk: Desk) -> None:
+    """A joint investigation: two departments report in time, delivery's report breaches and comes late."""
+    c = await desk.start(
+        tier=Tier.IMPORTANT,
+        category=Category.LOST,
+        order_number="SF0000001",
+        at=datetime(2026, 11, 16, 9, 0, tzinfo=SH),
+    )
+    await _at(c, 1 * M, act.UPDATE_ACKNOWLEDGE, act.Acknowledge(actor=SUPERVISOR))
+    await _at(c, 20 * M, act.UPDATE_ASSIGN, act.Assign(actor=SPECIALIST, departments=[Department.WAREHOUSE]))
+    await _at(c, 1 * H, act.UPDATE_START_HANDLING, act.StaffAction(actor=LOGISTICS))
+    report = act.DepartmentReport(actor=LOGISTICS, department=Department.WAREHOUSE, findings="出库正常")
+    await _at(c, 70 * M, act.UPDATE_DEPARTMENT_REPORT, report)
+    report = act.DepartmentReport(actor=LOGISTICS, department=Department.TRANSPORT, findings="扫描缺失")
+    await _at(c, 2 * H, act.UPDATE_DEPARTMENT_REPORT, report)
+    report = act.DepartmentReport(actor=HEAD, department=Department.DELIVERY, findings="误投")
+    await _at(c, 5 * H, act.UPDATE_DEPARTMENT_REPORT, report)
+    await _at(c, 6 * H, act.UPDATE_RESOLVE, act.Resolve(actor=SPECIALIST, cause="误投", solution="已找回"))
+    await _at(c, 7 * H, act.UPDATE_RATE, act.Rate(score=5))
+
+
 async def test_the_replay_under_the_policy_in_force_reproduces_every_recorded_obligation(
     desk: Desk, ledger_pool
 ) -> None:
     for script in (
+        _lost_goods_one_department_late,
         _general_late_assignment,
         _important_reopened,
         _urgent_waits_unrated,
@@ -97,9 +119,11 @@ async def test_the_replay_under_the_policy_in_force_reproduces_every_recorded_ob
 
     start, end = datetime(2026, 11, 1, tzinfo=SH), datetime(2026, 12, 1, tzinfo=SH)
     records = await period(ledger_pool, start, end)
-    assert len(records) == 4
+    assert len(records) == 5
     statuses = {o.status for r in records for o in r.outcomes.values()}
     assert {"met", "met_late", "breached", "waived"} <= statuses, statuses  # the record has every kind
+    late = [o for r in records for k, o in r.outcomes.items() if k == ("department_report", 1, "delivery")]
+    assert [(o.status, o.breached_at is not None) for o in late] == [("met_late", True)]
 
     report = what_if(
         records,

@@ -12,6 +12,7 @@
     desk users add U  add a staff login (or set its password and role): the first admin of a new install
     desk healthcheck  exit 0 when this container's worker polls / web app / e-mail intake answers (docker)
     desk calendar …   the business calendar: show the holiday data and its gaps, import an iCal feed
+    desk what-if …    a period's complaints replayed under a proposed policy (desk.whatif)
 
 Settings come from DESK_* environment variables (see .env.example); flags override them.
 """
@@ -209,6 +210,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from bench import cli as bench_cli
 
     return _exit_code(_run(bench_cli.main(args.args)))
+
+
+def cmd_what_if(args: argparse.Namespace) -> int:
+    from desk import whatif
+
+    return whatif.main(args.args)
 
 
 def cmd_i18n(args: argparse.Namespace) -> int:
@@ -441,6 +448,9 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--department", choices=[d.value for d in Department])
     add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     add.set_defaults(func=cmd_users_add)
+    whatif = sub.add_parser("what-if", help="replay a period's complaints under a proposed policy", add_help=False)
+    whatif.add_argument("args", nargs=argparse.REMAINDER)
+    whatif.set_defaults(func=cmd_what_if)
     cal = sub.add_parser("calendar", help="business calendar: show, import FILE.ics", add_help=False)
     cal.add_argument("args", nargs=argparse.REMAINDER)
     cal.set_defaults(func=cmd_calendar)
@@ -455,7 +465,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 # Commands whose options belong to another module: everything after the name is passed through as is
 # (argparse's REMAINDER would still take a leading `--help` or `--n` for one of ours).
-_PASS_THROUGH = {"submit": cmd_submit, "bench": cmd_bench, "i18n": cmd_i18n, "calendar": cmd_calendar}
+_PASS_THROUGH = {"submit": cmd_submit, "bench": cmd_bench, "i18n": cmd_i18n, "calendar": cmd_calendar, "what-if": cmd_what_if}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -122,6 +122,7 @@ def to_customer(
             "complaint_id": input.complaint_id,
             "status_token": input.status_token,
             "channel": input.channel.value,
+            "complaint_type": case.complaint_type.value,
             "customer": {"name": c.name, "phone": c.phone, "email": c.email},
             "state": case.state.value,
             **(context or {}),

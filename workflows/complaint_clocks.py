@@ -74,7 +74,12 @@ class ClockMoments(ComplaintSteps):
                 E.ESCALATED,
                 SYSTEM_ACTOR,
                 f"{role_words(before)} → {role_words(self.s.holder_role)} after the {ob.name.value} breach",
-                data={"from_role": before.value, "to_role": self.s.holder_role.value, "reason": "breach"},
+                data={
+                    "from_role": before.value,
+                    "to_role": self.s.holder_role.value,
+                    "reason": "breach",
+                    "obligation": ob.name.value,
+                },
             )
             self._notify_staff(
                 TemplateKey.ESCALATION, f"escalation:{key}", roles=[self.s.holder_role], context=ctx

@@ -266,6 +266,13 @@ _ZH: dict[TemplateKey, tuple[str, str]] = {
 感谢您的耐心与支持。
 {{ status_url }}""",
     ),
+    TemplateKey.STAFF_REPLY: (
+        "关于{{ '您的咨询' if complaint_type == 'consultation' else '您的建议' if complaint_type == 'suggestion' else '您的投诉' }} {{ complaint_id }} 的回复",
+        """{{ customer_name or '客户' }}您好，{% if holder_name %}{{ holder_name }}{% else %}客服专员{% endif %}回复您：
+{{ message }}
+如需补充信息或照片，请在此回复：
+{{ status_url }}""",
+    ),
     TemplateKey.NEW_COMPLAINT: (
         "【{{ label(tier) }}】新投诉 {{ complaint_id }}",
         """新{{ label(tier) }}投诉 {{ complaint_id }}{% if category %}（{{ label(category) }}{% if channel %}，来自{{ label(channel) }}{% endif %}）{% endif %}
@@ -315,6 +322,13 @@ _ZH: dict[TemplateKey, tuple[str, str]] = {
         """投诉 {{ complaint_id }} 的处理方案待您审批{% if proposed_by %}（提出人：{{ proposed_by }}）{% endif %}：
 {{ plan }}
 {% if compensation %}补偿金额：{{ money(compensation) }}
+{% endif %}{{ staff_url }}""",
+    ),
+    TemplateKey.CUSTOMER_MESSAGE: (
+        "【客户回复】投诉 {{ complaint_id }}",
+        """客户对投诉 {{ complaint_id }} 有新的回复{% if attachments %}（附件 {{ attachments }} 个）{% endif %}：
+{{ message }}
+{% if resumed %}投诉原在等待客户配合，时限已恢复计时。
 {% endif %}{{ staff_url }}""",
     ),
 }
@@ -402,6 +416,13 @@ We continue as soon as we hear from you:
 Thank you for your patience.
 {{ status_url }}""",
     ),
+    TemplateKey.STAFF_REPLY: (
+        "A reply about your {{ 'question' if complaint_type == 'consultation' else 'suggestion' if complaint_type == 'suggestion' else 'complaint' }} {{ complaint_id }}",
+        """Dear {{ customer_name or 'customer' }}, {{ holder_name or 'our specialist' }} writes:
+{{ message }}
+To add information or photos, answer here:
+{{ status_url }}""",
+    ),
     TemplateKey.NEW_COMPLAINT: (
         "[{{ label(tier) | upper }}] New complaint {{ complaint_id }}",
         """New {{ label(tier) }} complaint {{ complaint_id }}{% if category %} ({{ label(category) }}{% if channel %}, via {{ label(channel) }}{% endif %}){% endif %}
@@ -451,6 +472,13 @@ Thank you for your patience.
         """The plan for complaint {{ complaint_id }} awaits your approval{% if proposed_by %} (proposed by {{ proposed_by }}){% endif %}:
 {{ plan }}
 {% if compensation %}Compensation: {{ money(compensation) }}
+{% endif %}{{ staff_url }}""",
+    ),
+    TemplateKey.CUSTOMER_MESSAGE: (
+        "[CUSTOMER REPLY] Complaint {{ complaint_id }}",
+        """The customer wrote on complaint {{ complaint_id }}{% if attachments %} ({{ attachments }} attachment(s)){% endif %}:
+{{ message }}
+{% if resumed %}It was waiting on the customer: its clocks run again.
 {% endif %}{{ staff_url }}""",
     ),
 }

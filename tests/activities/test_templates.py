@@ -14,6 +14,7 @@ CUSTOMER_KEYS = {
     TemplateKey.CONFIRMATION,
     TemplateKey.ACKNOWLEDGED,
     TemplateKey.CUSTOMER_UPDATE,
+    TemplateKey.STAFF_REPLY,
     TemplateKey.ANSWER,
     TemplateKey.PLAN,
     TemplateKey.RESULT,

@@ -146,7 +146,7 @@ async def test_a_reply_to_our_mail_joins_the_complaint_instead_of_opening_a_new_
     )  # fmt: skip
     response = await _send(smtp, answer)
     assert response == f"OK complaint {number} joined", response
-    assert any("SF9876543210" in t for t in await _events(stack, number, "duplicate_report"))
+    assert any("SF9876543210" in t for t in await _events(stack, number, "customer_message"))
     filed = await stack.pool.fetchval(
         "SELECT count(*) FROM intake_receipts r JOIN complaints c USING (complaint_id)"
         " WHERE c.view->'customer'->>'email' = $1",
@@ -191,4 +191,4 @@ async def test_a_reply_to_the_workflows_confirmation_mail_joins_by_its_message_i
         "Re: your mail", "补充：破损的是蓝色花瓶。", sender, In_Reply_To=sent["provider_message_id"]
     )
     assert await _send(smtp, answer) == f"OK complaint {number} joined"
-    assert any("蓝色花瓶" in t for t in await _events(stack, number, "duplicate_report"))
+    assert any("蓝色花瓶" in t for t in await _events(stack, number, "customer_message"))

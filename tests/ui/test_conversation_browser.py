@@ -4,11 +4,11 @@ the evidence. A file intake would refuse is refused here too, by name."""
 
 from __future__ import annotations
 
-from tests.ui.test_browser import (  # noqa: F401 — the session's browser fixture
+from tests.ui.test_browser import (
     WAIT_MS,
     _context,
     act,
-    chromium,
+    chromium,  # noqa: F401 — the session's browser fixture
     sign_in,
     state_of,
     until,
@@ -17,7 +17,7 @@ from tests.ui.test_browser import (  # noqa: F401 — the session's browser fixt
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x01" * 64
 
 
-async def test_the_customer_answers_on_the_status_page_with_a_photo_and_the_clocks_resume(chromium, stack):
+async def test_the_customer_answers_on_the_status_page_with_a_photo_and_the_clocks_resume(chromium, stack):  # noqa: F811
     base = stack.base_url
     customer = await (await _context(chromium, base, mobile=True)).new_page()
     customer.set_default_timeout(WAIT_MS)

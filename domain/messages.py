@@ -46,6 +46,7 @@ class TemplateKey(StrEnum):
     PROGRESS_REPORT = "progress_report"  # periodic report to the supervisor
     APPROVAL_NEEDED = "approval_needed"
     CUSTOMER_MESSAGE = "customer_message"  # the customer answered: to the holder
+    NO_PROGRESS = "no_progress"  # an automatic customer update went out and nobody had worked on it
 
 
 class Notification(BaseModel):

@@ -67,6 +67,8 @@ with workflow.unsafe.imports_passed_through():
 
 N, S = ObligationName, ObligationStatus
 MAX_ATTACHMENTS = 60
+# Since this patch a plan with a compensation reaches the customer only after approval.
+PATCH_PLAN_AFTER_APPROVAL = "plan-with-compensation-after-approval"
 
 
 def _table_says(handler: Any) -> Any:
@@ -370,8 +372,10 @@ class ComplaintWorkflow(ClockMoments):
             self.s.plan = Plan(text=a.plan, compensation=a.compensation, proposed_by=a.actor)
             self._happen(Anchor.PLAN_PROPOSED, now, a.actor)
             self._event(E.PLAN_PROPOSED, a.actor, a.plan, data={"compensation": a.compensation})
-            # The preliminary plan goes to the customer at once (B §1.2); a compensation only once approved.
-            self._notify_customer(TemplateKey.PLAN, self._action_key("plan"), {"plan": a.plan})
+            # The preliminary plan goes to the customer at once (B §1.2); one with a compensation needs the
+            # supervisor's approval and reaches the customer once, approved (before the patch: twice).
+            if not a.compensation or not workflow.patched(PATCH_PLAN_AFTER_APPROVAL):
+                self._notify_customer(TemplateKey.PLAN, self._action_key("plan"), {"plan": a.plan})
             self._notify_staff(
                 TemplateKey.APPROVAL_NEEDED,
                 self._action_key("approval"),

@@ -20,6 +20,8 @@ with workflow.unsafe.imports_passed_through():
     from workflows.complaint_steps import ComplaintSteps
 
 N, S = ObligationName, ObligationStatus
+# Since this patch an automatic customer update nobody worked for also tells the holder and the supervisor.
+PATCH_NO_PROGRESS_ALERT = "customer-update-no-progress-alert"
 
 
 class ClockMoments(ComplaintSteps):
@@ -87,13 +89,30 @@ class ClockMoments(ComplaintSteps):
         return b.escalated
 
     def _produce_periodic(self, ob: Obligation, now: datetime) -> None:
-        """A report is due: the system writes it from the complaint's state (the rule is kept either way)."""
+        """A report is due: the system writes it from the complaint's state (the rule is kept either way).
+        An update to the customer says only what is so (case_view.customer_update_context); when nobody
+        worked on the complaint since the last one, the holder and the supervisor are told."""
+        since = ob.started_at
         self.book.rearm(ob, now, SYSTEM_ACTOR)
         ctx = case_view.progress_context(self.s)
+        data: dict[str, object] = {"obligation_status": S.MET.value}
         if ob.name == N.CUSTOMER_UPDATE:
+            told = case_view.customer_update_context(self.s, since)
+            data |= {"automatic": True, "no_progress": told["no_progress"]}
             self._notify_customer(
-                TemplateKey.CUSTOMER_UPDATE, f"customer_update:{ob.occurrence}:r{self.s.reopen_count}", ctx
+                TemplateKey.CUSTOMER_UPDATE,
+                f"customer_update:{ob.occurrence}:r{self.s.reopen_count}",
+                ctx | told,
             )
+            if told["no_progress"] and workflow.patched(PATCH_NO_PROGRESS_ALERT):
+                self._notify_staff(
+                    TemplateKey.NO_PROGRESS,
+                    f"no_progress:{ob.occurrence}:r{self.s.reopen_count}",
+                    roles=[Role.SUPERVISOR],
+                    departments=[],
+                    staff_ids=[self.s.holder.id] if self.s.holder else [],
+                    context=ctx | {"since": since.isoformat()},
+                )
         else:
             self._notify_staff(
                 TemplateKey.PROGRESS_REPORT,
@@ -101,6 +120,4 @@ class ClockMoments(ComplaintSteps):
                 roles=[Role.SUPERVISOR],
                 context=ctx,
             )
-        self._event(
-            E(ob.name.value), SYSTEM_ACTOR, "automatic", obligation=ob, data={"obligation_status": S.MET.value}
-        )
+        self._event(E(ob.name.value), SYSTEM_ACTOR, "automatic", obligation=ob, data=data)

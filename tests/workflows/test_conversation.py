@@ -11,7 +11,7 @@ from temporalio.client import WorkflowUpdateFailedError
 from domain import actions as a
 from domain.events import INTERNAL, VISIBLE_TO_CUSTOMER
 from domain.messages import Audience, TemplateKey
-from domain.models import Channel, ObligationName, ObligationStatus, State, Tier
+from domain.models import Channel, ObligationName, ObligationStatus, Role, State, Tier
 from tests.workflows.harness import SPECIALIST, SUPERVISOR, Desk
 
 N, S = ObligationName, ObligationStatus
@@ -78,3 +78,43 @@ async def test_a_customer_message_while_handled_changes_no_clock(desk: Desk):
     assert not desk.world.events(c.id, "resumed")
     [told] = desk.world.sent(TemplateKey.CUSTOMER_MESSAGE, Audience.STAFF, c.id)
     assert told.context["resumed"] is False
+
+
+async def test_an_untouched_urgent_complaint_tells_the_customer_only_what_is_so_and_alerts_the_holder(
+    desk: Desk,
+):
+    """Issue 14: nobody acts on an urgent complaint. Its automatic updates never claim progress: they say
+    where it stands, that the first response was missed and who holds it now; each such update is marked
+    `no_progress` and the supervisor is told."""
+    c = await desk.start(tier=Tier.URGENT)
+    await c.until(65 * M)
+    updates = desk.world.sent(TemplateKey.CUSTOMER_UPDATE, Audience.CUSTOMER, c.id)
+    assert len(updates) == 2  # at 30 and 60 min
+    for n in updates:
+        assert n.context["message"] is None and n.context["progress"] is None
+        assert n.context["standing"] == "awaiting_review" and n.context["no_progress"] is True
+    assert updates[-1].context["missed"] == N.FIRST_RESPONSE.value
+    marked = desk.world.events(c.id, "customer_update")
+    assert [e.data["no_progress"] for e in marked] == [True, True]
+    alerts = desk.world.sent(TemplateKey.NO_PROGRESS, Audience.STAFF, c.id)
+    assert len(alerts) == 2 and all(Role.SUPERVISOR in n.roles for n in alerts)
+
+
+async def test_a_worked_complaints_update_is_not_marked_no_progress(desk: Desk):
+    c = await desk.start(tier=Tier.URGENT)
+    await c.do(a.UPDATE_ACKNOWLEDGE, a.Acknowledge(actor=SUPERVISOR))
+    await c.do(a.UPDATE_NOTE, a.AddNote(actor=SUPERVISOR, note="联系仓库中"))
+    await c.until(31 * M)
+    [update] = desk.world.sent(TemplateKey.CUSTOMER_UPDATE, Audience.CUSTOMER, c.id)
+    assert update.context["no_progress"] is False
+    assert not desk.world.sent(TemplateKey.NO_PROGRESS, Audience.STAFF, c.id)
+
+
+async def test_a_plan_with_a_compensation_reaches_the_customer_once_after_approval(desk: Desk):
+    c = await desk.start(tier=Tier.IMPORTANT)
+    await c.do(a.UPDATE_ACKNOWLEDGE, a.Acknowledge(actor=SUPERVISOR))
+    await c.do(a.UPDATE_PROPOSE_PLAN, a.ProposePlan(actor=SPECIALIST, plan="补发并赔偿", compensation=100))
+    assert not desk.world.sent(TemplateKey.PLAN, Audience.CUSTOMER, c.id)
+    await c.do(a.UPDATE_APPROVE, a.Approve(actor=SUPERVISOR))
+    [plan] = desk.world.sent(TemplateKey.PLAN, Audience.CUSTOMER, c.id)
+    assert plan.context["compensation"] == 100

@@ -151,7 +151,7 @@ def details(
             else ""
         )
     if k in ("progress_report", "customer_update") and ev.actor.role == Role.SYSTEM:
-        return line(f"automatic_{k}")
+        return line(f"automatic_{k}") + (line("no_progress") if d.get("no_progress") else "")
     if k == "notification_failed":
         audience = _NOT_DELIVERED.search(ev.text or "")
         return line(

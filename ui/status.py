@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
 from domain.actions import UPDATE_CUSTOMER_MESSAGE, UPDATE_RATE, CustomerMessage, Rate
+from domain.events import EventKind
 from domain.models import TERMINAL_STATES, Channel, ObligationName, ObligationStatus, State
 from starters.attachments import MAX_FILE_BYTES, MAX_FILES, Upload, check_uploads, store_uploads
 from starters.errors import IntakeInvalid
@@ -129,6 +130,7 @@ async def _page(
             "can_rate": view.state in RATEABLE,
             "rated": request.query_params.get("rated") == "1",
             "can_write": view.state not in TERMINAL_STATES,
+            "mine": [e for e in view.timeline if e.kind == EventKind.CUSTOMER_MESSAGE][::-1],
             "written": request.query_params.get("written") == "1",
             "error": error,
             "message_error": message_error,

@@ -63,6 +63,13 @@ async def test_the_customer_answers_on_the_status_page_with_a_photo_and_the_cloc
         await customer.click('[data-testid="write-submit"]')
     assert await customer.get_by_test_id("written").count() == 1
 
+    async def shown_to_the_customer():
+        await customer.goto(status_url)
+        mine = customer.get_by_test_id("my-message")
+        return await mine.count() == 1 and "corner.png" in await mine.inner_text()
+
+    await until(shown_to_the_customer)
+
     async def answered():
         await zhang.goto(f"/staff/complaints/{complaint_id}?lang=en")
         return await zhang.locator('#conversation li[data-event="customer_message"]').count() == 1

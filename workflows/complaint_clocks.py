@@ -108,7 +108,13 @@ class ClockMoments(ComplaintSteps):
                 self._notify_staff(
                     TemplateKey.NO_PROGRESS,
                     f"no_progress:{ob.occurrence}:r{self.s.reopen_count}",
-                    roles=[Role.SUPERVISOR],
+                    # nobody holds it: the role whose queue it waits in is told with the supervisor
+                    roles=[Role.SUPERVISOR]
+                    + (
+                        [self.s.holder_role]
+                        if not self.s.holder and self.s.holder_role != Role.SUPERVISOR
+                        else []
+                    ),
                     departments=[],
                     staff_ids=[self.s.holder.id] if self.s.holder else [],
                     context=ctx | {"since": since.isoformat()},

@@ -98,6 +98,7 @@ async def test_an_untouched_urgent_complaint_tells_the_customer_only_what_is_so_
     assert [e.data["no_progress"] for e in marked] == [True, True]
     alerts = desk.world.sent(TemplateKey.NO_PROGRESS, Audience.STAFF, c.id)
     assert len(alerts) == 2 and all(Role.SUPERVISOR in n.roles for n in alerts)
+    assert len(alerts[0].roles) == 2  # nobody holds it: the role it waits with is told too
 
 
 async def test_a_worked_complaints_update_is_not_marked_no_progress(desk: Desk):

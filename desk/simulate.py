@@ -85,6 +85,9 @@ UPDATE_MODELS: dict[str, type[BaseModel]] = {
     a.UPDATE_MERGE: a.MergeInto,
     a.UPDATE_RATE: a.Rate,
     a.UPDATE_ADD_REPORT: a.AddReport,
+    a.UPDATE_REPLY: a.ReplyToCustomer,
+    a.UPDATE_NOTE: a.AddNote,
+    a.UPDATE_CUSTOMER_MESSAGE: a.CustomerMessage,
 }
 ALIASES = {
     "answer": a.UPDATE_ANSWER,
@@ -94,8 +97,10 @@ ALIASES = {
     "wait": a.UPDATE_WAIT,
     "merge": a.UPDATE_MERGE,
     "override": a.UPDATE_OVERRIDE_INVESTIGATION,
+    "reply": a.UPDATE_REPLY,
+    "note": a.UPDATE_NOTE,
 }
-CUSTOMER_ACTIONS = {a.UPDATE_RATE, a.UPDATE_ADD_REPORT}  # no staff actor
+CUSTOMER_ACTIONS = {a.UPDATE_RATE, a.UPDATE_ADD_REPORT, a.UPDATE_CUSTOMER_MESSAGE}  # no staff actor
 
 
 class Expectation(BaseModel):

@@ -483,6 +483,25 @@ ACTIONS: dict[str, ActionRule] = {
             "the same customer, order and issue reported again: joined to this complaint",
             scope=None,
         ),
+        _rule(
+            a.UPDATE_REPLY,
+            FRONT_DESK,
+            frozenset(State) - TERMINAL_STATES,
+            "a free reply to the customer on the customer's channels (the conversation shows it)",
+        ),
+        _rule(
+            a.UPDATE_NOTE,
+            ALL_STAFF,
+            frozenset(State) - TERMINAL_STATES,
+            "an internal note: staff see it in the conversation, the customer never does",
+        ),
+        _rule(
+            a.UPDATE_CUSTOMER_MESSAGE,
+            frozenset({R.CUSTOMER, R.SYSTEM}),
+            frozenset(State) - TERMINAL_STATES,
+            "the customer adds information or files; while waiting on the customer the clocks run again",
+            scope=None,
+        ),
     )
 }
 

@@ -48,6 +48,9 @@ UPDATE_MERGE = "merge_into"
 UPDATE_RATE = "rate"  # the customer
 UPDATE_ADD_REPORT = "add_report"  # the same customer + order + issue reported again (intake)
 UPDATE_OVERRIDE_INVESTIGATION = "override_investigation"
+UPDATE_REPLY = "reply_to_customer"  # staff's free reply, on the customer's channel
+UPDATE_NOTE = "add_note"  # internal, staff only
+UPDATE_CUSTOMER_MESSAGE = "customer_message"  # the customer answers (status page, e-mail reply)
 QUERY_STATE = "state"
 
 
@@ -166,6 +169,27 @@ class AddReport(UpdateInput):
 
     channel: Channel
     description: LongText
+    received_at: Annotated[str, StringConstraints(max_length=40)]  # ISO time
+    attachments: list[Attachment] = Field(default_factory=list, max_length=20)
+
+
+class ReplyToCustomer(StaffAction):
+    """A free reply to the customer, sent on the customer's channels and shown in the conversation."""
+
+    message: LongText
+
+
+class AddNote(StaffAction):
+    """An internal note: staff see it in the conversation, the customer never does."""
+
+    note: LongText
+
+
+class CustomerMessage(UpdateInput):
+    """The customer adds information or files to their complaint (status page, a reply by e-mail)."""
+
+    channel: Channel
+    message: LongText
     received_at: Annotated[str, StringConstraints(max_length=40)]  # ISO time
     attachments: list[Attachment] = Field(default_factory=list, max_length=20)
 

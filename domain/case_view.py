@@ -13,8 +13,9 @@ from domain import search_attributes as sa
 from domain.calendar import in_zone
 from domain.case import CaseState
 from domain.clocks import Obligation
+from domain.events import EventKind
 from domain.messages import Audience, Notification, TemplateKey
-from domain.models import ComplaintInput, Department, ObligationName, Role, State
+from domain.models import ComplaintInput, Department, ObligationName, ObligationStatus, Role, State
 from domain.view import ComplaintView, ObligationView
 
 N = ObligationName
@@ -103,6 +104,67 @@ def progress_context(case: CaseState) -> dict[str, Any]:
     }
 
 
+# The promises the customer was given (the confirmation's times), in what they mean to the customer.
+CUSTOMER_PROMISES = frozenset(
+    {N.FIRST_RESPONSE, N.DIRECT_ANSWER, N.PRELIMINARY_PLAN, N.RESULT_FEEDBACK, N.RESOLUTION}
+)
+PEOPLE = frozenset(Role) - {Role.SYSTEM, Role.CUSTOMER}
+
+
+def standing(case: CaseState) -> str:
+    """Where the complaint stands, as a code the customer templates word."""
+    if case.investigation_open:
+        return "awaiting_findings"
+    if case.plan is not None and case.plan.approved is None:
+        return "plan_under_review"
+    return {
+        State.RECEIVED: "awaiting_review",
+        State.ACKNOWLEDGED: "awaiting_review",
+        State.ASSIGNED: "with_departments",
+        State.IN_PROGRESS: "with_departments",
+        State.WORK_DONE: "result_being_prepared",
+        State.WAITING_ON_CUSTOMER: "waiting_on_you",
+    }.get(case.state, "with_departments")
+
+
+def customer_update_context(case: CaseState, since: Any) -> dict[str, Any]:
+    """What an automatic update to the customer may truthfully say (issue 14): the staff's newest progress
+    since the last update if there is any (progress already sent to the customer is not repeated), else
+    where the complaint stands and the next promise still ahead — or the promise already missed, and who
+    holds it now. `no_progress`: no person did anything on it since `since` (the holder and the supervisor
+    are told; the dashboard counts such updates apart)."""
+    recent = [e for e in case.timeline if e.at >= since]
+    worked = any(e.actor.role in PEOPLE for e in recent)
+    fresh = [
+        e
+        for e in recent
+        if e.actor.role in PEOPLE
+        and (
+            e.kind == EventKind.WORK_DONE
+            or (e.kind == EventKind.PROGRESS and not e.data.get("to_customer", True))
+        )
+    ]
+    promises = [o for o in case.obligations.values() if o.name in CUSTOMER_PROMISES]
+    ahead = [o for o in promises if o.status in clocks.RUNNING]
+    missed = [o for o in promises if o.status == ObligationStatus.BREACHED]
+    nxt = min(ahead, key=lambda o: o.due_at) if ahead else None
+    late = min(missed, key=lambda o: o.due_at) if missed else None
+    pending = [f.department.value for f in case.investigation if f.reported_at is None]
+    return {
+        "message": None,  # an old message is never sent again as news
+        "last_progress": None,
+        "progress": str(fresh[-1].data.get("text") or fresh[-1].text) if fresh else None,
+        "standing": standing(case),
+        "pending_departments": pending,
+        "next_promise": nxt.name.value if nxt else None,
+        "next_promise_at": nxt.due_at.isoformat() if nxt else None,
+        "missed": late.name.value if late else None,
+        "missed_at": late.due_at.isoformat() if late else None,
+        "holder_role": case.holder_role.value,
+        "no_progress": not worked,
+    }
+
+
 def to_customer(
     case: CaseState,
     input: ComplaintInput,
@@ -122,6 +184,7 @@ def to_customer(
             "complaint_id": input.complaint_id,
             "status_token": input.status_token,
             "channel": input.channel.value,
+            "complaint_type": case.complaint_type.value,
             "customer": {"name": c.name, "phone": c.phone, "email": c.email},
             "state": case.state.value,
             **(context or {}),

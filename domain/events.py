@@ -46,9 +46,16 @@ class EventKind(StrEnum):
     PROGRESS_REPORT = "progress_report"  # a periodic report, as its obligation's name
     CUSTOMER_UPDATE = "customer_update"  # likewise
     NOTIFICATION_FAILED = "notification_failed"
+    STAFF_REPLY = "staff_reply"  # data: text, visibility "customer", notification (its idempotency key)
+    NOTE = "note"  # data: text, visibility "internal"
+    CUSTOMER_MESSAGE = "customer_message"  # data: text, visibility "customer", channel, attachments
     OBLIGATION_MET = "obligation_met"  # ledger only
     CALENDAR_CHANGED = "calendar_changed"  # admins changed a calendar's days: running clocks moved
 
+
+# `data["visibility"]` of the conversation's written entries: shown to the customer, or to staff only.
+VISIBLE_TO_CUSTOMER = "customer"
+INTERNAL = "internal"
 
 # Kinds that say what became of an obligation when the event's data does not (the ledger's outcome column).
 OUTCOME_KINDS = {EventKind.SLA_WARNING: "warned", EventKind.SLA_BREACH: "breached"}

@@ -36,6 +36,7 @@ class TemplateKey(StrEnum):
     DUPLICATE_JOINED = "duplicate_joined"
     WAITING_ON_CUSTOMER = "waiting_on_customer"
     CLOSED = "closed"
+    STAFF_REPLY = "staff_reply"  # a staff member's free reply
     # to staff
     NEW_COMPLAINT = "new_complaint"  # supervisor / department heads alerted at intake (important, urgent)
     ASSIGNMENT = "assignment"
@@ -44,6 +45,8 @@ class TemplateKey(StrEnum):
     ESCALATION = "escalation"
     PROGRESS_REPORT = "progress_report"  # periodic report to the supervisor
     APPROVAL_NEEDED = "approval_needed"
+    CUSTOMER_MESSAGE = "customer_message"  # the customer answered: to the holder
+    NO_PROGRESS = "no_progress"  # an automatic customer update went out and nobody had worked on it
 
 
 class Notification(BaseModel):

@@ -2,8 +2,10 @@
 
 It interleaves what the customer said (the report that opened the complaint, later reports and replies,
 a rating's comment), every message sent to the customer (one entry per message with each channel and
-whether it was delivered), what staff wrote (internal: never shown to the customer; the customer sees only
-the messages sent), who was assigned, and the system's own steps. Built from the ledger's timeline and
+whether it was delivered), staff replies (the message each became, with its deliveries), what staff wrote
+for staff (notes, an action's note: internal, never shown to the customer), who was assigned, and the
+system's own steps. Each event entry keeps its event, so the page words it as the timeline does
+(ui/timeline.py), never with the workflow's English summaries. Built from the ledger's timeline and
 notification outbox (`LedgerReader`), so it covers closed complaints and every event, not only the
 newest ones the workflow keeps.
 """
@@ -16,6 +18,8 @@ from typing import Literal
 import asyncpg
 from pydantic import BaseModel, Field
 
+from domain.events import EventKind
+from domain.messages import TimelineEvent
 from domain.models import Role
 from domain.view import ComplaintView
 from ledger.reads import LedgerReader, NotificationRow, TimelineRow
@@ -46,12 +50,16 @@ class Entry(BaseModel):
     people: list[str] = Field(default_factory=list)  # assignment: the people now on it
     deliveries: list[Delivery] = Field(default_factory=list)  # to_customer: each channel's outcome
     subject: str = ""
+    event: TimelineEvent | None = None  # the event this entry is (None: the opening report, a message)
+    notification: str = ""  # a staff reply: the key of the message it was sent as
 
 
 def _event_entry(e: TimelineRow) -> Entry:
     role = e.actor.role
-    if e.kind in _ASSIGNMENT_KINDS and role != Role.CUSTOMER:
-        kind: Kind = "assignment"
+    if e.kind == EventKind.STAFF_REPLY:
+        kind: Kind = "to_customer"
+    elif e.kind in _ASSIGNMENT_KINDS and role != Role.CUSTOMER:
+        kind = "assignment"
     elif role == Role.CUSTOMER:
         kind = "customer"
     elif role == Role.SYSTEM:
@@ -65,19 +73,34 @@ def _event_entry(e: TimelineRow) -> Entry:
         at=e.at,
         kind=kind,
         title=e.kind,
-        text=e.text,
+        text=str(e.data.get("text") or e.text),
         actor_id=e.actor.id,
         actor_name=e.actor.name,
         actor_role=role.value,
         people=people,
+        event=TimelineEvent(**e.model_dump(exclude={"outcome"})),
+        notification=str(e.data.get("notification") or ""),
     )
 
 
-def _message_entries(rows: list[NotificationRow]) -> list[Entry]:
-    """One entry per notification to the customer, with every channel it went out on."""
+def _message_entries(rows: list[NotificationRow], replies: dict[str, Entry]) -> list[Entry]:
+    """One entry per notification to the customer, with every channel it went out on; a staff reply's
+    message adds its deliveries to the reply."""
     by_key: dict[str, Entry] = {}
     for r in rows:
         if r.audience != "customer":
+            continue
+        if r.notification_key in replies:
+            reply = replies[r.notification_key]
+            reply.deliveries.append(
+                Delivery(
+                    channel=r.channel,
+                    recipient=r.recipient,
+                    status=r.status,
+                    delivered=r.status == _DELIVERED,
+                    error=r.error,
+                )
+            )
             continue
         entry = by_key.get(r.notification_key)
         if entry is None:
@@ -110,7 +133,9 @@ def conversation(
         actor_name=view.customer.name,
         actor_role=Role.CUSTOMER.value,
     )
-    entries = [opening, *(_event_entry(e) for e in events), *_message_entries(notifications)]
+    written = [_event_entry(e) for e in events]
+    replies = {x.notification: x for x in written if x.notification}
+    entries = [opening, *written, *_message_entries(notifications, replies)]
     order = {"customer": 0, "assignment": 1, "internal": 2, "to_customer": 3, "system": 4}
     return sorted(entries, key=lambda x: (x.at, order[x.kind]))
 

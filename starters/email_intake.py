@@ -8,8 +8,8 @@ No complaint is lost to a missing field: a mail without the order number its iss
 the classifier cannot tell, is filed all the same, and the customer is asked for what is missing in a
 reply (starters/email_threads.py) in their language, with the number and the status link. A bad attachment
 is left out and named in that reply. A reply to one of our mails (In-Reply-To / References), or a mail
-whose subject carries a complaint number from that complaint's customer, joins the complaint as a report
-(the `add_report` Update) instead of opening a new one. Only a mail that cannot be filed at all is refused,
+whose subject carries a complaint number from that complaint's customer, joins the complaint as the customer's message
+(the `customer_message` Update) instead of opening a new one. Only a mail that cannot be filed at all is refused,
 and its sender gets a reply saying why. The SMTP answer is for machines: `250 complaint C-… filed|joined`,
 `550` with the fields, `451` when the complaint system is down (the sender retries).
 
@@ -41,7 +41,7 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from core.settings import Settings
-from domain.actions import UPDATE_ADD_REPORT, ActionResult, AddReport
+from domain.actions import UPDATE_CUSTOMER_MESSAGE, ActionResult, CustomerMessage
 from domain.models import CATEGORIES_NEEDING_ORDER, Category, Channel, ComplaintType, Locale
 from ledger.email_threads import complaint_for_message_ids, customer_of, remember
 from starters.attachments import MAX_FILES, MAX_TOTAL_BYTES, Upload, check_uploads, store_uploads
@@ -265,7 +265,8 @@ class IntakeMailHandler:
         return f"250 OK complaint {result.complaint_id} {verb}"
 
     async def _join_thread(self, mail: Mail) -> str | None:
-        """A reply to a mail of a complaint joins that complaint as a report (the `add_report` Update); None
+        """A reply to a mail of a complaint joins that complaint as the customer's message (the
+        `customer_message` Update: it resumes a complaint waiting on the customer); None
         when the mail starts a new one (no thread, or the complaint will not take it: closed)."""
         if self.pool is None:
             return None
@@ -287,16 +288,16 @@ class IntakeMailHandler:
                 stored = await store_uploads(
                     conn, complaint_id, mail.uploads, self.service.settings.public_base_url
                 )
-        report = AddReport(
+        report = CustomerMessage(
             channel=Channel.EMAIL,
-            description=description[:5000],
+            message=description[:5000],
             received_at=datetime.now(UTC).isoformat(),
             attachments=stored,
         )
         key = mail.message_id or hashlib.sha256(description.encode()).hexdigest()
         try:
             await self.service.client.get_workflow_handle(workflow_id).execute_update(
-                UPDATE_ADD_REPORT, report, id=f"email-{hashlib.sha256(key.encode()).hexdigest()[:32]}",
+                UPDATE_CUSTOMER_MESSAGE, report, id=f"email-{hashlib.sha256(key.encode()).hexdigest()[:32]}",
                 result_type=ActionResult,
             )  # fmt: skip
         except WorkflowUpdateFailedError as e:

@@ -104,9 +104,14 @@ ACTIONS: dict[str, ActionSpec] = {
         ActionSpec(a.UPDATE_OVERRIDE_INVESTIGATION, a.OverrideInvestigation, ("reason", "note")),
         ActionSpec(a.UPDATE_MERGE, a.MergeInto, ("target_complaint_id", "note")),
         ActionSpec(a.UPDATE_CANCEL, a.Cancel, ("reason", "note")),
+        ActionSpec(a.UPDATE_REPLY, a.ReplyToCustomer, ("message",)),
+        ActionSpec(a.UPDATE_NOTE, a.AddNote, ("note",)),
     )
 }
 
+
+# Written in the conversation's own boxes rather than among the actions.
+CONVERSATION = (a.UPDATE_REPLY, a.UPDATE_NOTE)
 
 FORBIDDEN = frozenset({RefusalCode.WRONG_ROLE, RefusalCode.NOT_YOURS})
 

@@ -25,7 +25,7 @@ from core.temporal import connect
 from ledger.schema import migrate
 from starters import api as intake_api
 from starters.calendars import log_gaps, shared_book
-from ui import auth, calendar_admin, dashboard, forms, search, staff, status, whatif_page
+from ui import auth, calendar_admin, canned_replies, dashboard, forms, search, staff, status, whatif_page
 from ui.codec_server import codec_router
 from ui.errors import install_html_errors
 from ui.input_guard import check_input, document_input_rules
@@ -96,7 +96,7 @@ def _mount_codec_server(app: FastAPI, settings: Settings) -> None:
 def _mount_web_ui(app: FastAPI) -> None:
     """The staff UI, status page and dashboard: their routers, static files and HTML error pages."""
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for router in (auth.router, staff.router, status.router, dashboard.router, search.router, calendar_admin.router):
+    for router in (auth.router, staff.router, status.router, dashboard.router, search.router, calendar_admin.router, canned_replies.router):
         app.include_router(router)
     app.include_router(whatif_page.router)  # the dashboard's what-if page (issue 17)
     install_html_errors(app)

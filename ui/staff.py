@@ -15,12 +15,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from domain.models import Channel, ComplaintType, Department, Role, State, Tier
+from ledger import canned_replies
 from ledger.conversation import load_conversation
 from ledger.reads import LedgerReader
 from ledger.search import LedgerSearch
 from ui import complaints, messages
 from ui.actions import (
     ACTIONS,
+    CONVERSATION,
     ActionRefused,
     allowed_actions,
     build_input,
@@ -30,7 +32,7 @@ from ui.actions import (
 )
 from ui.auth import StaffUser, list_staff, require_role, require_staff
 from ui.csrf import verify_csrf
-from ui.i18n import label, t
+from ui.i18n import label, local_time, t
 from ui.templating import render, request_locale, viewer_zone
 
 router = APIRouter(include_in_schema=False)
@@ -246,6 +248,8 @@ async def _complaint_page(
         )
     view = loaded.view
     specs = allowed_actions(user, view)
+    talk = [s for s in specs if s.name in CONVERSATION]
+    specs = [s for s in specs if s.name not in CONVERSATION]
     suggested = [s for s in specs if view.state in s.suggested_in]
     others = [s for s in specs if s not in suggested]
     staff = await list_staff(ctx.pool)
@@ -270,6 +274,8 @@ async def _complaint_page(
             "sent": sent,
             "customer_others": await LedgerSearch(ctx.pool).customer_complaints(view.complaint_id),
             "conversation": await load_conversation(ctx.pool, view),
+            "talk": talk,
+            "canned": await _canned_for(ctx.pool, view, viewer_zone(request)) if talk else [],
             "temporal_url": temporal_url,
             "show_temporal": user.has_role(Role.ENGINEER, Role.SUPERVISOR, Role.SENIOR_SUPERVISOR),
             "status_url": f"{ctx.settings.public_base_url.rstrip('/')}/status/{view.status_token}",
@@ -284,6 +290,21 @@ async def _complaint_page(
         },
         status_code=status_code,
     )
+
+
+async def _canned_for(pool, view, zone) -> list[canned_replies.CannedReply]:
+    """The canned replies of this complaint's category in the customer's language (else the general ones),
+    with its customer's name, number and next promised time filled in."""
+    locale = view.customer.locale.value
+    found = await canned_replies.list_replies(pool, category=view.category.value, locale=locale)
+    found = found or await canned_replies.list_replies(pool, category="other", locale=locale)
+    nxt = complaints.next_obligation(view)
+    values = {
+        "customer_name": view.customer.name,
+        "complaint_id": view.complaint_id,
+        "promised_time": local_time(nxt.due_at, "%Y-%m-%d %H:%M", zone) if nxt else "—",
+    }
+    return [r.model_copy(update={"body": canned_replies.fill(r.body, values)}) for r in found]
 
 
 @router.get("/staff/complaints/{complaint_id}", response_class=HTMLResponse)

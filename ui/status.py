@@ -2,8 +2,9 @@
 
 Plain words, in the complaint's language (switchable): where it stands, what happens next and by when, the
 result, the messages sent to the customer, and — once there is a result — the 1–5 rating with the demand
-when unhappy (the `rate` Update, which reopens the complaint below 4). Nothing about staff is shown: no
-names, notes or internal steps. A wrong token gets the same plain 404 as a missing page.
+when unhappy (the `rate` Update, which reopens the complaint below 4), and while it is open a box to add
+a message and photos (the `customer_message` Update; files pass intake's checks). Nothing about staff is
+shown: no names, notes or internal steps. A wrong token gets the same plain 404 as a missing page.
 """
 
 from __future__ import annotations
@@ -13,12 +14,17 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
+from starlette.datastructures import UploadFile
 
-from domain.actions import UPDATE_RATE, Rate
-from domain.models import ObligationName, ObligationStatus, State
+from domain.actions import UPDATE_CUSTOMER_MESSAGE, UPDATE_RATE, CustomerMessage, Rate
+from domain.events import EventKind
+from domain.models import TERMINAL_STATES, Channel, ObligationName, ObligationStatus, State
+from starters.attachments import MAX_FILE_BYTES, MAX_FILES, Upload, check_uploads, store_uploads
+from starters.errors import IntakeInvalid
 from ui import complaints, messages
 from ui.actions import ActionRefused, refused_field, send_update
 from ui.csrf import verify_csrf
+from ui.form_text import ft
 from ui.i18n import normalize_locale, t
 from ui.templating import render
 
@@ -95,6 +101,7 @@ async def _page(
     token: str,
     *,
     error: str | None = None,
+    message_error: str | None = None,
     status_code: int = 200,
     form: dict | None = None,
 ) -> Response:
@@ -122,7 +129,11 @@ async def _page(
             "sent": sent,
             "can_rate": view.state in RATEABLE,
             "rated": request.query_params.get("rated") == "1",
+            "can_write": view.state not in TERMINAL_STATES,
+            "mine": [e for e in view.timeline if e.kind == EventKind.CUSTOMER_MESSAGE][::-1],
+            "written": request.query_params.get("written") == "1",
             "error": error,
+            "message_error": message_error,
             "form": form or {},
         },
         status_code=status_code,
@@ -165,6 +176,59 @@ async def rate(request: Request, token: str) -> Response:
         )
     suffix = f"&lang={locale}" if request.query_params.get("lang") else ""
     return RedirectResponse(f"/status/{token}?rated=1{suffix}", status_code=303)
+
+
+async def _uploads(form) -> list[Upload]:
+    out = []
+    for item in form.getlist("files"):
+        if isinstance(item, UploadFile) and (item.filename or item.size):
+            data = await item.read(MAX_FILE_BYTES + 1)
+            if item.filename or data:  # browsers send one empty part when no file was chosen
+                out.append(Upload(name=item.filename or "", content_type=item.content_type or "", data=data))
+    return out
+
+
+@router.post("/status/{token}/message", dependencies=[Depends(verify_csrf)])
+async def write(request: Request, token: str) -> Response:
+    """The customer adds a message and files: the same file checks as intake, then the Update."""
+    ctx = request.app.state.ctx
+    loaded = await complaints.load_by_token(ctx.temporal, ctx.pool, token)
+    if loaded is None:
+        return _not_found(request)
+    view = loaded.view
+    locale = _locale(request, view.customer.locale.value)
+    form = await request.form(max_files=MAX_FILES + 1, max_fields=10)
+    raw = form.get("message")
+    text = raw.strip() if isinstance(raw, str) else ""
+    try:
+        try:
+            uploads = check_uploads(await _uploads(form))
+        except IntakeInvalid as e:
+            reason = "; ".join(p.reason for p in e.fields)
+            raise ActionRefused(ft("err.files", locale) + reason, e.status_code, field="files") from e
+        if not text and uploads:
+            text = t("status.write.files_only", locale)
+        try:
+            arg = CustomerMessage(
+                channel=Channel.WEB, message=text, received_at=datetime.now(UTC).isoformat()
+            )
+        except ValidationError as e:
+            raise refused_field(e, locale) from e
+        if uploads:
+            async with ctx.pool.acquire() as conn, conn.transaction():
+                stored = await store_uploads(conn, view.complaint_id, uploads, ctx.settings.public_base_url)
+            arg = arg.model_copy(update={"attachments": stored})
+        await send_update(ctx.temporal, loaded.workflow_id, UPDATE_CUSTOMER_MESSAGE, arg, locale)
+    except ActionRefused as refusal:
+        return await _page(
+            request,
+            token,
+            message_error=refusal.message,
+            status_code=refusal.status_code,
+            form={"message": text},
+        )
+    suffix = f"&lang={locale}" if request.query_params.get("lang") else ""
+    return RedirectResponse(f"/status/{token}?written=1{suffix}", status_code=303)
 
 
 def banner_lines(settings) -> list[tuple[str, str]]:

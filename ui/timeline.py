@@ -67,7 +67,7 @@ def person_words(ev: TimelineEvent) -> str:
     """The text a person wrote (note, reason, findings …); the system's summaries are for engineers."""
     if ev.actor.role == Role.SYSTEM or ev.kind in SUMMARY_KINDS or ev.text in _SYSTEM_SENTENCES:
         return ""
-    return ev.text
+    return str((ev.data or {}).get("text") or ev.text)  # replies, notes, messages: in full in the data
 
 
 def _list(kind: str, values: list[Any], locale: str) -> str:
@@ -101,9 +101,14 @@ def details(
     k = ev.kind
     obligation = label("obligation", ev.obligation, locale) if ev.obligation else ""
     if k == "received":
-        m = _RECEIVED.match(ev.text or "")
+        m = _RECEIVED.match(ev.text or "")  # older histories: only the summary names them
+        raw = (
+            (d.get("tier"), d.get("complaint_type"), d.get("channel")) if d.get("tier") else m and m.groups()
+        )
         tier, ctype, channel = (
-            (_enum(Tier, m[1]), _enum(ComplaintType, m[2]), _enum(Channel, m[3])) if m else (None,) * 3
+            (_enum(Tier, raw[0]), _enum(ComplaintType, raw[1]), _enum(Channel, raw[2]))
+            if raw
+            else (None,) * 3
         )
         if tier and ctype and channel:
             return line(
@@ -132,8 +137,9 @@ def details(
             "to_role": label("role", d.get("to_role"), locale),
         }
         after = _AFTER_BREACH.search(ev.text or "") if ev.actor.role == Role.SYSTEM else None
-        if after and _enum(ObligationName, after[1]):
-            return line("escalated_breach", obligation=label("obligation", after[1], locale), **kw)
+        lapsed = d.get("obligation") or (after[1] if after else None)  # older histories: in the summary
+        if lapsed and _enum(ObligationName, lapsed):
+            return line("escalated_breach", obligation=label("obligation", lapsed, locale), **kw)
         if d.get("from_role") or d.get("to_role"):
             return line("escalated", **kw)
         return ""
@@ -145,7 +151,7 @@ def details(
             else ""
         )
     if k in ("progress_report", "customer_update") and ev.actor.role == Role.SYSTEM:
-        return line(f"automatic_{k}")
+        return line(f"automatic_{k}") + (line("no_progress") if d.get("no_progress") else "")
     if k == "notification_failed":
         audience = _NOT_DELIVERED.search(ev.text or "")
         return line(
@@ -198,6 +204,16 @@ def details(
         return line("compensation", amount=f"{float(d['compensation']):.2f}")
     if k == "closed":
         return line("closed_rated") if d.get("rated") else line("closed_unrated")
+    if k == "customer_message":
+        out = line("via", channel=label("channel", d["channel"], locale)) if d.get("channel") else ""
+        if d.get("attachments"):
+            out += " · " + line(
+                "attachments",
+                names="、".join(d["attachments"]) if locale.startswith("zh") else ", ".join(d["attachments"]),
+            )
+        return out
+    if k == "resumed" and d.get("by_customer"):
+        return line("resumed_by_customer")
     if k == "duplicate_report" and d.get("channel"):
         return line("via", channel=label("channel", d["channel"], locale))
     if k in ("merged", "cancelled") and ev.actor.role == Role.SYSTEM:

@@ -31,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.case import LOGISTICS_DEPARTMENTS, MET_BY, CaseState, ComplaintOptions, new_case, policy_for
     from domain.case_view import role_words
     from domain.clocks import Obligation
+    from domain.events import INTERNAL, VISIBLE_TO_CUSTOMER
     from domain.events import EventKind as E
     from domain.messages import TemplateKey
     from domain.models import (
@@ -58,6 +59,8 @@ with workflow.unsafe.imports_passed_through():
 
 N, S = ObligationName, ObligationStatus
 MAX_ATTACHMENTS = 60
+# Since this patch a plan with a compensation reaches the customer only after approval.
+PATCH_PLAN_AFTER_APPROVAL = "plan-with-compensation-after-approval"
 
 
 @workflow.defn(name="ComplaintWorkflow")
@@ -91,7 +94,13 @@ class ComplaintWorkflow(InvestigationAndCalendar):
             SYSTEM_ACTOR,
             f"{input.tier.value} {input.complaint_type.value} via {input.channel.value}",
             state=State.RECEIVED,
-            data={"policy": self.s.policy.name, "tier_confirmed": self.s.tier_confirmed}
+            data={
+                "policy": self.s.policy.name,
+                "tier_confirmed": self.s.tier_confirmed,
+                "tier": input.tier.value,
+                "complaint_type": input.complaint_type.value,
+                "channel": input.channel.value,
+            }
             | ({"unknown_policy": self._unknown_policy} if self._unknown_policy else {}),
         )
         self._happen(Anchor.INTAKE, received)
@@ -344,8 +353,10 @@ class ComplaintWorkflow(InvestigationAndCalendar):
             self.s.plan = Plan(text=a.plan, compensation=a.compensation, proposed_by=a.actor)
             self._happen(Anchor.PLAN_PROPOSED, now, a.actor)
             self._event(E.PLAN_PROPOSED, a.actor, a.plan, data={"compensation": a.compensation})
-            # The preliminary plan goes to the customer at once (B §1.2); a compensation only once approved.
-            self._notify_customer(TemplateKey.PLAN, self._action_key("plan"), {"plan": a.plan})
+            # The preliminary plan goes to the customer at once (B §1.2); one with a compensation needs the
+            # supervisor's approval and reaches the customer once, approved (before the patch: twice).
+            if not a.compensation or not workflow.patched(PATCH_PLAN_AFTER_APPROVAL):
+                self._notify_customer(TemplateKey.PLAN, self._action_key("plan"), {"plan": a.plan})
             self._notify_staff(
                 TemplateKey.APPROVAL_NEEDED,
                 self._action_key("approval"),
@@ -612,3 +623,74 @@ class ComplaintWorkflow(InvestigationAndCalendar):
             return self._result(f"Joined complaint {self.cid}: the same issue is already being handled.")
 
     _validate_add_report = add_report.validator(_table_says(add_report))
+
+    # -- the conversation: staff replies, internal notes, the customer's answers --------------------------------------
+    @workflow.update(name=act.UPDATE_REPLY)
+    async def reply_to_customer(self, a: act.ReplyToCustomer) -> act.ActionResult:
+        async with self._lock:
+            self._ask_table(a)
+            key = self._action_key("reply")
+            self._event(
+                E.STAFF_REPLY,
+                a.actor,
+                a.message,
+                data={
+                    "text": a.message,
+                    "visibility": VISIBLE_TO_CUSTOMER,
+                    "notification": f"{self.cid}:{key}",
+                },
+            )
+            self._notify_customer(
+                TemplateKey.STAFF_REPLY, key, {"message": a.message, "holder_name": a.actor.name or ""}
+            )
+            return self._result("Reply sent to the customer.")
+
+    _validate_reply = reply_to_customer.validator(_table_says(reply_to_customer))
+
+    @workflow.update(name=act.UPDATE_NOTE)
+    async def add_note(self, a: act.AddNote) -> act.ActionResult:
+        async with self._lock:
+            self._ask_table(a)
+            self._event(E.NOTE, a.actor, a.note, data={"text": a.note, "visibility": INTERNAL})
+            return self._result("Note added.")
+
+    _validate_note = add_note.validator(_table_says(add_note))
+
+    @workflow.update(name=act.UPDATE_CUSTOMER_MESSAGE)
+    async def customer_message(self, m: act.CustomerMessage) -> act.ActionResult:
+        """The customer answers. While the complaint waits on them, their answer is what it waited for: the
+        clocks run again at once (as a pending ticket goes back to open), and the holder is told."""
+        async with self._lock:
+            self._ask_table(m)
+            now = self._now()
+            self.s.attachments = [*self.s.attachments, *m.attachments][:MAX_ATTACHMENTS]
+            self._event(
+                E.CUSTOMER_MESSAGE,
+                CUSTOMER,
+                m.message,
+                data={
+                    "text": m.message,
+                    "visibility": VISIBLE_TO_CUSTOMER,
+                    "channel": m.channel.value,
+                    "received_at": m.received_at,
+                    "attachments": [att.name for att in m.attachments],
+                },
+            )
+            resumed = self.s.state == State.WAITING_ON_CUSTOMER
+            if resumed:
+                self.book.resume_all(now)
+                back = self.s.state_before_wait or State.IN_PROGRESS
+                self.s.state_before_wait = None
+                self._event(E.RESUMED, CUSTOMER, "", state=back, data={"by_customer": True})
+            holder = self.s.holder
+            self._notify_staff(
+                TemplateKey.CUSTOMER_MESSAGE,
+                self._action_key("customer_message"),
+                roles=[] if holder else [self.s.holder_role],
+                departments=[],
+                staff_ids=[holder.id] if holder else [],
+                context={"message": m.message, "resumed": resumed, "attachments": len(m.attachments)},
+            )
+            return self._result("Message added; the clocks run again." if resumed else "Message added.")
+
+    _validate_customer_message = customer_message.validator(_table_says(customer_message))

@@ -20,6 +20,8 @@ with workflow.unsafe.imports_passed_through():
     from workflows.complaint_steps import ComplaintSteps
 
 N, S = ObligationName, ObligationStatus
+# Since this patch an automatic customer update nobody worked for also tells the holder and the supervisor.
+PATCH_NO_PROGRESS_ALERT = "customer-update-no-progress-alert"
 
 
 class ClockMoments(ComplaintSteps):
@@ -74,7 +76,12 @@ class ClockMoments(ComplaintSteps):
                 E.ESCALATED,
                 SYSTEM_ACTOR,
                 f"{role_words(before)} → {role_words(self.s.holder_role)} after the {ob.name.value} breach",
-                data={"from_role": before.value, "to_role": self.s.holder_role.value, "reason": "breach"},
+                data={
+                    "from_role": before.value,
+                    "to_role": self.s.holder_role.value,
+                    "reason": "breach",
+                    "obligation": ob.name.value,
+                },
             )
             self._notify_staff(
                 TemplateKey.ESCALATION, f"escalation:{key}", roles=[self.s.holder_role], context=ctx
@@ -82,13 +89,36 @@ class ClockMoments(ComplaintSteps):
         return b.escalated
 
     def _produce_periodic(self, ob: Obligation, now: datetime) -> None:
-        """A report is due: the system writes it from the complaint's state (the rule is kept either way)."""
+        """A report is due: the system writes it from the complaint's state (the rule is kept either way).
+        An update to the customer says only what is so (case_view.customer_update_context); when nobody
+        worked on the complaint since the last one, the holder and the supervisor are told."""
+        since = ob.started_at
         self.book.rearm(ob, now, SYSTEM_ACTOR)
         ctx = case_view.progress_context(self.s)
+        data: dict[str, object] = {"obligation_status": S.MET.value}
         if ob.name == N.CUSTOMER_UPDATE:
+            told = case_view.customer_update_context(self.s, since)
+            data |= {"automatic": True, "no_progress": told["no_progress"]}
             self._notify_customer(
-                TemplateKey.CUSTOMER_UPDATE, f"customer_update:{ob.occurrence}:r{self.s.reopen_count}", ctx
+                TemplateKey.CUSTOMER_UPDATE,
+                f"customer_update:{ob.occurrence}:r{self.s.reopen_count}",
+                ctx | told,
             )
+            if told["no_progress"] and workflow.patched(PATCH_NO_PROGRESS_ALERT):
+                self._notify_staff(
+                    TemplateKey.NO_PROGRESS,
+                    f"no_progress:{ob.occurrence}:r{self.s.reopen_count}",
+                    # nobody holds it: the role whose queue it waits in is told with the supervisor
+                    roles=[Role.SUPERVISOR]
+                    + (
+                        [self.s.holder_role]
+                        if not self.s.holder and self.s.holder_role != Role.SUPERVISOR
+                        else []
+                    ),
+                    departments=[],
+                    staff_ids=[self.s.holder.id] if self.s.holder else [],
+                    context=ctx | {"since": since.isoformat()},
+                )
         else:
             self._notify_staff(
                 TemplateKey.PROGRESS_REPORT,
@@ -96,6 +126,4 @@ class ClockMoments(ComplaintSteps):
                 roles=[Role.SUPERVISOR],
                 context=ctx,
             )
-        self._event(
-            E(ob.name.value), SYSTEM_ACTOR, "automatic", obligation=ob, data={"obligation_status": S.MET.value}
-        )
+        self._event(E(ob.name.value), SYSTEM_ACTOR, "automatic", obligation=ob, data=data)

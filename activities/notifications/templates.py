@@ -18,7 +18,9 @@ staff
   escalated_to · escalation: escalated_to, level, obligation, department, due_at, reason, demand, score ·
   progress_report: state, summary | last_progress, next_due, next_due_at, breach_count | breaches,
   occurrence, findings ([{department, findings, responsible}]) · approval_needed: plan, compensation,
-  proposed_by
+  proposed_by · customer_message: message, resumed, attachments · no_progress: since, next_due, next_due_at
+customer (automatic updates) customer_update also: progress, standing, pending_departments, next_promise,
+  next_promise_at, missed, missed_at, holder_role
 """
 
 from __future__ import annotations
@@ -181,12 +183,18 @@ _ZONE_NAMES = {
     Locale.EN: {"Asia/Shanghai": "China Standard Time"},
 }
 
+# What the customer filed, in their words: every customer template says `noun` (a consultation is no complaint).
+NOUNS: dict[Locale, dict[str, str]] = {
+    Locale.ZH_CN: {"complaint": "投诉", "consultation": "咨询", "suggestion": "建议"},
+    Locale.EN: {"complaint": "complaint", "consultation": "question", "suggestion": "suggestion"},
+}
+
 # (subject, body) per template and locale. Bodies are plain text, one statement per line; a line holding only
 # a URL becomes a link in markdown.
 _ZH: dict[TemplateKey, tuple[str, str]] = {
     TemplateKey.CONFIRMATION: (
-        "您的投诉已受理（编号 {{ complaint_id }}）",
-        """{{ customer_name or '客户' }}您好，您的投诉已受理，编号 {{ complaint_id }}。
+        "您的{{ noun }}已受理（编号 {{ complaint_id }}）",
+        """{{ customer_name or '客户' }}您好，您的{{ noun }}已受理，编号 {{ complaint_id }}。
 {% if subject %}事由：{{ subject }}
 {% endif %}{% if order_number %}订单/运单号：{{ order_number }}
 {% endif %}{% for p in promised %}我们承诺在 {{ p.when }}前完成{{ p.label }}。
@@ -194,17 +202,26 @@ _ZH: dict[TemplateKey, tuple[str, str]] = {
 {{ status_url }}""",
     ),
     TemplateKey.ACKNOWLEDGED: (
-        "您的投诉 {{ complaint_id }} 已有专人处理",
-        """{{ customer_name or '客户' }}您好，{{ holder_name or '客服专员' }}已接手您的投诉 {{ complaint_id }}。
+        "您的{{ noun }} {{ complaint_id }} 已有专人处理",
+        """{{ customer_name or '客户' }}您好，{{ holder_name or '客服专员' }}已接手您的{{ noun }} {{ complaint_id }}。
 {% if message %}{{ message }}
 {% endif %}查看进度：
 {{ status_url }}""",
     ),
     TemplateKey.CUSTOMER_UPDATE: (
-        "投诉 {{ complaint_id }} 处理进展",
-        """{{ customer_name or '客户' }}您好，您的投诉 {{ complaint_id }} 最新进展：
-{{ message or '我们正在全力处理中。' }}
-{% if next_update_at %}下次进展通报不晚于 {{ when(next_update_at) }}。
+        "{{ noun }} {{ complaint_id }} 处理进展",
+        """{{ customer_name or '客户' }}您好，您的{{ noun }} {{ complaint_id }} 最新进展：
+{% if message or progress %}{{ message or progress }}
+{% elif standing == 'awaiting_findings' %}我们正在等待{{ labels(pending_departments) or '相关部门' }}的核查结果。
+{% elif standing == 'plan_under_review' %}处理方案正在由主管审核，审核通过后会立即告知您。
+{% elif standing == 'awaiting_review' %}客服专员正在核实您反映的情况。
+{% elif standing == 'result_being_prepared' %}处理已完成，我们正在整理结果，稍后告知您。
+{% elif standing == 'waiting_on_you' %}我们在等待您的回复，收到后立即继续处理。
+{% elif standing %}{{ labels(departments) or '相关部门' }}正在处理。
+{% else %}我们正在处理中。
+{% endif %}{% if missed %}很抱歉，{{ label(missed) }}未能在承诺时间（{{ when(missed_at) }}）前完成，现由{{ label(holder_role) }}负责跟进。
+{% endif %}{% if next_promise %}我们承诺在 {{ when(next_promise_at) }}前完成{{ label(next_promise) }}。
+{% endif %}{% if next_update_at %}下次进展通报不晚于 {{ when(next_update_at) }}。
 {% endif %}查看进度：
 {{ status_url }}""",
     ),
@@ -216,8 +233,8 @@ _ZH: dict[TemplateKey, tuple[str, str]] = {
 {{ status_url }}""",
     ),
     TemplateKey.PLAN: (
-        "投诉 {{ complaint_id }} 的处理方案",
-        """{{ customer_name or '客户' }}您好，针对您的投诉 {{ complaint_id }}，我们的初步处理方案是：
+        "{{ noun }} {{ complaint_id }} 的处理方案",
+        """{{ customer_name or '客户' }}您好，针对您的{{ noun }} {{ complaint_id }}，我们的初步处理方案是：
 {{ plan }}
 {% if compensation %}拟补偿金额：{{ money(compensation) }}
 {% endif %}{% if expected_at %}预计在 {{ when(expected_at) }}前处理完毕。
@@ -225,8 +242,8 @@ _ZH: dict[TemplateKey, tuple[str, str]] = {
 {{ status_url }}""",
     ),
     TemplateKey.RESULT: (
-        "投诉 {{ complaint_id }} 处理结果",
-        """{{ customer_name or '客户' }}您好，您的投诉 {{ complaint_id }} 已处理完毕。
+        "{{ noun }} {{ complaint_id }} 处理结果",
+        """{{ customer_name or '客户' }}您好，您的{{ noun }} {{ complaint_id }} 已处理完毕。
 原因：{{ cause }}
 解决方案：{{ solution }}
 {% if compensation %}补偿：{{ money(compensation) }}{% if compensation_note %}（{{ compensation_note }}）{% endif %}
@@ -235,35 +252,42 @@ _ZH: dict[TemplateKey, tuple[str, str]] = {
 {{ status_url }}""",
     ),
     TemplateKey.RATING_REQUEST: (
-        "请评价投诉 {{ complaint_id }} 的处理",
-        """{{ customer_name or '客户' }}您好，您对投诉 {{ complaint_id }} 的处理满意吗？请打 1–5 分{% if rating_due_at %}（{{ when(rating_due_at) }}前）{% endif %}，不满意请告诉我们您的诉求：
+        "请评价{{ noun }} {{ complaint_id }} 的处理",
+        """{{ customer_name or '客户' }}您好，您对{{ noun }} {{ complaint_id }} 的处理满意吗？请打 1–5 分{% if rating_due_at %}（{{ when(rating_due_at) }}前）{% endif %}，不满意请告诉我们您的诉求：
 {{ status_url }}""",
     ),
     TemplateKey.REOPENED: (
-        "投诉 {{ complaint_id }} 已重新处理",
-        """{{ customer_name or '客户' }}您好，很抱歉结果未能令您满意。您的投诉 {{ complaint_id }} 已重新打开，由{{ holder_name or '资深主管' }}亲自跟进。
+        "{{ noun }} {{ complaint_id }} 已重新处理",
+        """{{ customer_name or '客户' }}您好，很抱歉结果未能令您满意。您的{{ noun }} {{ complaint_id }} 已重新打开，由{{ holder_name or '资深主管' }}亲自跟进。
 {% if demand %}您的诉求：{{ demand }}
 {% endif %}{% if due_at %}我们将在 {{ when(due_at) }}前给您答复。
 {% endif %}查看进度：
 {{ status_url }}""",
     ),
     TemplateKey.DUPLICATE_JOINED: (
-        "您的反馈已并入投诉 {{ target_complaint_id or complaint_id }}",
-        """{{ customer_name or '客户' }}您好，{% if target_complaint_id %}您的投诉 {{ complaint_id }} 与投诉 {{ target_complaint_id }} 是同一问题，已并入后者一并处理{% else %}您{% if report_channel %}通过{{ label(report_channel) }}{% endif %}再次反馈的问题已并入正在处理的投诉 {{ complaint_id }}{% endif %}，无需重复投诉。
+        "您的反馈已并入{{ noun }} {{ target_complaint_id or complaint_id }}",
+        """{{ customer_name or '客户' }}您好，{% if target_complaint_id %}您的{{ noun }} {{ complaint_id }} 与{{ noun }} {{ target_complaint_id }} 是同一问题，已并入后者一并处理{% else %}您{% if report_channel %}通过{{ label(report_channel) }}{% endif %}再次反馈的问题已并入正在处理的{{ noun }} {{ complaint_id }}{% endif %}，无需重复反馈。
 查看进度：
 {{ status_url }}""",
     ),
     TemplateKey.WAITING_ON_CUSTOMER: (
-        "投诉 {{ complaint_id }} 需要您的配合",
-        """{{ customer_name or '客户' }}您好，处理您的投诉 {{ complaint_id }} 需要您的配合：
+        "{{ noun }} {{ complaint_id }} 需要您的配合",
+        """{{ customer_name or '客户' }}您好，处理您的{{ noun }} {{ complaint_id }} 需要您的配合：
 {{ reason }}
 收到您的回复后我们将立即继续处理：
 {{ status_url }}""",
     ),
     TemplateKey.CLOSED: (
-        "投诉 {{ complaint_id }} 已{{ '取消' if cancelled else '结案' }}",
-        """{{ customer_name or '客户' }}您好，您的投诉 {{ complaint_id }} {% if cancelled %}已取消{% if reason %}，原因：{{ reason }}{% endif %}{% else %}已结案{% if reason == 'rated' %}，感谢您的评价{% if score %}（{{ score }} 分）{% endif %}{% elif reason == 'no_rating' %}（评价期已过）{% elif reason == 'merged' %}，已并入其他投诉一并处理{% elif reason %}：{{ reason }}{% endif %}{% endif %}。
+        "{{ noun }} {{ complaint_id }} 已{{ '取消' if cancelled else '结案' }}",
+        """{{ customer_name or '客户' }}您好，您的{{ noun }} {{ complaint_id }} {% if cancelled %}已取消{% if reason %}，原因：{{ reason }}{% endif %}{% else %}已结案{% if reason == 'rated' %}，感谢您的评价{% if score %}（{{ score }} 分）{% endif %}{% elif reason == 'no_rating' %}（评价期已过）{% elif reason == 'merged' %}，已并入其他{{ noun }}一并处理{% elif reason %}：{{ reason }}{% endif %}{% endif %}。
 感谢您的耐心与支持。
+{{ status_url }}""",
+    ),
+    TemplateKey.STAFF_REPLY: (
+        "关于您的{{ noun }} {{ complaint_id }} 的回复",
+        """{{ customer_name or '客户' }}您好，{% if holder_name %}{{ holder_name }}{% else %}客服专员{% endif %}回复您：
+{{ message }}
+如需补充信息或照片，请在此回复：
 {{ status_url }}""",
     ),
     TemplateKey.NEW_COMPLAINT: (
@@ -317,12 +341,24 @@ _ZH: dict[TemplateKey, tuple[str, str]] = {
 {% if compensation %}补偿金额：{{ money(compensation) }}
 {% endif %}{{ staff_url }}""",
     ),
+    TemplateKey.NO_PROGRESS: (
+        "【无人处理】投诉 {{ complaint_id }}",
+        """投诉 {{ complaint_id }}{% if tier %}（{{ label(tier) }}）{% endif %}自 {{ when(since) }} 以来无人处理，系统已自动向客户通报当前状态。请尽快跟进{% if next_due %}：{{ label(next_due) }}将于 {{ when(next_due_at) }}到期{% endif %}。
+{{ staff_url }}""",
+    ),
+    TemplateKey.CUSTOMER_MESSAGE: (
+        "【客户回复】投诉 {{ complaint_id }}",
+        """客户对投诉 {{ complaint_id }} 有新的回复{% if attachments %}（附件 {{ attachments }} 个）{% endif %}：
+{{ message }}
+{% if resumed %}投诉原在等待客户配合，时限已恢复计时。
+{% endif %}{{ staff_url }}""",
+    ),
 }
 
 _EN: dict[TemplateKey, tuple[str, str]] = {
     TemplateKey.CONFIRMATION: (
-        "We have received your complaint {{ complaint_id }}",
-        """Dear {{ customer_name or 'customer' }}, we have received your complaint. Its number is {{ complaint_id }}.
+        "We have received your {{ noun }} {{ complaint_id }}",
+        """Dear {{ customer_name or 'customer' }}, we have received your {{ noun }}. Its number is {{ complaint_id }}.
 {% if subject %}Subject: {{ subject }}
 {% endif %}{% if order_number %}Order / waybill: {{ order_number }}
 {% endif %}{% for p in promised %}We promise the {{ p.label }} by {{ p.when }}.
@@ -330,17 +366,26 @@ _EN: dict[TemplateKey, tuple[str, str]] = {
 {{ status_url }}""",
     ),
     TemplateKey.ACKNOWLEDGED: (
-        "Your complaint {{ complaint_id }} is being handled",
-        """Dear {{ customer_name or 'customer' }}, {{ holder_name or 'a specialist' }} has taken charge of your complaint {{ complaint_id }}.
+        "Your {{ noun }} {{ complaint_id }} is being handled",
+        """Dear {{ customer_name or 'customer' }}, {{ holder_name or 'a specialist' }} has taken charge of your {{ noun }} {{ complaint_id }}.
 {% if message %}{{ message }}
 {% endif %}Progress:
 {{ status_url }}""",
     ),
     TemplateKey.CUSTOMER_UPDATE: (
-        "Progress on your complaint {{ complaint_id }}",
-        """Dear {{ customer_name or 'customer' }}, here is the latest on your complaint {{ complaint_id }}:
-{{ message or 'We are working on it.' }}
-{% if next_update_at %}You will hear from us again by {{ when(next_update_at) }}.
+        "Progress on your {{ noun }} {{ complaint_id }}",
+        """Dear {{ customer_name or 'customer' }}, here is the latest on your {{ noun }} {{ complaint_id }}:
+{% if message or progress %}{{ message or progress }}
+{% elif standing == 'awaiting_findings' %}We are awaiting the findings of {{ labels(pending_departments) or 'the departments involved' }}.
+{% elif standing == 'plan_under_review' %}A supervisor is reviewing our plan; you will hear as soon as it is approved.
+{% elif standing == 'awaiting_review' %}A specialist is checking what you reported.
+{% elif standing == 'result_being_prepared' %}The work is done; we are preparing the result for you.
+{% elif standing == 'waiting_on_you' %}We are waiting for your answer and will go on as soon as we have it.
+{% elif standing %}{{ labels(departments) or 'The departments involved' }}: handling it now.
+{% else %}We are handling it.
+{% endif %}{% if missed %}We are sorry: the {{ label(missed) }} was not done by the promised time ({{ when(missed_at) }}); the {{ label(holder_role) }} now follows it up.
+{% endif %}{% if next_promise %}We promise the {{ label(next_promise) }} by {{ when(next_promise_at) }}.
+{% endif %}{% if next_update_at %}You will hear from us again by {{ when(next_update_at) }}.
 {% endif %}Progress:
 {{ status_url }}""",
     ),
@@ -352,8 +397,8 @@ If anything is still unclear, tell us here:
 {{ status_url }}""",
     ),
     TemplateKey.PLAN: (
-        "Our plan for your complaint {{ complaint_id }}",
-        """Dear {{ customer_name or 'customer' }}, this is our preliminary plan for your complaint {{ complaint_id }}:
+        "Our plan for your {{ noun }} {{ complaint_id }}",
+        """Dear {{ customer_name or 'customer' }}, this is our preliminary plan for your {{ noun }} {{ complaint_id }}:
 {{ plan }}
 {% if compensation %}Proposed compensation: {{ money(compensation) }}
 {% endif %}{% if expected_at %}We expect to finish by {{ when(expected_at) }}.
@@ -361,8 +406,8 @@ If anything is still unclear, tell us here:
 {{ status_url }}""",
     ),
     TemplateKey.RESULT: (
-        "The result of your complaint {{ complaint_id }}",
-        """Dear {{ customer_name or 'customer' }}, we have finished handling your complaint {{ complaint_id }}.
+        "The result of your {{ noun }} {{ complaint_id }}",
+        """Dear {{ customer_name or 'customer' }}, we have finished handling your {{ noun }} {{ complaint_id }}.
 Cause: {{ cause }}
 Solution: {{ solution }}
 {% if compensation %}Compensation: {{ money(compensation) }}{% if compensation_note %} ({{ compensation_note }}){% endif %}
@@ -371,35 +416,42 @@ Solution: {{ solution }}
 {{ status_url }}""",
     ),
     TemplateKey.RATING_REQUEST: (
-        "How did we do with complaint {{ complaint_id }}?",
-        """Dear {{ customer_name or 'customer' }}, are you satisfied with how we handled complaint {{ complaint_id }}? Please rate it from 1 to 5{% if rating_due_at %} by {{ when(rating_due_at) }}{% endif %}, and tell us what you still need if you are not:
+        "How did we do with your {{ noun }} {{ complaint_id }}?",
+        """Dear {{ customer_name or 'customer' }}, are you satisfied with how we handled your {{ noun }} {{ complaint_id }}? Please rate it from 1 to 5{% if rating_due_at %} by {{ when(rating_due_at) }}{% endif %}, and tell us what you still need if you are not:
 {{ status_url }}""",
     ),
     TemplateKey.REOPENED: (
-        "Your complaint {{ complaint_id }} has been reopened",
-        """Dear {{ customer_name or 'customer' }}, we are sorry the result did not satisfy you. Complaint {{ complaint_id }} is open again and {{ holder_name or 'a senior supervisor' }} now handles it personally.
+        "Your {{ noun }} {{ complaint_id }} has been reopened",
+        """Dear {{ customer_name or 'customer' }}, we are sorry the result did not satisfy you. Your {{ noun }} {{ complaint_id }} is open again and {{ holder_name or 'a senior supervisor' }} now handles it personally.
 {% if demand %}Your request: {{ demand }}
 {% endif %}{% if due_at %}You will have our answer by {{ when(due_at) }}.
 {% endif %}Progress:
 {{ status_url }}""",
     ),
     TemplateKey.DUPLICATE_JOINED: (
-        "Your report was added to complaint {{ target_complaint_id or complaint_id }}",
-        """Dear {{ customer_name or 'customer' }}, {% if target_complaint_id %}your complaint {{ complaint_id }} concerns the same issue as complaint {{ target_complaint_id }} and is now handled together with it{% else %}the issue you reported again{% if report_channel %} via {{ label(report_channel) }}{% endif %} has been added to your open complaint {{ complaint_id }}{% endif %}. There is no need to file it twice.
+        "Your report was added to {{ noun }} {{ target_complaint_id or complaint_id }}",
+        """Dear {{ customer_name or 'customer' }}, {% if target_complaint_id %}your {{ noun }} {{ complaint_id }} concerns the same issue as {{ noun }} {{ target_complaint_id }} and is now handled together with it{% else %}the issue you reported again{% if report_channel %} via {{ label(report_channel) }}{% endif %} has been added to your open {{ noun }} {{ complaint_id }}{% endif %}. There is no need to file it twice.
 Progress:
 {{ status_url }}""",
     ),
     TemplateKey.WAITING_ON_CUSTOMER: (
-        "We need your help with complaint {{ complaint_id }}",
-        """Dear {{ customer_name or 'customer' }}, to go on with your complaint {{ complaint_id }} we need the following from you:
+        "We need your help with your {{ noun }} {{ complaint_id }}",
+        """Dear {{ customer_name or 'customer' }}, to go on with your {{ noun }} {{ complaint_id }} we need the following from you:
 {{ reason }}
 We continue as soon as we hear from you:
 {{ status_url }}""",
     ),
     TemplateKey.CLOSED: (
-        "Your complaint {{ complaint_id }} is {{ 'cancelled' if cancelled else 'closed' }}",
-        """Dear {{ customer_name or 'customer' }}, your complaint {{ complaint_id }} {% if cancelled %}is cancelled{% if reason %}: {{ reason }}{% endif %}{% else %}is closed{% if reason == 'rated' %}. Thank you for your rating{% if score %} of {{ score }}{% endif %}{% elif reason == 'no_rating' %} (the rating period has ended){% elif reason == 'merged' %}; it is handled together with another complaint{% elif reason %}: {{ reason }}{% endif %}{% endif %}.
+        "Your {{ noun }} {{ complaint_id }} is {{ 'cancelled' if cancelled else 'closed' }}",
+        """Dear {{ customer_name or 'customer' }}, your {{ noun }} {{ complaint_id }} {% if cancelled %}is cancelled{% if reason %}: {{ reason }}{% endif %}{% else %}is closed{% if reason == 'rated' %}. Thank you for your rating{% if score %} of {{ score }}{% endif %}{% elif reason == 'no_rating' %} (the rating period has ended){% elif reason == 'merged' %}; it is handled together with another {{ noun }}{% elif reason %}: {{ reason }}{% endif %}{% endif %}.
 Thank you for your patience.
+{{ status_url }}""",
+    ),
+    TemplateKey.STAFF_REPLY: (
+        "A reply about your {{ noun }} {{ complaint_id }}",
+        """Dear {{ customer_name or 'customer' }}, {{ holder_name or 'our specialist' }} writes:
+{{ message }}
+To add information or photos, answer here:
 {{ status_url }}""",
     ),
     TemplateKey.NEW_COMPLAINT: (
@@ -451,6 +503,18 @@ Thank you for your patience.
         """The plan for complaint {{ complaint_id }} awaits your approval{% if proposed_by %} (proposed by {{ proposed_by }}){% endif %}:
 {{ plan }}
 {% if compensation %}Compensation: {{ money(compensation) }}
+{% endif %}{{ staff_url }}""",
+    ),
+    TemplateKey.NO_PROGRESS: (
+        "[NO PROGRESS] Complaint {{ complaint_id }}",
+        """Nobody has worked on complaint {{ complaint_id }}{% if tier %} ({{ label(tier) }}){% endif %} since {{ when(since) }}; the system told the customer where it stands. Please follow it up{% if next_due %}: the {{ label(next_due) }} is due at {{ when(next_due_at) }}{% endif %}.
+{{ staff_url }}""",
+    ),
+    TemplateKey.CUSTOMER_MESSAGE: (
+        "[CUSTOMER REPLY] Complaint {{ complaint_id }}",
+        """The customer wrote on complaint {{ complaint_id }}{% if attachments %} ({{ attachments }} attachment(s)){% endif %}:
+{{ message }}
+{% if resumed %}It was waiting on the customer: its clocks run again.
 {% endif %}{{ staff_url }}""",
     ),
 }
@@ -546,7 +610,13 @@ def render(key: TemplateKey, locale: Locale | str, context: Mapping[str, Any]) -
         "money": lambda v: f"¥{float(v):,.2f}" if isinstance(v, int | float) else str(v),
     }
     key = TemplateKey(key)
-    variables = {**context, **helpers, "promised": _promised(context.get("promised"), locale, zone)}
+    noun = NOUNS[locale].get(str(context.get("complaint_type") or ""), NOUNS[locale]["complaint"])
+    variables = {
+        **context,
+        **helpers,
+        "noun": noun,
+        "promised": _promised(context.get("promised"), locale, zone),
+    }
     for alias, canonical in _ALIASES.get(key, ()):
         if not variables.get(canonical) and variables.get(alias):
             variables[canonical] = variables[alias]

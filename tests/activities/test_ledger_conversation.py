@@ -69,3 +69,35 @@ async def test_events_the_ledger_has_not_written_yet_come_from_the_view(ledger_p
     v = view("C-2").model_copy(update={"timeline": [newest]})
     entries = await load_conversation(ledger_pool, v)  # nothing in the ledger for C-2
     assert [(e.kind, e.text) for e in entries][-1] == ("internal", "已联系仓库")
+
+
+async def test_a_staff_reply_carries_its_messages_deliveries_and_a_note_is_internal(ledger_pool):
+    v = view("C-2", description="花瓶碎了")
+    key = "C-2:reply:upd-1"
+    events = [
+        event("C-2", 1, "staff_reply", actor=AGENT, text="已安排补发",
+              data={"text": "已安排补发，明天送达。", "visibility": "customer", "notification": key}),
+        event("C-2", 2, "note", actor=AGENT, text="客户很着急", data={"text": "客户很着急", "visibility": "internal"}),
+        event("C-2", 3, "customer_message", actor=CUSTOMER, text="谢谢",
+              data={"text": "谢谢", "visibility": "customer", "channel": "web", "attachments": ["box.jpg"]}),
+    ]  # fmt: skip
+    async with ledger_pool.acquire() as conn:
+        await write_batch(conn, batch(v, *events))
+    for channel, status in (("email", "sent"), ("sms", "failed")):
+        await ledger_pool.execute(
+            "INSERT INTO notifications (idempotency_key, notification_key, complaint_id, template, audience,"
+            " locale, channel, recipient, status, subject, body, created_at)"
+            " VALUES ($1, $2, 'C-2', 'staff_reply', 'customer', 'zh-CN', $3, 'x', $4, '回复', '已安排补发', $5)",
+            f"{key}/{channel}", key, channel, status, T0 + timedelta(minutes=1),
+        )  # fmt: skip
+    entries = await load_conversation(ledger_pool, v)
+    assert [(e.kind, e.title) for e in entries] == [
+        ("customer", "report"),
+        ("to_customer", "staff_reply"),  # one entry: the reply, with its message's deliveries
+        ("internal", "note"),
+        ("customer", "customer_message"),
+    ]
+    reply = entries[1]
+    assert reply.text == "已安排补发，明天送达。"  # the full text from the event's data
+    assert [(d.channel, d.delivered) for d in reply.deliveries] == [("email", True), ("sms", False)]
+    assert entries[2].event is not None and entries[2].event.data["visibility"] == "internal"

@@ -14,6 +14,7 @@ CUSTOMER_KEYS = {
     TemplateKey.CONFIRMATION,
     TemplateKey.ACKNOWLEDGED,
     TemplateKey.CUSTOMER_UPDATE,
+    TemplateKey.STAFF_REPLY,
     TemplateKey.ANSWER,
     TemplateKey.PLAN,
     TemplateKey.RESULT,
@@ -182,3 +183,34 @@ def test_department_report_warnings_name_the_department():
     context = {"obligation": "department_report", "department": "warehouse", "due_at": "2026-03-02T05:00:00Z"}
     assert "部门调查报告（仓储部）" in render(TemplateKey.WARNING, Locale.ZH_CN, context).text
     assert "department report (warehouse)" in render(TemplateKey.BREACH, Locale.EN, context).text
+
+
+@pytest.mark.parametrize("key", sorted(CUSTOMER_KEYS))
+def test_a_consultation_and_a_suggestion_are_never_called_a_complaint(key):
+    for ctype, zh, en in (("consultation", "咨询", "question"), ("suggestion", "建议", "suggestion")):
+        context = CONTEXT | {"complaint_type": ctype, "target_complaint_id": None, "reason": ""}
+        out_zh = render(key, Locale.ZH_CN, context)
+        out_en = render(key, Locale.EN, context)
+        assert "投诉" not in out_zh.subject + out_zh.text, (ctype, out_zh)
+        assert not re.search(r"\bcomplaint\b", (out_en.subject + out_en.text).lower()), (ctype, out_en)
+        if key not in (TemplateKey.ANSWER,):
+            assert zh in out_zh.subject + out_zh.text and en in (out_en.subject + out_en.text).lower()
+
+
+def test_an_automatic_update_without_progress_says_where_it_stands_and_the_missed_promise():
+    context = CONTEXT | {
+        "message": None,
+        "progress": None,
+        "standing": "awaiting_findings",
+        "pending_departments": ["warehouse"],
+        "missed": "first_response",
+        "missed_at": "2026-03-02T01:05:00Z",
+        "holder_role": "supervisor",
+        "next_promise": "resolution",
+        "next_promise_at": "2026-03-03T01:00:00Z",
+    }
+    zh = render(TemplateKey.CUSTOMER_UPDATE, Locale.ZH_CN, context).text
+    assert "全力处理" not in zh and "等待仓储部的核查结果" in zh
+    assert "首次响应未能在承诺时间" in zh and "主管" in zh and "2026-03-03 09:00" in zh
+    en = render(TemplateKey.CUSTOMER_UPDATE, Locale.EN, context).text
+    assert "awaiting the findings of warehouse" in en and "first response was not done" in en

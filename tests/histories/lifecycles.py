@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 from domain import actions as a
 from domain.calendar import SIGNAL_CALENDARS_CHANGED, CalendarChange
 from domain.calendar_edits import CalendarEdits, DayEdit, YearConfirmed, resolve_calendars
-from domain.models import Category, ComplaintType, Department, Tier
+from domain.models import Category, Channel, ComplaintType, Department, Tier
 from domain.policy import preset
 from tests.workflows.harness import (
     ENGINEER,
@@ -209,10 +209,36 @@ TYPICAL: dict[str, Callable[[Desk], Awaitable[Complaint]]] = {
     "important_complaint": important_complaint,
     "urgent_complaint": urgent_complaint,
 }
+
+
+async def urgent_conversation(desk: Desk) -> Complaint:
+    """The conversation's Updates, an untouched stretch (automatic updates without progress, alerted) and a
+    plan with a compensation sent once after approval: the code paths behind this branch's patches."""
+    c = await desk.start(tier=Tier.URGENT, category=Category.DAMAGED)
+    await c.until(70 * M)  # nobody acts: updates at 0:30 and 1:00 say where it stands, the supervisor is told
+    await c.do(a.UPDATE_ACKNOWLEDGE, a.Acknowledge(actor=SUPERVISOR))
+    await c.do(a.UPDATE_NOTE, a.AddNote(actor=SUPERVISOR, note="客户很着急"))
+    await c.do(a.UPDATE_REPLY, a.ReplyToCustomer(actor=SUPERVISOR, message="请发来破损照片。"))
+    await c.do(a.UPDATE_WAIT, a.WaitOnCustomer(actor=SUPERVISOR, reason="等待照片"))
+    await c.until(80 * M)
+    await c.do(
+        a.UPDATE_CUSTOMER_MESSAGE,
+        a.CustomerMessage(channel=Channel.WEB, message="照片已上传", received_at=c.at.isoformat()),
+    )
+    await c.do(a.UPDATE_PROPOSE_PLAN, a.ProposePlan(actor=SUPERVISOR, plan="补发", compensation=50))
+    await c.do(a.UPDATE_APPROVE, a.Approve(actor=SUPERVISOR))
+    await c.do(a.UPDATE_RESOLVE, a.Resolve(actor=SUPERVISOR, cause="运输挤压", solution="已补发"))
+    await c.until(90 * M)
+    await c.do(a.UPDATE_RATE, a.Rate(score=5))
+    await c.result()
+    return c
+
+
 ALL: dict[str, Callable[[Desk], Awaitable[Complaint]]] = {
     **TYPICAL,
     "urgent_reopened": urgent_reopened,
     "lost_goods_investigation": lost_goods_investigation,
     "continued_as_new": continued_as_new,
     "calendar_changed": calendar_changed,
+    "urgent_conversation": urgent_conversation,
 }

@@ -4,7 +4,8 @@ workflow on the dev server, the replies caught by the notification sink's SMTP s
 - a lost parcel without a waybill number is filed, and the reply asks for the number in the sender's language;
 - a bad attachment is left out and named; a mail with nothing to file gets a reply saying why;
 - a reply (In-Reply-To / References a mail we sent, or the number in the subject from the same customer)
-  joins the complaint as a report; the number in a stranger's subject does not.
+  joins the complaint as the customer's message; the number in a stranger's subject does not;
+- a reply while the complaint waits on the customer resumes it.
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ import aiosmtplib
 import pytest
 import pytest_asyncio
 
+from domain import actions as a
+from domain.models import Actor, Role, State
+from domain.view import ComplaintView
 from starters.email_intake import start_email_intake
 from starters.email_threads import message_ids, number_in_subject
 
@@ -146,7 +150,7 @@ async def test_a_reply_to_our_mail_joins_the_complaint_instead_of_opening_a_new_
     )  # fmt: skip
     response = await _send(smtp, answer)
     assert response == f"OK complaint {number} joined", response
-    assert any("SF9876543210" in t for t in await _events(stack, number, "duplicate_report"))
+    assert any("SF9876543210" in t for t in await _events(stack, number, "customer_message"))
     filed = await stack.pool.fetchval(
         "SELECT count(*) FROM intake_receipts r JOIN complaints c USING (complaint_id)"
         " WHERE c.view->'customer'->>'email' = $1",
@@ -191,4 +195,32 @@ async def test_a_reply_to_the_workflows_confirmation_mail_joins_by_its_message_i
         "Re: your mail", "补充：破损的是蓝色花瓶。", sender, In_Reply_To=sent["provider_message_id"]
     )
     assert await _send(smtp, answer) == f"OK complaint {number} joined"
-    assert any("蓝色花瓶" in t for t in await _events(stack, number, "duplicate_report"))
+    assert any("蓝色花瓶" in t for t in await _events(stack, number, "customer_message"))
+
+
+async def test_a_reply_by_mail_while_waiting_on_the_customer_resumes_the_complaint(stack, smtp):
+    sender, address = _sender("周八")
+    number = (await _send(smtp, _mail("包裹破损", "运单号 SF2468013579 外箱破损。", sender))).split()[2]
+    workflow_id = None
+    for _ in range(100):  # the ledger row, written by the workflow's activity, names its workflow
+        workflow_id = await stack.pool.fetchval(
+            "SELECT workflow_id FROM complaints WHERE complaint_id = $1", number
+        )
+        if workflow_id:
+            break
+        await asyncio.sleep(0.1)
+    handle = stack.client.get_workflow_handle(workflow_id)
+    agent = Actor(id="zhang", role=Role.SPECIALIST)
+    await handle.execute_update(a.UPDATE_ACKNOWLEDGE, a.Acknowledge(actor=agent), result_type=a.ActionResult)
+    waiting = await handle.execute_update(
+        a.UPDATE_WAIT, a.WaitOnCustomer(actor=agent, reason="请发来破损照片"), result_type=a.ActionResult
+    )
+    assert waiting.state == State.WAITING_ON_CUSTOMER.value
+    answer = _mail(f"Re: 投诉 {number} 需要您的配合", "照片在附件里。", sender)
+    answer.add_attachment(PNG, maintype="image", subtype="png", filename="crack.png")
+    assert await _send(smtp, answer) == f"OK complaint {number} joined"
+    view = await handle.query(a.QUERY_STATE, result_type=ComplaintView)
+    assert view.state == State.ACKNOWLEDGED  # the clocks run again
+    assert "crack.png" in [att.name for att in view.attachments]
+    assert any("照片在附件里" in t for t in await _events(stack, number, "customer_message"))
+    assert await _events(stack, number, "resumed")

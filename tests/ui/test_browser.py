@@ -464,8 +464,26 @@ async def test_the_zh_cn_walk_from_intake_to_a_reopen_never_mixes_scripts(chromi
     await act(zhang, "acknowledge", {"message": "很抱歉给您带来不便，我们正在联系仓库核查。"})
     await act(zhang, "assign", {"departments": ["warehouse", "transport"], "assignees": ["wang", "liu"]})
     await scan.check(zhang, "complaint page, assigned")
-    await act(zhang, "resolve", {"cause": "原因", "solution": "方案"}, ok=False)  # reports still pending
-    await scan.check(zhang, "complaint page, resolve refused")
+    # The reports are pending: the table offers no resolve (the workflow would refuse it).
+    assert await zhang.locator('details[data-action="resolve"]').count() == 0
+    # The conversation: a canned reply picked, edited and sent on the customer's channel; an internal note.
+    picker = zhang.get_by_test_id("canned-picker")
+    await picker.select_option(index=1)
+    canned = await zhang.locator("#reply_to_customer-message").input_value()
+    assert "韩梅梅" in canned and complaint_id in canned and "{" not in canned
+    await act(zhang, "reply_to_customer", {"message": "韩梅梅您好，仓库正在核查，请保留外包装。"})
+    await act(zhang, "add_note", {"note": "客户婚宴明天用，优先处理"})
+
+    async def reply_delivered():
+        await page_of(zhang)
+        reply = zhang.locator('#conversation li[data-event="staff_reply"]')
+        return await reply.count() == 1 and await reply.get_by_test_id("delivery").count() >= 1
+
+    await until(reply_delivered)
+    note = zhang.locator('#conversation li[data-event="note"]')
+    assert "优先处理" in await note.inner_text()
+    assert await note.get_by_test_id("internal-mark").count() == 1
+    await scan.check(zhang, "complaint page, reply and note")
 
     for who, name in (("wang", "warehouse"), ("liu", None)):
         staff = await sign_in(chromium, base, who, lang="zh-CN")

@@ -38,6 +38,9 @@ def test_there_are_recorded_histories_for_every_tier_and_the_hard_cases():
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
 async def test_recorded_history_replays_without_nondeterminism(path: Path):
+    """Among them urgent_complaint, recorded before the `workflow.patched` changes: a plan with a
+    compensation sent before approval, and automatic customer updates with nobody working on it (1:30, 2:00)
+    that told no one — replayed, the patches keep the old commands."""
     history = WorkflowHistory.from_json(WORKFLOW_IDS[path.stem], path.read_text(encoding="utf-8"))
     replayer = Replayer(workflows=WORKFLOWS, data_converter=DATA_CONVERTER)
     result = await replayer.replay_workflow(history, raise_on_replay_failure=True)

@@ -71,6 +71,13 @@
         var c = box.closest("section"); if (c) c.classList.toggle("show-system", box.checked);
       });
     });
+    // A canned reply fills the reply box (placeholders already filled in); the person edits it before sending.
+    document.querySelectorAll("[data-canned-into]").forEach(function (picker) {
+      picker.addEventListener("change", function () {
+        var box = document.getElementById(picker.getAttribute("data-canned-into"));
+        if (box && picker.value) { box.value = picker.value; box.focus(); }
+      });
+    });
     // The complaint page: offer a reload (never force one: a half-filled form must survive) when it changed.
     // The baseline is read a few seconds after load, so the ledger write of one's own action is not news.
     var changed = document.getElementById("changed");

@@ -177,6 +177,9 @@ async def summary(pool: asyncpg.Pool, f: ReportFilter) -> dict[str, Any]:
                     WHERE e.kind = 'progress' AND e.data->>'to_customer' = 'true') AS staff_updates,
                (SELECT count(*) FROM timeline_events e JOIN c c2 USING (complaint_id)
                     WHERE e.kind = 'customer_update' AND e.actor_role = 'system') AS automatic_updates,
+               (SELECT count(*) FROM timeline_events e JOIN c c2 USING (complaint_id)
+                    WHERE e.kind = 'customer_update' AND e.actor_role = 'system'
+                      AND e.data->>'no_progress' = 'true') AS no_progress_updates,
                count(*) FILTER (WHERE reopen_count > 0) AS reopened,
                sum(breach_count) AS breaches
         FROM c""",

@@ -195,6 +195,7 @@ async def dashboard(request: Request, user: StaffUser = Depends(require_role(*DA
         ("dashboard.reopen_rate", _pct(s["reopen_rate"])),
         ("dashboard.staff_updates", str(s["staff_updates"])),
         ("dashboard.automatic_updates", str(s["automatic_updates"])),
+        ("dashboard.no_progress_updates", str(s["no_progress_updates"])),
     ]
     return render(
         request,

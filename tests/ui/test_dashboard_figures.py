@@ -54,7 +54,7 @@ async def _script(pool) -> None:
             text="automatic",
             obligation=ObligationName.CUSTOMER_UPDATE,
             due_at=DAY + timedelta(minutes=30),
-            data={"obligation_status": "met", "occurrence": 1},
+            data={"obligation_status": "met", "occurrence": 1, "automatic": True, "no_progress": True},
         ),
         TimelineEvent(
             event_id="C-A-staff",
@@ -132,6 +132,7 @@ async def test_the_dashboard_figures_on_a_scripted_set(web):
         assert _kpi(html, "dashboard.final_rating") == "4.50 / 5"  # (5 + 4) / 2
         assert _kpi(html, "dashboard.staff_updates") == "1"
         assert _kpi(html, "dashboard.automatic_updates") == "1"
+        assert _kpi(html, "dashboard.no_progress_updates") == "1"  # nobody had worked on it: said apart
         person = _chart(html, "person")
         assert "未分派队列" in person and "—" not in person
         region = _chart(html, "region")

@@ -33,6 +33,7 @@ from ui.actions import (
 from ui.auth import StaffUser, list_staff, require_role, require_staff
 from ui.csrf import verify_csrf
 from ui.i18n import label, local_time, t
+from ui.messages import redact_status_links
 from ui.templating import render, request_locale, viewer_zone
 
 router = APIRouter(include_in_schema=False)
@@ -273,7 +274,10 @@ async def _complaint_page(
             "names": {u.username: u.display_name for u in staff},
             "sent": sent,
             "customer_others": await LedgerSearch(ctx.pool).customer_complaints(view.complaint_id),
-            "conversation": await load_conversation(ctx.pool, view),
+            "conversation": [  # staff read what the customer got, without the status link's token
+                c.model_copy(update={"text": redact_status_links(c.text), "subject": redact_status_links(c.subject)})
+                for c in await load_conversation(ctx.pool, view)
+            ],
             "talk": talk,
             "canned": await _canned_for(ctx.pool, view, viewer_zone(request)) if talk else [],
             "temporal_url": temporal_url,

@@ -78,6 +78,9 @@ async def test_the_customer_answers_on_the_status_page_with_a_photo_and_the_cloc
     assert await state_of(zhang) == "Acknowledged"  # the clocks run again, as before the wait
     said = await zhang.locator('#conversation li[data-event="customer_message"]').inner_text()
     assert "Photo of the crushed corner attached." in said and "corner.png" in said
+    # Staff read the messages the customer got, but never the status link's token (it acts as the customer).
+    token = status_url.rsplit("/", 1)[-1]
+    assert token not in await zhang.locator("#conversation").inner_text()
     assert await zhang.locator('#report a:has-text("corner.png")').count() == 1
     resumed = zhang.locator('#conversation li[data-event="resumed"]')
     assert "the customer answered" in await resumed.inner_text()

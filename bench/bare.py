@@ -45,15 +45,17 @@ async def _serve(address: str, task_queue: str) -> None:
     from temporalio.client import Client
     from temporalio.worker import Worker
 
+    import bench
     from core.settings import Settings
     from core.temporal import DATA_CONVERTER
-    from workers.tuning import worker_tuning
+    from workers.tuning import cache_sandbox_bytecode, worker_tuning
 
     client = await Client.connect(address, data_converter=DATA_CONVERTER)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    cache_sandbox_bytecode(bench)  # like the product worker: the sandbox loads this module per workflow
     worker = Worker(
         client,
         task_queue=task_queue,

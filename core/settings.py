@@ -119,7 +119,9 @@ class Settings(BaseSettings):
     # past the SDK's 2 s deadlock alarm and the 10 s task timeout (docs/benchmarks.md). Scale with processes.
     worker_max_concurrent_workflow_tasks: int | None = 16
     # How long a task waits for the worker that has the complaint cached before another worker replays it.
-    worker_sticky_timeout_seconds: float = 10.0
+    # 10 s turned a deadline wave's backlog into ~1,500 timeouts per 1,000 complaints, each a replay from
+    # history; 60 s: 31–201 (docs/benchmarks.md). The cost: a task queued for a killed worker waits longer.
+    worker_sticky_timeout_seconds: float = 60.0
     worker_max_concurrent_activities: int | None = None
     worker_max_concurrent_local_activities: int | None = None
 

@@ -3,12 +3,16 @@ runs with exactly the product worker's cache, slots and runner."""
 
 from __future__ import annotations
 
+import compileall
 from datetime import timedelta
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from temporalio.worker import UnsandboxedWorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
+import workflows
 from core.settings import Settings
 
 
@@ -24,3 +28,13 @@ def worker_tuning(settings: Settings) -> dict[str, Any]:
         if settings.worker_sandbox
         else UnsandboxedWorkflowRunner(),
     }
+
+
+def cache_sandbox_bytecode(*packages: ModuleType) -> None:
+    """Write the bytecode of the modules the sandbox imports afresh for every complaint it loads (each start
+    and each cache miss). With PYTHONDONTWRITEBYTECODE (the Dockerfile, many shells) nothing cached it, so
+    every load compiled workflows/*.py from source again: a quarter of the worker's CPU at intake under
+    py-spy (docs/benchmarks.md). Python reads a cached file even with that setting; a read-only install
+    (the image compiles at build time) just keeps what it has."""
+    for package in packages or (workflows,):
+        compileall.compile_dir(Path(package.__file__).parent, quiet=2)

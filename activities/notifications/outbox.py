@@ -47,6 +47,17 @@ class DeliveryOutcome:
     error: str | None = None
 
 
+_CLAIM = """
+WITH before AS (
+    SELECT status, error FROM notifications WHERE idempotency_key = $1 FOR UPDATE
+), claimed AS (
+    UPDATE notifications SET status = 'sending', attempts = attempts + 1, updated_at = now()
+     WHERE idempotency_key = $1 AND (SELECT status FROM before) NOT IN ('sent', 'rejected')
+)
+SELECT status, error FROM before
+"""
+
+
 def delivery_key(n: Notification, d: Delivery) -> str:
     return f"{n.idempotency_key}/{d.channel}/{d.recipient}"
 
@@ -62,12 +73,16 @@ class Outbox:
         Raises TransientFailure when another live attempt holds this delivery."""
         key = delivery_key(n, d)
         async with self.pool.acquire() as conn:
-            await conn.execute(
+            # Reserve and claim in one round trip: the lock guards what is read after it, not the insert.
+            locked = await conn.fetchval(
                 """
-                INSERT INTO notifications (idempotency_key, notification_key, complaint_id, template, audience,
-                                           locale, channel, recipient, subject, body)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-                ON CONFLICT (idempotency_key) DO NOTHING
+                WITH reserve AS (
+                    INSERT INTO notifications (idempotency_key, notification_key, complaint_id, template,
+                                               audience, locale, channel, recipient, subject, body)
+                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                    ON CONFLICT (idempotency_key) DO NOTHING
+                )
+                SELECT pg_try_advisory_lock(hashtextextended($1, 7233))
                 """,
                 key,
                 n.idempotency_key,
@@ -80,7 +95,7 @@ class Outbox:
                 subject,
                 body,
             )
-            if not await conn.fetchval("SELECT pg_try_advisory_lock(hashtextextended($1, 7233))", key):
+            if not locked:
                 raise TransientFailure(f"delivery {key} is being sent by another attempt")
             try:
                 return await self._claim_and_send(conn, key, send)
@@ -91,17 +106,14 @@ class Outbox:
     async def _claim_and_send(
         self, conn: asyncpg.Connection, key: str, send: Callable[[str], Awaitable[str]]
     ) -> DeliveryOutcome:
-        row = await conn.fetchrow("SELECT status, error FROM notifications WHERE idempotency_key = $1", key)
+        # Read the row and mark it `sending` in one statement (it starts after the lock, so it reads what the
+        # last attempt committed); a settled row is left as it is.
+        row = await conn.fetchrow(_CLAIM, key)
         status = DeliveryStatus(row["status"])
         if status in (DeliveryStatus.SENT, DeliveryStatus.REJECTED):
             return DeliveryOutcome(status, settled_before=True, error=row["error"])
         if status in (DeliveryStatus.SENDING, DeliveryStatus.FAILED):
             log.info("resending with the same key after an unknown outcome", key=key, previous=status.value)
-        await conn.execute(
-            "UPDATE notifications SET status = 'sending', attempts = attempts + 1, updated_at = now()"
-            " WHERE idempotency_key = $1",
-            key,
-        )
         try:
             provider_id = await send(key)
         except PermanentRejection as e:

@@ -282,7 +282,6 @@ async def _complaint_page(
             "canned": await _canned_for(ctx.pool, view, viewer_zone(request)) if talk else [],
             "temporal_url": temporal_url,
             "show_temporal": user.has_role(Role.ENGINEER, Role.SUPERVISOR, Role.SENIOR_SUPERVISOR),
-            "status_url": f"{ctx.settings.public_base_url.rstrip('/')}/status/{view.status_token}",
             "error": error,
             "error_field": error_field,
             "form_action": form_action,

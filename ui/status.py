@@ -23,6 +23,7 @@ from starters.attachments import MAX_FILE_BYTES, MAX_FILES, Upload, check_upload
 from starters.errors import IntakeInvalid
 from ui import complaints, messages
 from ui.actions import ActionRefused, refused_field, send_update
+from ui.auth import StaffUser, require_staff
 from ui.csrf import verify_csrf
 from ui.form_text import ft
 from ui.i18n import normalize_locale, t
@@ -109,6 +110,23 @@ async def _page(
     loaded = await complaints.load_by_token(ctx.temporal, ctx.pool, token)
     if loaded is None:
         return _not_found(request)
+    return await _render(
+        request, loaded, token, error=error, message_error=message_error, status_code=status_code, form=form
+    )
+
+
+async def _render(
+    request: Request,
+    loaded: complaints.Loaded,
+    token: str,
+    *,
+    preview: bool = False,
+    error: str | None = None,
+    message_error: str | None = None,
+    status_code: int = 200,
+    form: dict | None = None,
+) -> Response:
+    ctx = request.app.state.ctx
     view = loaded.view
     locale = _locale(request, view.customer.locale.value)
     step, due = next_step(view)
@@ -127,9 +145,10 @@ async def _page(
             "due": due,
             "missed": missed_promise(view),
             "sent": sent,
-            "can_rate": view.state in RATEABLE,
+            "can_rate": view.state in RATEABLE and not preview,
+            "preview": preview,
             "rated": request.query_params.get("rated") == "1",
-            "can_write": view.state not in TERMINAL_STATES,
+            "can_write": view.state not in TERMINAL_STATES and not preview,
             "mine": [e for e in view.timeline if e.kind == EventKind.CUSTOMER_MESSAGE][::-1],
             "written": request.query_params.get("written") == "1",
             "error": error,
@@ -141,6 +160,19 @@ async def _page(
     )
     response.headers.update(NO_INDEX)
     return response
+
+
+@router.get("/staff/complaints/{complaint_id}/customer-view", response_class=HTMLResponse)
+async def customer_view(
+    request: Request, complaint_id: str, user: StaffUser = Depends(require_staff)
+) -> Response:
+    """What the customer's status page shows, for staff: read only and without the status token, which
+    acts as the customer (a staff member holding it could rate the complaint in the customer's name)."""
+    ctx = request.app.state.ctx
+    loaded = await complaints.load(ctx.temporal, ctx.pool, complaint_id)
+    if loaded is None:
+        return _not_found(request)
+    return await _render(request, loaded, "", preview=True)
 
 
 @router.get("/status/{token}", response_class=HTMLResponse)

@@ -115,6 +115,20 @@ async def test_a_wrong_status_token_sees_nothing(web):
         assert r.status_code in (403, 404)
 
 
+async def test_staff_see_the_customers_page_read_only_and_never_its_token(web):
+    v = seed.view("C-PREVIEW", received_at=NOW, holder=seed.ZHANG, state=State.RESOLVED, locale=Locale.EN)
+    await seed.write(web.pool, v)
+    async with httpx.AsyncClient(base_url=web.base_url) as stranger:
+        r = await stranger.get("/staff/complaints/C-PREVIEW/customer-view")
+        assert r.status_code in (303, 401) and "C-PREVIEW" not in r.text
+    async with signed_in(web.base_url, "zhang") as staff:
+        page = (await staff.get("/staff/complaints/C-PREVIEW")).text
+        preview = await staff.get("/staff/complaints/C-PREVIEW/customer-view")
+    assert v.status_token not in page and "/customer-view" in page
+    assert preview.status_code == 200 and 'data-testid="preview"' in preview.text
+    assert v.status_token not in preview.text and "/rate" not in preview.text  # nothing to act with
+
+
 async def test_the_status_page_speaks_plain_words_without_staff_data(web):
     v = seed.view(
         "C-STATUS",

@@ -22,6 +22,7 @@ from bench import histories
 from bench.lateness import NotReady, require
 from bench.processes import binary
 from bench.progress import Progress
+from desk.testing_support import register_search_attributes
 
 SH = ZoneInfo("Asia/Shanghai")
 MONDAY_9 = datetime(2026, 3, 2, 9, tzinfo=SH)  # an ordinary working Monday
@@ -129,26 +130,6 @@ def lifecycles() -> list[Lifecycle]:
             "acks 2/5 min, assigned 15 min, plan 1 h approved, resolved 3 h, rated 2 → reopened, resolved 4 h, rated 4; 30-minute customer updates throughout",
         ),
     ]
-
-
-async def _register_search_attributes(env) -> None:
-    from temporalio.api.enums.v1 import IndexedValueType
-    from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
-
-    from domain import search_attributes
-
-    kinds = {
-        "KEYWORD": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
-        "KEYWORD_LIST": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST,
-        "INT": IndexedValueType.INDEXED_VALUE_TYPE_INT,
-        "DATETIME": IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
-    }
-    await env.client.operator_service.add_search_attributes(
-        AddSearchAttributesRequest(
-            namespace=env.client.namespace,
-            search_attributes={k.name: kinds[k.indexed_value_type.name] for k in search_attributes.ALL},
-        )
-    )
 
 
 async def _run_one(env, lc: Lifecycle, progress: Progress) -> dict:
@@ -260,7 +241,7 @@ async def run(workdir: Path, progress: Progress) -> dict:
         data_converter=DATA_CONVERTER, test_server_existing_path=server
     )
     try:
-        await _register_search_attributes(env)
+        await register_search_attributes(env)
         sink_port = int(product.sink_url.rsplit(":", 1)[-1])
         settings = Settings(
             database_url=product.database_url,

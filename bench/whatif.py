@@ -29,16 +29,13 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import asyncpg
-from temporalio.api.enums.v1 import IndexedValueType
-from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from bench.processes import Postgres, binary
 from core.temporal import DATA_CONVERTER, workflow_id_for
-from desk.testing_support import Recorder, quiescent, sleep_past
+from desk.testing_support import Recorder, quiescent, register_search_attributes, sleep_past
 from domain import actions as act
-from domain import search_attributes
 from domain.case import ComplaintOptions
 from domain.messages import LedgerWrite
 from domain.models import (
@@ -150,21 +147,6 @@ def _steps(s: Script) -> list[tuple[int, str, object]]:
     return sorted(steps, key=lambda x: x[0])
 
 
-async def _register(env: WorkflowEnvironment) -> None:
-    kinds = {
-        "KEYWORD": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
-        "KEYWORD_LIST": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST,
-        "INT": IndexedValueType.INDEXED_VALUE_TYPE_INT,
-        "DATETIME": IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
-    }
-    await env.client.operator_service.add_search_attributes(
-        AddSearchAttributesRequest(
-            namespace=env.client.namespace,
-            search_attributes={k.name: kinds[k.indexed_value_type.name] for k in search_attributes.ALL},
-        )
-    )
-
-
 async def _settle(handle) -> None:
     for _ in range(500):
         if quiescent(await handle.fetch_history()):
@@ -213,7 +195,7 @@ async def record(scripts: list[Script]) -> list[LedgerWrite]:
     )
     world = Recorder()
     try:
-        await _register(env)
+        await register_search_attributes(env)
         task_queue = f"whatif-{uuid.uuid4().hex[:8]}"
         async with Worker(
             env.client, task_queue=task_queue, workflows=WORKFLOWS, activities=world.activities()

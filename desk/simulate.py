@@ -22,8 +22,6 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from temporalio.api.enums.v1 import IndexedValueType
-from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
@@ -32,9 +30,15 @@ from temporalio.worker import Worker
 
 from core.settings import Settings
 from core.temporal import DATA_CONVERTER, workflow_id_for
-from desk.testing_support import Recorder, channels_of, settle, sleep_past, terminate_complaint
+from desk.testing_support import (
+    Recorder,
+    channels_of,
+    register_search_attributes,
+    settle,
+    sleep_past,
+    terminate_complaint,
+)
 from domain import actions as a
-from domain import search_attributes as sa
 from domain.calendar import CalendarSpec, unconfirmed_schedules
 from domain.calendar_edits import resolve_calendars
 from domain.messages import (
@@ -494,12 +498,7 @@ async def simulate_file(path: str | Path) -> dict[str, Any]:
         data_converter=DATA_CONVERTER, test_server_existing_path=_test_server(), runtime=quiet
     )
     try:
-        await env.client.operator_service.add_search_attributes(
-            AddSearchAttributesRequest(
-                namespace=env.client.namespace,
-                search_attributes={k.name: IndexedValueType.ValueType(k.indexed_value_type) for k in sa.ALL},
-            )
-        )
+        await register_search_attributes(env)
         return await run_scenario(scenario, env, base_dir=Path(path).parent)
     finally:
         await env.shutdown()

@@ -13,11 +13,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import activity
-from temporalio.api.enums.v1 import EventType
+from temporalio.api.enums.v1 import EventType, IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client, WorkflowHistory
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
+from domain import search_attributes
 from domain.messages import (
     ACTIVITY_NOTIFY,
     ACTIVITY_RECORD,
@@ -166,3 +168,15 @@ async def terminate_complaint(client: Client, workflow_id: str, view: ComplaintV
             await client.get_workflow_handle(i).terminate("run over")
         except Exception:
             pass  # already closed or never started
+
+
+async def register_search_attributes(env: WorkflowEnvironment) -> None:
+    """A fresh test server knows none of the complaint's search attributes (domain/search_attributes.py)."""
+    await env.client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace=env.client.namespace,
+            search_attributes={
+                k.name: IndexedValueType.ValueType(k.indexed_value_type) for k in search_attributes.ALL
+            },
+        )
+    )

@@ -18,11 +18,10 @@ from pathlib import Path
 import asyncpg
 import pytest
 import pytest_asyncio
-from temporalio.api.enums.v1 import IndexedValueType
-from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.testing import WorkflowEnvironment
 
 from core.temporal import DATA_CONVERTER
+from desk.testing_support import register_search_attributes
 from domain import search_attributes
 from ledger.schema import migrate
 
@@ -37,21 +36,6 @@ def _binary(name: str) -> str:
             pytest.skip(f"{name} binary not installed")
         return found
     return str(path)
-
-
-async def register_search_attributes(env: WorkflowEnvironment) -> None:
-    kinds = {
-        "KEYWORD": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
-        "KEYWORD_LIST": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST,
-        "INT": IndexedValueType.INDEXED_VALUE_TYPE_INT,
-        "DATETIME": IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
-    }
-    await env.client.operator_service.add_search_attributes(
-        AddSearchAttributesRequest(
-            namespace=env.client.namespace,
-            search_attributes={k.name: kinds[k.indexed_value_type.name] for k in search_attributes.ALL},
-        )
-    )
 
 
 @pytest_asyncio.fixture

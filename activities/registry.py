@@ -25,6 +25,7 @@ from activities.notifications.channels import (
 from activities.notifications.notifier import Notifier
 from activities.notifications.routing import RoutingConfig
 from activities.retention import RetentionSweeper
+from activities.step import StepRecorder
 from activities.tracking import Tracker
 from core.settings import Settings, local_base_url, standin_token
 
@@ -89,8 +90,10 @@ def build_activities(settings: Settings, pool: asyncpg.Pool) -> list[Callable]:
         pool,
         api_key=settings.tracking_api_key,
     )
+    ledger = LedgerWriter(pool)
     return [
-        LedgerWriter(pool).record_ledger,
+        ledger.record_ledger,
+        StepRecorder(ledger, notifier).record_step,
         notifier.notify,
         tracker.lookup_tracking,
         RetentionSweeper(pool).sweep,

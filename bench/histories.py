@@ -13,6 +13,7 @@ exactly (the bare benchmark workflow checks this against the due moment it was g
 from __future__ import annotations
 
 import asyncio
+import json
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -111,8 +112,6 @@ def wake_ups(workflow_id: str, events: list[HistoryEvent]) -> list[WakeUp]:
 
 def _activity_input(ev: HistoryEvent) -> dict:
     """The first argument of a scheduled activity, when it is plain JSON (no encryption codec)."""
-    import json
-
     payloads = ev.activity_task_scheduled_event_attributes.input.payloads
     if not payloads:
         return {}
@@ -123,12 +122,34 @@ def _activity_input(ev: HistoryEvent) -> dict:
     return value if isinstance(value, dict) else {}
 
 
+def _marker_json(ev: HistoryEvent, field_name: str) -> dict:
+    """One plain-JSON field of a local activity's marker (`data`: type, times; `result`)."""
+    payloads = ev.marker_recorded_event_attributes.details.get(field_name)
+    if payloads is None or not payloads.payloads:
+        return {}
+    try:
+        value = json.loads(payloads.payloads[0].data)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _proto_time(value: dict | None) -> datetime | None:
+    if not value:
+        return None
+    return datetime.fromtimestamp(int(value.get("seconds", 0)) + int(value.get("nanos", 0)) / 1e9, UTC)
+
+
 def keyed_actions(
     workflow_id: str, events: list[HistoryEvent], due_by_key: dict[str, datetime]
 ) -> list[WakeUp]:
-    """The activities whose input carries one of the given idempotency keys (e.g. the warning and breach
-    notifications of an obligation), timed against the due moment the ledger recorded for each: when the
-    timer that woke the workflow fired, when the activity started and when it completed."""
+    """The work that carried one of the given idempotency keys (e.g. the warning and breach notifications
+    of an obligation), timed against the due moment the ledger recorded for each: when the timer that woke
+    the workflow fired, when the work started and when it completed. The work is a `notify` activity whose
+    input has the key, or (since the one-step patch) the `record_step` local activity whose result lists
+    the key as settled: started = its workflow task's start, done = the moment the local activity completed
+    (its marker's `complete_time`; the marker itself is recorded when that workflow task completes)."""
+    by_id = {ev.event_id: ev for ev in events}
     started_of: dict[int, HistoryEvent] = {}
     completed_of: dict[int, HistoryEvent] = {}
     for ev in events:
@@ -157,6 +178,33 @@ def keyed_actions(
             if ev.event_id in completed_of:
                 w.actions_done = _t(completed_of[ev.event_id])
             out.append(w)
+        elif (
+            ev.event_type == E.EVENT_TYPE_MARKER_RECORDED
+            and ev.marker_recorded_event_attributes.marker_name == "core_local_activity"
+        ):
+            data = _marker_json(ev, "data")
+            if data.get("activity_type") != "record_step":
+                continue
+            keys = [k for k in _marker_json(ev, "result").get("settled", []) if k in due_by_key]
+            wft_done = by_id.get(ev.marker_recorded_event_attributes.workflow_task_completed_event_id)
+            wft_started = (
+                by_id.get(wft_done.workflow_task_completed_event_attributes.started_event_id)
+                if wft_done
+                else None
+            )
+            done = _proto_time(data.get("complete_time")) or _t(ev)
+            for key in keys:
+                out.append(
+                    WakeUp(
+                        workflow_id=workflow_id,
+                        timer_id=key,
+                        due=due_by_key[key],
+                        fired=_t(last_fired) if last_fired is not None else _t(ev),
+                        action_types=["record_step"],
+                        first_action_started=_t(wft_started) if wft_started is not None else None,
+                        actions_done=done,
+                    )
+                )
     return out
 
 

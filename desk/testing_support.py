@@ -23,11 +23,14 @@ from domain import search_attributes
 from domain.messages import (
     ACTIVITY_NOTIFY,
     ACTIVITY_RECORD,
+    ACTIVITY_STEP,
     ACTIVITY_TRACKING,
     Audience,
     LedgerWrite,
     Notification,
     NotificationResult,
+    StepResult,
+    StepWrite,
     TemplateKey,
     TimelineEvent,
     TrackingRequest,
@@ -63,6 +66,21 @@ class Recorder:
             self.ledger.append(batch)
             return len(batch.events)
 
+        @activity.defn(name=ACTIVITY_STEP)
+        async def record_step(step: StepWrite) -> StepResult:
+            """As activities/step.py: the ledger batch, then each notification tried once; one that fails
+            is deferred to `notify` above, which fails it for good."""
+            result = StepResult()
+            if step.ledger is not None:
+                result.new_events = await record_ledger(step.ledger)
+            for n in step.notifications:
+                if n.template in self.fail_templates:
+                    result.deferred.append(n.idempotency_key)
+                else:
+                    await notify(n)
+                    result.settled.append(n.idempotency_key)
+            return result
+
         @activity.defn(name=ACTIVITY_TRACKING)
         async def lookup_tracking(req: TrackingRequest) -> TrackingSnapshot:
             self.tracking.append(req)
@@ -74,7 +92,7 @@ class Recorder:
                 status="in transit" if found else None,
             )
 
-        return [notify, record_ledger, lookup_tracking]
+        return [notify, record_ledger, record_step, lookup_tracking]
 
     def sent(
         self, template: TemplateKey, audience: Audience | None = None, complaint_id: str | None = None

@@ -15,6 +15,7 @@ from domain.models import Actor, Department, Locale, ObligationName, Role
 
 ACTIVITY_NOTIFY = "notify"
 ACTIVITY_RECORD = "record_ledger"
+ACTIVITY_STEP = "record_step"
 ACTIVITY_TRACKING = "lookup_tracking"
 
 
@@ -90,6 +91,23 @@ class LedgerWrite(BaseModel):
 
     complaint: dict[str, Any]  # ComplaintView.model_dump(mode="json")
     events: list[TimelineEvent] = Field(default_factory=list)
+
+
+class StepWrite(BaseModel):
+    """What one workflow step sends out, in one local activity: the ledger batch first, then the step's
+    notifications, each tried once (the outbox makes a second try harmless)."""
+
+    ledger: LedgerWrite | None = None
+    notifications: list[Notification] = Field(default_factory=list)
+
+
+class StepResult(BaseModel):
+    """Keys of the step's notifications: settled (delivered, refused for good, or sent before) or deferred,
+    which the workflow hands to the retrying `notify` activity."""
+
+    new_events: int = 0
+    settled: list[str] = Field(default_factory=list)
+    deferred: list[str] = Field(default_factory=list)
 
 
 class TrackingRequest(BaseModel):

@@ -27,10 +27,13 @@ with workflow.unsafe.imports_passed_through():
     from domain.messages import (
         ACTIVITY_NOTIFY,
         ACTIVITY_RECORD,
+        ACTIVITY_STEP,
         ACTIVITY_TRACKING,
         LedgerWrite,
         Notification,
         NotificationResult,
+        StepResult,
+        StepWrite,
         TemplateKey,
         TimelineEvent,
         TrackingRequest,
@@ -57,6 +60,8 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.timer import MovableTimer
 
+# Since this patch a step's notifications go out with its ledger write, in one local activity.
+PATCH_ONE_STEP = "one-local-activity-per-step"
 TIMELINE_CAP = 50  # newest events kept in state and view; the ledger keeps every one
 LEDGER_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
 TRACKING_RETRY = RetryPolicy(
@@ -71,6 +76,8 @@ class ComplaintSteps:
     _input: ComplaintInput
     _opts: ComplaintOptions
     _outbox: list[Notification]
+    _unsent: list[Notification]
+    _one_step: bool | None
     _events: list[TimelineEvent]
     _ledger_due: bool
     _draining: bool
@@ -82,6 +89,8 @@ class ComplaintSteps:
 
     def _start_steps(self) -> None:
         self._outbox = []  # notifications of the current step
+        self._unsent = []  # notifications waiting for the next step write (PATCH_ONE_STEP)
+        self._one_step = None
         self._events = []  # events not yet in the ledger
         self._ledger_due = False
         self._draining = False
@@ -163,7 +172,9 @@ class ComplaintSteps:
             self.s.timeline = [*self.s.timeline, ev][-TIMELINE_CAP:]
         self._ledger_due = True
 
-    def _notify_customer(self, template: TemplateKey, key: str, context: dict[str, Any] | None = None) -> None:
+    def _notify_customer(
+        self, template: TemplateKey, key: str, context: dict[str, Any] | None = None
+    ) -> None:
         self._outbox.append(case_view.to_customer(self.s, self._input, template, key, context))
 
     def _notify_staff(self, template: TemplateKey, key: str, **to: Any) -> None:
@@ -176,9 +187,14 @@ class ComplaintSteps:
 
     def _commit(self) -> None:
         outbox, self._outbox = self._outbox, []
-        for note in outbox:
-            self._spawn(self._send(note))
-        if self._ledger_due and not self._draining:
+        if self._one_step is None:  # decided once per run, at its first step: a run keeps one way
+            self._one_step = workflow.patched(PATCH_ONE_STEP)
+        if self._one_step:
+            self._unsent.extend(outbox)  # they go out with the step's ledger write
+        else:
+            for note in outbox:
+                self._spawn(self._send(note))
+        if (self._ledger_due or self._unsent) and not self._draining:
             self._draining = True
             self._spawn(self._drain())
         self._publish()
@@ -220,33 +236,70 @@ class ComplaintSteps:
             self._commit()
 
     async def _drain(self) -> None:
-        """Ledger writes, in order, one per batch of steps: the view plus the events since the last write."""
+        """Ledger writes, in order, one per batch of steps: the view plus the events since the last write, and
+        (since PATCH_ONE_STEP) the notifications of those steps."""
         try:
-            while self._ledger_due:
-                self._ledger_due = False
+            while self._ledger_due or self._unsent:
+                due, self._ledger_due = self._ledger_due, False
                 events, self._events = self._events, []
-                batch = LedgerWrite(complaint=self._view().model_dump(mode="json"), events=events)
-                try:
-                    # A local activity: one marker event instead of three per write. A local activity holds
-                    # the workflow task while it runs, so attempts are short and any backoff beyond 2 s
-                    # waits on a timer instead: a database outage must not hold back the clocks' timers.
-                    await workflow.execute_local_activity(
-                        ACTIVITY_RECORD,
-                        batch,
-                        result_type=int,
-                        start_to_close_timeout=timedelta(seconds=10),
-                        schedule_to_close_timeout=timedelta(hours=1),
-                        retry_policy=LEDGER_RETRY,
-                        local_retry_threshold=timedelta(seconds=2),
-                        summary=f"ledger: {len(events)} events",
-                    )
-                except ActivityError as e:
-                    # The next write carries the view and its newest events again, healing most of the gap.
-                    workflow.logger.error(
-                        "ledger write failed", extra={"complaint_id": self.cid, "error": str(e.cause or e)}
-                    )
+                notes, self._unsent = self._unsent, []
+                batch = (
+                    LedgerWrite(complaint=self._view().model_dump(mode="json"), events=events)
+                    if due
+                    else None
+                )
+                if notes:
+                    await self._record_step(batch, notes)
+                elif batch is not None:
+                    await self._record_ledger(batch)
         finally:
             self._draining = False
+
+    async def _record_ledger(self, batch: LedgerWrite) -> None:
+        try:
+            # A local activity: one marker event instead of three per write. A local activity holds
+            # the workflow task while it runs, so attempts are short and any backoff beyond 2 s
+            # waits on a timer instead: a database outage must not hold back the clocks' timers.
+            await workflow.execute_local_activity(
+                ACTIVITY_RECORD,
+                batch,
+                result_type=int,
+                start_to_close_timeout=timedelta(seconds=10),
+                schedule_to_close_timeout=timedelta(hours=1),
+                retry_policy=LEDGER_RETRY,
+                local_retry_threshold=timedelta(seconds=2),
+                summary=f"ledger: {len(batch.events)} events",
+            )
+        except ActivityError as e:
+            # The next write carries the view and its newest events again, healing most of the gap.
+            workflow.logger.error(
+                "ledger write failed", extra={"complaint_id": self.cid, "error": str(e.cause or e)}
+            )
+
+    async def _record_step(self, batch: LedgerWrite | None, notes: list[Notification]) -> None:
+        """The step's ledger write and its notifications in one local activity (activities/step.py): a
+        deadline's answer costs one marker instead of an activity per message and a task for each result.
+        What did not settle at once goes to the retrying `notify` activity, which records a lost one."""
+        try:
+            result = await workflow.execute_local_activity(
+                ACTIVITY_STEP,
+                StepWrite(ledger=batch, notifications=notes),
+                result_type=StepResult,
+                start_to_close_timeout=timedelta(seconds=20),
+                schedule_to_close_timeout=timedelta(hours=1),
+                retry_policy=LEDGER_RETRY,
+                local_retry_threshold=timedelta(seconds=2),
+                summary=f"step: {len(batch.events) if batch else 0} events, {len(notes)} notifications",
+            )
+            deferred = set(result.deferred)
+        except ActivityError as e:
+            workflow.logger.error(
+                "step write failed", extra={"complaint_id": self.cid, "error": str(e.cause or e)}
+            )
+            deferred = {n.idempotency_key for n in notes}
+        for note in notes:
+            if note.idempotency_key in deferred:
+                self._spawn(self._send(note))
 
     async def _link_tracking(self, waybill: str, why: str) -> None:
         """B §1.1 / §2.3: the parcel's trail and courier are linked automatically. An unknown waybill is a
@@ -375,7 +428,9 @@ class ComplaintSteps:
         now = self._now()
         for f in self.s.investigation:
             if f.reported_at is None:
-                self.book.waive_key(clocks.obligation_key(ObligationName.DEPARTMENT_REPORT, f.department), now)
+                self.book.waive_key(
+                    clocks.obligation_key(ObligationName.DEPARTMENT_REPORT, f.department), now
+                )
                 await self._signal_child(f.department, SIGNAL_STOP, reason)
         self.s.investigation_open = False
 

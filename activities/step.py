@@ -1,0 +1,49 @@
+"""The `record_step` local activity: one workflow step's effects in one call — its ledger batch, then its
+notifications, each tried once and side by side.
+
+Why one call: a deadline's step (a breach, say) used to cost a local activity for the ledger plus one activity
+per notification, each with its own history events and a workflow task to take its result. Now it costs one
+marker. A notification that does not settle at once (a provider is down or slow to answer, another attempt
+holds the delivery) comes back as *deferred*: the workflow hands it to the retrying `notify` activity, whose
+backoff must not hold a workflow task. The outbox makes the second try send only what is still missing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import structlog
+from temporalio import activity
+
+from activities.ledger import LedgerWriter
+from activities.notifications.notifier import Notifier
+from domain.messages import ACTIVITY_STEP, Notification, StepResult, StepWrite
+
+log = structlog.get_logger()
+
+
+class StepRecorder:
+    def __init__(self, ledger: LedgerWriter, notifier: Notifier) -> None:
+        self.ledger = ledger
+        self.notifier = notifier
+
+    @activity.defn(name=ACTIVITY_STEP)
+    async def record_step(self, step: StepWrite) -> StepResult:
+        # The ledger first: a failure here fails the attempt (retried), before anything is sent, and the
+        # notifications read the complaint's contact facts from it.
+        new = await self.ledger.record_ledger(step.ledger) if step.ledger else 0
+        settled = await asyncio.gather(*(self._try_once(n) for n in step.notifications))
+        result = StepResult(new_events=new)
+        for n, ok in zip(step.notifications, settled, strict=True):
+            (result.settled if ok else result.deferred).append(n.idempotency_key)
+        return result
+
+    async def _try_once(self, n: Notification) -> bool:
+        try:
+            await self.notifier.notify(n)
+        except Exception as e:  # any failure: the retrying activity takes it from here
+            log.info(
+                "notification deferred to the retrying activity", key=n.idempotency_key, error=str(e)[:300]
+            )
+            return False
+        return True

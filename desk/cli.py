@@ -448,9 +448,7 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--department", choices=[d.value for d in Department])
     add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     add.set_defaults(func=cmd_users_add)
-    whatif = sub.add_parser(
-        "what-if", help="replay a period's complaints under a proposed policy", add_help=False
-    )
+    whatif = sub.add_parser("what-if", help="replay a period's complaints under a proposed policy", add_help=False)
     whatif.add_argument("args", nargs=argparse.REMAINDER)
     whatif.set_defaults(func=cmd_what_if)
     cal = sub.add_parser("calendar", help="business calendar: show, import FILE.ics", add_help=False)
@@ -467,13 +465,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 # Commands whose options belong to another module: everything after the name is passed through as is
 # (argparse's REMAINDER would still take a leading `--help` or `--n` for one of ours).
-_PASS_THROUGH = {
-    "submit": cmd_submit,
-    "bench": cmd_bench,
-    "i18n": cmd_i18n,
-    "calendar": cmd_calendar,
-    "what-if": cmd_what_if,
-}
+_PASS_THROUGH = {"submit": cmd_submit, "bench": cmd_bench, "i18n": cmd_i18n, "calendar": cmd_calendar, "what-if": cmd_what_if}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

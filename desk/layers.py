@@ -38,7 +38,7 @@ def mermaid() -> str:
     packages = [p for layer in layers for p in layer]
     lines = ["```mermaid", "flowchart TD"]
     for i, layer in enumerate(layers):
-        lines.append(f'  subgraph L{i}[" "]')
+        lines.append(f"  subgraph L{i}[\" \"]")
         lines.append("    direction LR")
         lines.extend(f"    {p}" for p in layer)
         lines.append("  end")
@@ -52,7 +52,5 @@ def main() -> int:
     return 0
 
 
-if (
-    __name__ == "__main__"
-):  # python -m desk.layers  (dev tool: grimp comes with import-linter, a dev dependency)
+if __name__ == "__main__":  # python -m desk.layers  (dev tool: grimp comes with import-linter, a dev dependency)
     raise SystemExit(main())

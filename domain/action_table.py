@@ -150,11 +150,7 @@ def acknowledges(actor: Actor, sit: Situation) -> list[ObligationName]:
 
 def _handed_over(case: CaseState) -> bool:
     """The departments are the complaint's once someone assigned it (the classifier only proposes them)."""
-    return (
-        Anchor.ASSIGNMENT in case.anchors
-        or Anchor.DEPARTMENT_ASSIGNED in case.anchors
-        or bool(case.assignees)
-    )
+    return Anchor.ASSIGNMENT in case.anchors or Anchor.DEPARTMENT_ASSIGNED in case.anchors or bool(case.assignees)
 
 
 def _view_handed_over(view: ComplaintView) -> bool:
@@ -537,12 +533,7 @@ def check(action: str, actor: Actor, sit: Situation, arg: Any = None, *, who: bo
         # A head alerted at intake acknowledges an urgent complaint whoever holds it (A §3.2).
         if not (action == a.UPDATE_ACKNOWLEDGE and actor.role in sit.ack_roles):
             return _not_yours(action, sit, rule.roles & rule.instead)
-    if (
-        who
-        and arg is not None
-        and rule.scope_of_input is not None
-        and not rule.scope_of_input(actor, sit, arg)
-    ):
+    if who and arg is not None and rule.scope_of_input is not None and not rule.scope_of_input(actor, sit, arg):
         return _not_yours(action, sit, rule.roles & rule.instead)
     return rule.extra(actor, sit, arg) if rule.extra is not None else None
 

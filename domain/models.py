@@ -147,9 +147,7 @@ class Customer(BaseModel):
     phone: Phone | None = None
     email: EmailStr | None = None
     locale: Locale = Locale.ZH_CN
-    customer_type: Annotated[str, StringConstraints(max_length=50)] = (
-        "individual"  # individual / business / vip
-    )
+    customer_type: Annotated[str, StringConstraints(max_length=50)] = "individual"  # individual / business / vip
     region: Annotated[str, StringConstraints(max_length=100)] | None = None
 
     @field_validator("email", mode="before")
@@ -167,9 +165,7 @@ class Attachment(BaseModel):
     name: ShortText
     content_type: ShortText
     size: int = Field(ge=0)
-    url: Annotated[
-        str, StringConstraints(max_length=2000)
-    ]  # where the file is stored (ledger / object store)
+    url: Annotated[str, StringConstraints(max_length=2000)]  # where the file is stored (ledger / object store)
 
 
 class ComplaintInput(BaseModel):

@@ -28,9 +28,7 @@ WARNINGS = "desk_obligation_warnings"
 TIMER_LATENESS = "desk_timer_lateness"
 # Seconds: timers fire late by milliseconds normally, by seconds under load; minutes means trouble.
 LATENESS_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900)
-HISTOGRAM_BUCKETS = {
-    TIMER_LATENESS: LATENESS_BUCKETS
-}  # for core.telemetry.runtime_for (the worker's runtime)
+HISTOGRAM_BUCKETS = {TIMER_LATENESS: LATENESS_BUCKETS}  # for core.telemetry.runtime_for (the worker's runtime)
 
 
 def _label(value: object) -> str:

@@ -1,4 +1,4 @@
-"""The worker's activities as `activities.registry` builds them: the three names, wired to the stand-ins."""
+"""The worker's activities as `activities.registry` builds them: its names, wired to the stand-ins."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from core.settings import Settings
 from domain.messages import (
     ACTIVITY_NOTIFY,
     ACTIVITY_RECORD,
+    ACTIVITY_STEP,
     ACTIVITY_TRACKING,
     Audience,
     Notification,
@@ -35,7 +36,13 @@ def test_empty_urls_mean_the_stand_ins_the_web_app_serves(http):
 async def test_the_registry_builds_working_activities_under_their_contract_names(standins):
     built = build_activities(standins.settings(), standins.pool)
     by_name = {activity._Definition.must_from_callable(fn).name: fn for fn in built}
-    assert set(by_name) == {ACTIVITY_NOTIFY, ACTIVITY_RECORD, ACTIVITY_TRACKING, ACTIVITY_RETENTION_SWEEP}
+    assert set(by_name) == {
+        ACTIVITY_NOTIFY,
+        ACTIVITY_RECORD,
+        ACTIVITY_STEP,
+        ACTIVITY_TRACKING,
+        ACTIVITY_RETENTION_SWEEP,
+    }
     env = ActivityEnvironment()
 
     assert await env.run(by_name[ACTIVITY_RECORD], batch(view("C-5"), event("C-5", 0))) == 1

@@ -58,9 +58,8 @@ async def test_real_complaint_is_traced_end_to_end_and_counts_its_breach_once(ts
     for expected in (
         "StartWorkflow:ComplaintWorkflow",
         "RunWorkflow:ComplaintWorkflow",
-        "StartActivity:notify",
-        "RunActivity:notify",
-        "RunActivity:record_ledger",
+        "StartActivity:record_step",  # a step's ledger write and notifications (PATCH_ONE_STEP)
+        "RunActivity:record_step",
         "StartWorkflowUpdate:acknowledge",
         "ValidateUpdate:acknowledge",
         "HandleUpdate:acknowledge",

@@ -19,8 +19,8 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.notifications.channels import Channel, OutgoingMessage, TransientFailure
-from activities.notifications.outbox import DeliveryStatus, Outbox
-from activities.notifications.routing import ROBOTS, CustomerContact, RoutingConfig, deliveries_for
+from activities.notifications.outbox import DeliveryStatus, Outbox, Planned
+from activities.notifications.routing import ROBOTS, CustomerContact, Delivery, RoutingConfig, deliveries_for
 from activities.notifications.templates import DEFAULT_TIMEZONE, Rendered, render
 from domain.messages import ACTIVITY_NOTIFY, Audience, Notification, NotificationResult, TemplateKey
 from ledger import reads
@@ -65,19 +65,18 @@ class Notifier:
             )
             return result
 
+        async def send(d: Delivery, key: str) -> str:
+            return await self.channels[d.channel].send(_message(n, key, d.recipient, rendered, link))
+
+        planned = [
+            Planned(d, rendered.markdown if d.channel in ROBOTS else rendered.text) for d in deliveries
+        ]
+        outcomes = await self.outbox.deliver(n, rendered.subject, planned, send)
         deferred: list[str] = []
         settled_before = 0
-        for d in deliveries:
-            channel = self.channels[d.channel]
-            body = rendered.markdown if d.channel in ROBOTS else rendered.text
-
-            async def send(key: str, channel: Channel = channel, recipient: str = d.recipient) -> str:
-                return await channel.send(_message(n, key, recipient, rendered, link))
-
-            try:
-                outcome = await self.outbox.deliver(n, d, rendered.subject, body, send)
-            except TransientFailure as e:  # another live attempt holds this delivery
-                deferred.append(f"{d.channel}: {e}")
+        for d, outcome in zip(deliveries, outcomes, strict=True):
+            if isinstance(outcome, TransientFailure):  # another live attempt holds this delivery
+                deferred.append(f"{d.channel}: {outcome}")
                 continue
             settled_before += outcome.settled_before
             if outcome.status == DeliveryStatus.SENT:

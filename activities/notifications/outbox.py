@@ -1,7 +1,7 @@
 """The notification outbox: exactly-once delivery as the recipient sees it.
 
 One row per delivery (notification × channel × recipient), keyed by `<notification key>/<channel>/<recipient>`.
-The protocol, per delivery:
+The protocol, per delivery (all deliveries of one notification on one connection, reserved, locked and claimed together):
 
 1. Reserve: insert the row (`queued`) before anything is sent; an existing row is left alone.
 2. Claim: take a session-level advisory lock on the key. It is held only by a live connection, so a worker
@@ -47,19 +47,52 @@ class DeliveryOutcome:
     error: str | None = None
 
 
+# Reserve every delivery of one notification and try their locks, in one statement: the lock guards what is
+# read after it, not the insert.
+_RESERVE_AND_LOCK = """
+WITH reserve AS (
+    INSERT INTO notifications (idempotency_key, notification_key, complaint_id, template, audience, locale,
+                               channel, recipient, subject, body)
+    SELECT k, $2, $3, $4, $5, $6, c, r, $7, b
+      FROM unnest($1::text[], $8::text[], $9::text[], $10::text[]) AS t(k, c, r, b)
+    ON CONFLICT (idempotency_key) DO NOTHING
+)
+SELECT k, pg_try_advisory_lock(hashtextextended(k, 7233)) AS locked FROM unnest($1::text[]) AS k
+"""
+
+# Read the rows and mark the unsettled ones `sending`, in one statement taken after the locks (so it reads
+# what the last attempt committed); settled rows are left as they are.
 _CLAIM = """
 WITH before AS (
-    SELECT status, error FROM notifications WHERE idempotency_key = $1 FOR UPDATE
+    SELECT idempotency_key, status, error FROM notifications WHERE idempotency_key = ANY($1::text[]) FOR UPDATE
 ), claimed AS (
-    UPDATE notifications SET status = 'sending', attempts = attempts + 1, updated_at = now()
-     WHERE idempotency_key = $1 AND (SELECT status FROM before) NOT IN ('sent', 'rejected')
+    UPDATE notifications n SET status = 'sending', attempts = n.attempts + 1, updated_at = now()
+      FROM before b
+     WHERE n.idempotency_key = b.idempotency_key AND b.status NOT IN ('sent', 'rejected')
 )
-SELECT status, error FROM before
+SELECT idempotency_key, status, error FROM before
 """
+
+_SETTLE = """
+UPDATE notifications
+   SET status = $2, error = $3, provider_message_id = COALESCE($4, provider_message_id),
+       updated_at = now(), sent_at = CASE WHEN $2 = 'sent' THEN now() ELSE sent_at END
+ WHERE idempotency_key = $1
+"""
+
+_UNLOCK = "SELECT pg_advisory_unlock(hashtextextended(k, 7233)) FROM unnest($1::text[]) AS k"
 
 
 def delivery_key(n: Notification, d: Delivery) -> str:
     return f"{n.idempotency_key}/{d.channel}/{d.recipient}"
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One delivery of a notification, rendered for its channel."""
+
+    delivery: Delivery
+    body: str
 
 
 class Outbox:
@@ -67,67 +100,92 @@ class Outbox:
         self.pool = pool
 
     async def deliver(
-        self, n: Notification, d: Delivery, subject: str, body: str, send: Callable[[str], Awaitable[str]]
-    ) -> DeliveryOutcome:
-        """Run the protocol above; `send(key)` performs the provider call and returns its message id.
-        Raises TransientFailure when another live attempt holds this delivery."""
-        key = delivery_key(n, d)
+        self,
+        n: Notification,
+        subject: str,
+        planned: list[Planned],
+        send: Callable[[Delivery, str], Awaitable[str]],
+    ) -> list[DeliveryOutcome | TransientFailure]:
+        """Run the protocol above for every delivery of one notification on one connection: three round trips
+        for all of them, plus one per delivery to record its outcome; `send(delivery, key)` performs one provider
+        call and returns its message id. Per delivery, in order: its outcome, or a TransientFailure when
+        another live attempt holds it."""
+        keys = [delivery_key(n, p.delivery) for p in planned]
         async with self.pool.acquire() as conn:
-            # Reserve and claim in one round trip: the lock guards what is read after it, not the insert.
-            locked = await conn.fetchval(
-                """
-                WITH reserve AS (
-                    INSERT INTO notifications (idempotency_key, notification_key, complaint_id, template,
-                                               audience, locale, channel, recipient, subject, body)
-                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-                    ON CONFLICT (idempotency_key) DO NOTHING
-                )
-                SELECT pg_try_advisory_lock(hashtextextended($1, 7233))
-                """,
-                key,
+            rows = await conn.fetch(
+                _RESERVE_AND_LOCK,
+                keys,
                 n.idempotency_key,
                 n.complaint_id,
                 n.template.value,
                 n.audience.value,
                 n.locale.value,
-                d.channel,
-                d.recipient,
                 subject,
-                body,
+                [p.delivery.channel for p in planned],
+                [p.delivery.recipient for p in planned],
+                [p.body for p in planned],
             )
-            if not locked:
-                raise TransientFailure(f"delivery {key} is being sent by another attempt")
+            locked = [r["k"] for r in rows if r["locked"]]
             try:
-                return await self._claim_and_send(conn, key, send)
+                outcomes = await self._claim_and_send(
+                    conn, dict(zip(keys, planned, strict=True)), locked, send
+                )
             finally:
-                # Released on any exit; the pool's reset would also release it (pg_advisory_unlock_all).
-                await conn.execute("SELECT pg_advisory_unlock(hashtextextended($1, 7233))", key)
+                # Released on any exit. The pool's reset does not release locks (core/db.py): a connection
+                # whose unlock did not go through is closed, which releases them.
+                if locked:
+                    try:
+                        await conn.execute(_UNLOCK, locked)
+                    except BaseException:
+                        conn.terminate()
+                        raise
+        return [
+            outcomes.get(k) or TransientFailure(f"delivery {k} is being sent by another attempt")
+            for k in keys
+        ]
 
     async def _claim_and_send(
-        self, conn: asyncpg.Connection, key: str, send: Callable[[str], Awaitable[str]]
-    ) -> DeliveryOutcome:
-        # Read the row and mark it `sending` in one statement (it starts after the lock, so it reads what the
-        # last attempt committed); a settled row is left as it is.
-        row = await conn.fetchrow(_CLAIM, key)
-        status = DeliveryStatus(row["status"])
-        if status in (DeliveryStatus.SENT, DeliveryStatus.REJECTED):
-            return DeliveryOutcome(status, settled_before=True, error=row["error"])
-        if status in (DeliveryStatus.SENDING, DeliveryStatus.FAILED):
-            log.info("resending with the same key after an unknown outcome", key=key, previous=status.value)
-        try:
-            provider_id = await send(key)
-        except PermanentRejection as e:
-            await self._settle(conn, key, DeliveryStatus.REJECTED, error=str(e))
-            return DeliveryOutcome(DeliveryStatus.REJECTED, settled_before=False, error=str(e))
-        except TransientFailure as e:
-            await self._settle(conn, key, DeliveryStatus.FAILED, error=str(e))
-            return DeliveryOutcome(DeliveryStatus.FAILED, settled_before=False, error=str(e))
-        except Exception as e:  # a bug, not the provider: record it and let the activity fail loudly
-            await self._settle(conn, key, DeliveryStatus.FAILED, error=f"{type(e).__name__}: {e}")
-            raise
-        # Cancellation (worker shutdown) leaves the row in `sending`: the outcome is truly unknown.
-        await self._settle(conn, key, DeliveryStatus.SENT, provider_id=provider_id)
-        return DeliveryOutcome(DeliveryStatus.SENT, settled_before=False)
+        self,
+        conn: asyncpg.Connection,
+        planned: dict[str, Planned],
+        locked: list[str],
+        send: Callable[[Delivery, str], Awaitable[str]],
+    ) -> dict[str, DeliveryOutcome]:
+        if not locked:
+            return {}
+        outcomes: dict[str, DeliveryOutcome] = {}
+        to_send: list[str] = []
+        rows = {r["idempotency_key"]: r for r in await conn.fetch(_CLAIM, locked)}
+        for key in (k for k in planned if k in rows):  # in the notifier's order
+            row = rows[key]
+            status = DeliveryStatus(row["status"])
+            if status in (DeliveryStatus.SENT, DeliveryStatus.REJECTED):
+                outcomes[key] = DeliveryOutcome(status, settled_before=True, error=row["error"])
+                continue
+            if status in (DeliveryStatus.SENDING, DeliveryStatus.FAILED):
+                log.info(
+                    "resending with the same key after an unknown outcome", key=key, previous=status.value
+                )
+            to_send.append(key)
+
+        # One after another, each recorded as soon as its provider answered: a crash leaves at most the
+        # delivery in flight unrecorded. Cancellation (worker shutdown) leaves it `sending`: truly unknown.
+        for key in to_send:
+            try:
+                provider_id = await send(planned[key].delivery, key)
+            except PermanentRejection as e:
+                outcomes[key] = DeliveryOutcome(DeliveryStatus.REJECTED, settled_before=False, error=str(e))
+            except TransientFailure as e:
+                outcomes[key] = DeliveryOutcome(DeliveryStatus.FAILED, settled_before=False, error=str(e))
+            except Exception as e:  # a bug, not the provider: record it and let the activity fail loudly
+                await self._settle(conn, key, DeliveryStatus.FAILED, error=f"{type(e).__name__}: {e}")
+                raise
+            else:
+                outcomes[key] = DeliveryOutcome(DeliveryStatus.SENT, settled_before=False)
+                await self._settle(conn, key, DeliveryStatus.SENT, provider_id=provider_id)
+                continue
+            await self._settle(conn, key, outcomes[key].status, error=outcomes[key].error)
+        return outcomes
 
     @staticmethod
     async def _settle(
@@ -138,15 +196,4 @@ class Outbox:
         error: str | None = None,
         provider_id: str | None = None,
     ) -> None:
-        await conn.execute(
-            """
-            UPDATE notifications
-               SET status = $2, error = $3, provider_message_id = COALESCE($4, provider_message_id),
-                   updated_at = now(), sent_at = CASE WHEN $2 = 'sent' THEN now() ELSE sent_at END
-             WHERE idempotency_key = $1
-            """,
-            key,
-            status.value,
-            error,
-            provider_id,
-        )
+        await conn.execute(_SETTLE, key, status.value, error, provider_id)

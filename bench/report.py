@@ -113,6 +113,11 @@ def _plot_sustained(results: dict, img: Path) -> str | None:
                     )
     ax.axhline(P99_LIMIT_S, color="grey", linewidth=0.8, label=f"{P99_LIMIT_S:g} s")
     ax.set_xscale("log", base=2)
+    rates = sorted(
+        {b["rate_per_s"] for data in (ours, floor) for e in data.values() for b in e.get("bands") or []}
+    )
+    ax.set_xticks(rates, [f"{r:g}" for r in rates])
+    ax.minorticks_off()
     ax.set_yscale("log")
     ax.set_xlabel("deadlines due per second (steady, among the open complaints)")
     ax.set_ylabel("lateness of the action, s")
@@ -453,10 +458,11 @@ def _scale_out(results: dict) -> list[str]:
     ]
 
 
-def _mib(v) -> str:
+def _mib(v, workers: int = 1) -> str:
     if not isinstance(v, int | float):
         return "–"
-    return f"{v / 1024:.1f} GiB" if v >= 1024 else f"{v:.0f} MiB"
+    text = f"{v / 1024:.1f} GiB" if v >= 1024 else f"{v:.0f} MiB"
+    return text if workers == 1 else f"{text} in all"
 
 
 def _worker(e: dict) -> str:
@@ -481,7 +487,7 @@ def sizing_table(runs: dict[str, dict]) -> str:
             rows.append(
                 f"| {_order(key)[0]:,} open, all due at once | {_worker(e)} | {_f(_lat(e, 'timer_fired_s', 'p99'), 1)} s "
                 f"| {_f(_lat(e, 'action_done_s', 'p50'), 0)} s / {_f(_lat(e, 'action_done_s', 'p99'), 0)} s "
-                f"| {_mib(e.get('rss_after_wave_mib'))} | `{name}` |"
+                f"| {_mib(e.get('rss_after_wave_mib'), e.get('workers', 1))} | `{name}` |"
             )
         for key in _keys(results.get("sustained", {})):
             e = results["sustained"][key]
@@ -490,7 +496,7 @@ def sizing_table(runs: dict[str, dict]) -> str:
                     f"| {e.get('open', 0):,} open, {b['rate_per_s']:g} due per second | {_worker(e)} "
                     f"| {_f(_band_lat(b, 'timer_fired_s', 'p99'), 1)} s "
                     f"| {_f(_band_lat(b, 'action_done_s', 'p50'), 2)} s / {_f(_band_lat(b, 'action_done_s', 'p99'), 2)} s "
-                    f"| {_mib(e.get('rss_after_mib'))} | `{name}` |"
+                    f"| {_mib(e.get('rss_after_mib'), e.get('workers', 1))} | `{name}` |"
                 )
             f = (results.get("sustained_floor") or {}).get(key) or {}
             lines.append(

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bench import report, sustained
+from bench import cli, report, sustained
 from bench.histories import WakeUp
 
 
@@ -146,3 +146,11 @@ def test_sizing_table_rows_come_from_the_results():
     )
     assert "| 100 open, all due at once |" in table
     assert "was 2/s; the engine floor's 5/s (`s.json`)" in table
+
+
+def test_bench_refuses_bands_that_need_more_complaints_than_are_open(capsys):
+    assert cli.main(["--what", "sustained", "--open", "10", "--rates", "5", "--rate-seconds", "60"]) == 2
+    assert "the bands need 300 deadlines but only 10 complaints are open" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        cli.main(["--what", "sustained", "--rates", "5,fast"])
+    assert "--rates: not a comma list of numbers: '5,fast'" in capsys.readouterr().err

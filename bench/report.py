@@ -357,7 +357,7 @@ def _sustained(results: dict, img_rel: str, plot: str | None) -> list[str]:
         ob = {b["rate_per_s"]: b for b in o.get("bands") or []}
         seconds = (o or f).get("rate_seconds")
         out += [
-            f"**{_label(key)} open**, {_f(seconds, 0)} s per rate: highest rate with the action done p99 ≤ "
+            f"**{_order(key)[0]:,} open{'' if _order(key)[1] == 1 else f', {_order(key)[1]} worker processes'}**, {_f(seconds, 0)} s per rate: highest rate with the action done p99 ≤ "
             f"{P99_LIMIT_S:g} s (that rate and every lower one): complaints **{_rate(o.get('highest_rate_p99_within_1s'))}**"
             f" (warnings {_rate(o.get('warning_highest_rate_p99_within_1s'))}), engine floor "
             f"**{_rate(f.get('highest_rate_p99_within_1s'))}**.",
@@ -394,6 +394,11 @@ def _sustained(results: dict, img_rel: str, plot: str | None) -> list[str]:
                     f"- workflow tasks of the band complaints during the bands: {t['n']:,}, p50 / p99 / max "
                     f"{_f(t.get('p50'), 3)} / {_f(t.get('p99'), 3)} / {_f(t.get('max'), 3)} s; "
                     f"{o.get('band_workflow_task_timeouts', 0)} timed out{by_kind}, {o.get('band_workflow_task_failures', 0)} failed"
+                )
+            if o.get("idle_wake_ups"):
+                out.append(
+                    f"- idle wake-ups of the band complaints (timer fired, the workflow's own clock said not yet, "
+                    f"it slept again): {o['idle_wake_ups']}"
                 )
             for phase, cpu in (o.get("cpu_seconds") or {}).items():
                 parts = ", ".join(f"{k} {v}" for k, v in cpu.items() if k != "wall")

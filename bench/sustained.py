@@ -286,6 +286,7 @@ async def run(
                 "memory": [{"open": o, "rss_mib": round(r / 2**20, 1)} for o, r in memory],
                 "rss_open_mib": round(rss_open / 2**20, 1),
                 "rss_after_mib": round(rss_after / 2**20, 1),
+                "idle_wake_ups": sum(histories.idle_wake_ups(evs) for evs in events.values()),
                 "band_workflow_tasks_s": summary(tasks),
                 "band_workflow_task_timeouts": sum(timeouts.values()),
                 "band_workflow_task_timeouts_by_kind": dict(timeouts),

@@ -751,7 +751,8 @@ def _limits(results: dict) -> list[str]:
             + ". Past the cache, a woken workflow is replayed from "
             "its history first."
         )
-    loads = [e.get("loadavg_before") for e in ours.values() if e.get("loadavg_before")]
+    runs = [*ours.values(), *(results.get("sustained") or {}).values()]
+    loads = [e.get("loadavg_before") for e in runs if e.get("loadavg_before")]
     if loads:
         out.append(
             "- The machine was shared with other work during the run (load average before the complaint runs: "

@@ -22,12 +22,13 @@ import traceback
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import machine
+from bench import machine, sustained
 from bench.processes import REPO
 from bench.progress import Progress
 
-WHAT = ("floor", "lateness", "memory", "intake", "cost")
+WHAT = ("floor", "lateness", "memory", "sustained", "intake", "cost")
 RESULTS_DIR = REPO / "bench" / "results"
+SUSTAINED = ("sustained", "sustained_floor")  # results sections: ours and the engine floor's, per "open[:Kw]"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -45,6 +46,26 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=REPO / "docs" / "benchmarks.md", help="Markdown report")
     p.add_argument(
         "--results", type=Path, default=None, help="JSON results file (default: bench/results/<time>.json)"
+    )
+    p.add_argument(
+        "--open",
+        type=int,
+        default=10000,
+        help="sustained: open complaints (and bare workflows for its floor) (default: 10000)",
+    )
+    p.add_argument(
+        "--rates",
+        type=_rates,
+        default=[5.0, 10.0, 20.0, 40.0],
+        help="sustained: deadlines due per second, one band per rate, comma separated (default: 5,10,20,40)",
+    )
+    p.add_argument(
+        "--rate-seconds", type=float, default=60.0, help="sustained: seconds each rate lasts (default: 60)"
+    )
+    p.add_argument(
+        "--sizing",
+        action="store_true",
+        help="with --report-only: print the sizing table of docs/deployment.md from the results files",
     )
     p.add_argument("--intake-count", type=int, default=1000, help="complaints filed through the HTTP API")
     p.add_argument("--intake-concurrency", type=int, default=16, help="HTTP requests in flight")
@@ -72,6 +93,16 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _rates(text: str) -> list[float]:
+    try:
+        rates = [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a comma list of numbers: {text!r}") from None
+    if not rates or any(r <= 0 for r in rates):
+        raise argparse.ArgumentTypeError(f"every rate must be a positive number: {text!r}")
+    return rates
+
+
 def merge(runs: list[dict]) -> dict:
     """Several results files as one report: the first run's machine and header, every run's figures."""
     out = dict(runs[0])
@@ -79,7 +110,7 @@ def merge(runs: list[dict]) -> dict:
         return out
     out["runs"] = [
         {
-            "sections": [k for k in ("floor", "lateness", "intake", "cost") if run.get(k)],
+            "sections": [k for k in ("floor", "lateness", *SUSTAINED, "intake", "cost") if run.get(k)],
             "started_at": run.get("started_at", "?"),
             "cpu": (run.get("machine") or {}).get("cpu", "?"),
             "command": run.get("command", ""),
@@ -87,7 +118,7 @@ def merge(runs: list[dict]) -> dict:
         for run in runs
     ]
     for run in runs[1:]:
-        for section in ("floor", "lateness"):
+        for section in ("floor", "lateness", *SUSTAINED):
             out.setdefault(section, {}).update(run.get(section, {}))
         for section in ("intake", "cost"):
             if section in run and section not in out:
@@ -103,7 +134,11 @@ def main(argv: list[str] | None = None) -> int:
     from bench import report
 
     if args.report_only:
-        results = merge([json.loads(p.read_text(encoding="utf-8")) for p in args.report_only])
+        runs = [json.loads(p.read_text(encoding="utf-8")) for p in args.report_only]
+        if args.sizing:
+            print(report.sizing_table({p.name: run for p, run in zip(args.report_only, runs, strict=True)}))
+            return 0
+        results = merge(runs)
         report.write(results, args.out)
         print(f"report written: {args.out}")
         return 0
@@ -119,6 +154,12 @@ def main(argv: list[str] | None = None) -> int:
     if any(n < 1 for n in args.n) or any(k < 1 for k in args.workers):
         print("--n, --workers: every value must be at least 1", file=sys.stderr)
         return 2
+    if "sustained" in what:
+        try:
+            sustained.assign(args.open, sustained.plan_bands(args.rates, args.rate_seconds))
+        except ValueError as e:
+            print(f"--open, --rates, --rate-seconds: {e}", file=sys.stderr)
+            return 2
 
     keep = args.workdir is not None
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="desk-bench-"))
@@ -131,6 +172,11 @@ def main(argv: list[str] | None = None) -> int:
         "what": what,
         "n": sorted(args.n),
         "workers": sorted(set(args.workers)),
+        **(
+            {"open": args.open, "rates": args.rates, "rate_seconds": args.rate_seconds}
+            if "sustained" in what
+            else {}
+        ),
         "skipped": {},
     }
     results_path = args.results or RESULTS_DIR / f"{started.strftime('%Y%m%dT%H%M%SZ')}.json"
@@ -190,6 +236,21 @@ async def _run_all(what: list[str], args, workdir: Path, results: dict, progress
                     results.setdefault("lateness", {})[key] = r
 
                 await guarded(f"lateness N={key}", do_lateness)
+    if "sustained" in what:
+        how = (args.open, args.rates, args.rate_seconds)
+        for k in sorted(set(args.workers)):
+            key = str(args.open) if k == 1 else f"{args.open}:{k}w"
+
+            async def do_floor_s(k=k, key=key) -> None:
+                r = await sustained.run_floor(*how, workdir / f"sustained-floor-{key}", progress, workers=k)
+                results.setdefault("sustained_floor", {})[key] = r
+
+            async def do_sustained(k=k, key=key) -> None:
+                r = await sustained.run(*how, workdir / f"sustained-{key}", progress, workers=k)
+                results.setdefault("sustained", {})[key] = r
+
+            await guarded(f"sustained floor open={key}", do_floor_s)
+            await guarded(f"sustained open={key}", do_sustained)
     if "intake" in what:
 
         async def do_intake() -> None:

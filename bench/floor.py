@@ -7,9 +7,11 @@ machine noise cancels out.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import time
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -38,6 +40,25 @@ async def _ready(group: ProcessGroup, timeout: float = 60.0) -> None:
     raise TimeoutError(f"bare workers not ready after {timeout}s")
 
 
+@contextlib.asynccontextmanager
+async def bare_stack(workdir: Path, workers: int) -> AsyncIterator[tuple[Client, ProcessGroup]]:
+    """A fresh dev server and `workers` bare worker processes polling TASK_QUEUE, stopped on exit."""
+    server = DevServer(workdir / "temporal")
+    server.start()
+    args = ["--address", server.address, "--task-queue", TASK_QUEUE]
+    worker = ProcessGroup(
+        [PythonProcess("bench.bare", args, {}, workdir / f"bare-worker{i}.log") for i in range(workers)]
+    )
+    try:
+        await server.wait_ready()
+        worker.start()
+        await _ready(worker)
+        yield await Client.connect(server.address, data_converter=DATA_CONVERTER), worker
+    finally:
+        worker.stop()
+        server.stop()
+
+
 async def run(
     n: int,
     workdir: Path,
@@ -46,22 +67,7 @@ async def run(
     workers: int = 1,
     lead: float | None = None,
 ) -> wave.WaveResult:
-    server = DevServer(workdir / "temporal")
-    server.start()
-    args = [
-        "--address",
-        server.address,
-        "--task-queue",
-        TASK_QUEUE,
-    ]
-    worker = ProcessGroup(
-        [PythonProcess("bench.bare", args, {}, workdir / f"bare-worker{i}.log") for i in range(workers)]
-    )
-    try:
-        await server.wait_ready()
-        worker.start()
-        await _ready(worker)
-        client = await Client.connect(server.address, data_converter=DATA_CONVERTER)
+    async with bare_stack(workdir, workers) as (client, worker):
         tag = uuid.uuid4().hex[:6]
         lead_s = lead if lead is not None else n / ASSUMED_START_RATE + 15
         due = datetime.now(UTC) + timedelta(seconds=lead_s)
@@ -123,6 +129,3 @@ async def run(
                 f"{n - len(wakes)} of {n} bare workflows did not fire a timer (started after due)"
             )
         return result
-    finally:
-        worker.stop()
-        server.stop()

@@ -166,6 +166,7 @@ async def run(
             on_started=lambda: progress.advance(task),
         )
         progress.done(task)
+        progress.log(f"complaints N={n}: started in {start_s:.0f} s ({n / start_s:.0f}/s)")
         task = progress.add(f"complaints N={n}: settle intake work", None)
         settled_in_time = await settled(
             product, complaints=n, timeout=max(10.0, (warn_at - datetime.now(UTC)).total_seconds())
@@ -276,10 +277,10 @@ async def run(
                 "wave_workflow_task_failures": wave_failures,
                 "workflow_task_failure_causes": dict(failure_causes.most_common(5)),
                 "cpu_seconds": {
-                    "intake": _cpu(cpu0, cpu1, clock1 - clock0),
-                    "waves": _cpu(cpu1, cpu2, clock2 - clock1),
+                    "intake": cpu_phase(cpu0, cpu1, clock1 - clock0),
+                    "waves": cpu_phase(cpu1, cpu2, clock2 - clock1),
                 },
-                "worker_settings": _worker_settings(),
+                "worker_settings": worker_settings(),
                 "workers": workers,
                 "loadavg_before": [round(x, 2) for x in load_before],
                 "loadavg_after": [round(x, 2) for x in os.getloadavg()],
@@ -290,7 +291,7 @@ async def run(
         await product.stop()
 
 
-def _worker_settings() -> dict[str, object]:
+def worker_settings() -> dict[str, object]:
     """The worker's tuning as its process resolves it (DESK_WORKER_* in this environment, else defaults)."""
     from core.settings import Settings
 
@@ -298,7 +299,7 @@ def _worker_settings() -> dict[str, object]:
     return {k: v for k, v in s.model_dump().items() if k.startswith("worker_")}
 
 
-def _cpu(before: dict[str, float], after: dict[str, float], wall: float) -> dict[str, float]:
+def cpu_phase(before: dict[str, float], after: dict[str, float], wall: float) -> dict[str, float]:
     """CPU seconds each part used in a phase, and the phase's wall-clock seconds (2 cores: 2 × wall max)."""
     out = {k: round(after.get(k, 0.0) - before.get(k, 0.0), 1) for k in after}
     out["wall"] = round(wall, 1)

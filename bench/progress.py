@@ -10,6 +10,7 @@ from rich.progress import (
     TaskID,
     TextColumn,
     TimeElapsedColumn,
+    TimeRemainingColumn,
 )
 from rich.progress import Progress as RichProgress
 
@@ -23,6 +24,7 @@ class Progress:
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
+            TimeRemainingColumn(),  # an estimate from the rate so far: a 10,000-complaint start takes minutes
             console=self.console,
             disable=not enabled,
         )

@@ -10,6 +10,7 @@ matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt  # noqa: E402
 
 from bench.stats import ratio  # noqa: E402
+from bench.sustained import P99_LIMIT_S  # noqa: E402
 
 
 def _f(v, digits: int = 2, unit: str = "") -> str:
@@ -87,12 +88,52 @@ def _plot_lateness(results: dict, img: Path) -> str | None:
     return path.name
 
 
+def _band_lat(band: dict, key: str, q: str):
+    return ((band.get("lateness") or {}).get(key) or {}).get(q)
+
+
+def _plot_sustained(results: dict, img: Path) -> str | None:
+    ours, floor = results.get("sustained", {}), results.get("sustained_floor", {})
+    if not ours and not floor:
+        return None
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    series = [("complaints, breach", ours, "bands", "-"), ("complaints, warning", ours, "warning_bands", ":")]
+    series.append(("engine floor (bare)", floor, "bands", "--"))
+    for label, data, field, style in series:
+        for key in _keys(data):
+            bands = data[key].get(field) or []
+            k = _order(key)[1]
+            tag = label if k == 1 else f"{label}, {k} workers"
+            for q, marker in (("p50", "o"), ("p99", "s")):
+                pts = [(b["rate_per_s"], _band_lat(b, "action_done_s", q)) for b in bands]
+                pts = [p for p in pts if p[1] is not None]
+                if pts:
+                    ax.plot(
+                        [p[0] for p in pts], [p[1] for p in pts], style, marker=marker, label=f"{tag} {q}"
+                    )
+    ax.axhline(P99_LIMIT_S, color="grey", linewidth=0.8, label=f"{P99_LIMIT_S:g} s")
+    ax.set_xscale("log", base=2)
+    rates = sorted(
+        {b["rate_per_s"] for data in (ours, floor) for e in data.values() for b in e.get("bands") or []}
+    )
+    ax.set_xticks(rates, [f"{r:g}" for r in rates])
+    ax.minorticks_off()
+    ax.set_yscale("log")
+    ax.set_xlabel("deadlines due per second (steady, among the open complaints)")
+    ax.set_ylabel("lateness of the action, s")
+    ax.set_title("Lateness vs sustained rate")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    path = img / "lateness_vs_rate.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path.name
+
+
 def _plot_memory(results: dict, img: Path) -> str | None:
     series = []
-    for label, data in (
-        ("complaint worker", results.get("lateness", {})),
-        ("bare worker (floor)", results.get("floor", {})),
-    ):
+    for label, data in _memory_sources(results):
         for key in _keys(data):
             mem = data[key].get("memory") or []
             if mem:
@@ -281,10 +322,215 @@ def _diagnostics(n: str, e: dict) -> list[str]:
     return out
 
 
-def _memory(results: dict, img_rel: str, plot: str | None) -> list[str]:
-    ours, floor = results.get("lateness", {}), results.get("floor", {})
+def _band_trip(band: dict | None, key: str = "action_done_s") -> str:
+    if not band:
+        return "–"
+    return " / ".join(_f(_band_lat(band, key, q), 2) for q in ("p50", "p99", "max"))
+
+
+def _rate(r) -> str:
+    return "none" if r is None else f"{r:g}/s"
+
+
+def _sustained(results: dict, img_rel: str, plot: str | None) -> list[str]:
+    ours, floor = results.get("sustained", {}), results.get("sustained_floor", {})
+    if not ours and not floor:
+        return []
+    out = [
+        "## Sustained rate: deadlines due at a steady rate among many open complaints",
+        "",
+        "All complaints are started once; a subset has its first-response deadlines spread at a steady rate "
+        "r per second, one band of rates after another, and the rest fall due long after the run, so they "
+        "stay open and pass through the worker's sticky cache as in real load (band members are scattered "
+        "through the start order). Lateness is measured as in the burst: the breach notification's "
+        "ActivityTaskCompleted − the due moment the workflow recorded in the ledger, per band. Each band "
+        "complaint's warning falls (1 − warn ratio)·W before its breach, so the warnings form the same bands "
+        "earlier, followed by a quiet gap as long as the bands; they are shown too. The engine floor runs "
+        "bare workflows (one timer, one activity) at the same rates among as many open bare workflows.",
+        "",
+    ]
+    for key in sorted(set(ours) | set(floor), key=_order):
+        o, f = ours.get(key) or {}, floor.get(key) or {}
+        fb = {b["rate_per_s"]: b for b in f.get("bands") or []}
+        wb = {b["rate_per_s"]: b for b in o.get("warning_bands") or []}
+        rates = [b["rate_per_s"] for b in (o.get("bands") or f.get("bands") or [])]
+        ob = {b["rate_per_s"]: b for b in o.get("bands") or []}
+        seconds = (o or f).get("rate_seconds")
+        out += [
+            f"**{_order(key)[0]:,} open{'' if _order(key)[1] == 1 else f', {_order(key)[1]} worker processes'}**, {_f(seconds, 0)} s per rate: highest rate with the action done p99 ≤ "
+            f"{P99_LIMIT_S:g} s (that rate and every lower one): complaints **{_rate(o.get('highest_rate_p99_within_1s'))}**"
+            f" (warnings {_rate(o.get('warning_highest_rate_p99_within_1s'))}), engine floor "
+            f"**{_rate(f.get('highest_rate_p99_within_1s'))}**.",
+            "",
+            "| rate (/s) | deadlines measured / due | breach notification done p50 / p99 / max (s) | floor action done p50 / p99 / max (s) | p99 ours / floor | warning notification done p50 / p99 / max (s) |",
+            "|---:|---:|---|---|---:|---|",
+        ]
+        for r in rates:
+            b = ob.get(r)
+            out.append(
+                f"| {r:g} | {b.get('measured') if b else '–'} / {b.get('due') if b else '–'} | {_band_trip(b)} "
+                f"| {_band_trip(fb.get(r))} "
+                f"| {_ratio(_band_lat(b or {}, 'action_done_s', 'p99'), _band_lat(fb.get(r) or {}, 'action_done_s', 'p99'))} "
+                f"| {_band_trip(wb.get(r))} |"
+            )
+        out.append("")
+        if o:
+            out.append(
+                f"- complaints: {o.get('open', 0):,} started in {_f(o.get('start_seconds'), 0)} s "
+                f"({_f(o.get('start_rate_per_s'), 0)}/s), intake work settled {_f(o.get('settle_seconds'), 0)} s later; "
+                f"{o.get('band_members', 0):,} in the bands; first-response window W = {o.get('window_s')} s, "
+                f"warning ratio {o.get('warn_ratio')}; worker RSS with all open {o.get('rss_open_mib')} MiB, "
+                f"after the bands {o.get('rss_after_mib')} MiB (sticky cache {_cache(o)})"
+            )
+            t = o.get("band_workflow_tasks_s") or {}
+            if t.get("n"):
+                kinds = o.get("band_workflow_task_timeouts_by_kind") or {}
+                by_kind = (
+                    " (" + ", ".join(f"{k.replace('_', '-')} {v}" for k, v in kinds.items()) + ")"
+                    if kinds
+                    else ""
+                )
+                out.append(
+                    f"- workflow tasks of the band complaints during the bands: {t['n']:,}, p50 / p99 / max "
+                    f"{_f(t.get('p50'), 3)} / {_f(t.get('p99'), 3)} / {_f(t.get('max'), 3)} s; "
+                    f"{o.get('band_workflow_task_timeouts', 0)} timed out{by_kind}, {o.get('band_workflow_task_failures', 0)} failed"
+                )
+            if o.get("idle_wake_ups"):
+                out.append(
+                    f"- idle wake-ups of the band complaints (timer fired, the workflow's own clock said not yet, "
+                    f"it slept again): {o['idle_wake_ups']}"
+                )
+            for phase, cpu in (o.get("cpu_seconds") or {}).items():
+                parts = ", ".join(f"{k} {v}" for k, v in cpu.items() if k != "wall")
+                out.append(f"- CPU seconds during {phase} ({cpu.get('wall')} s wall): {parts}")
+        if f:
+            out.append(
+                f"- engine floor: {f.get('open', 0):,} bare workflows started in {_f(f.get('start_seconds'), 0)} s "
+                f"({_f(f.get('start_rate_per_s'), 0)}/s); timers set before the first band "
+                f"{f.get('started_before_due', '–')} / {f.get('band_members', '–')}"
+            )
+        for label, e in (("complaints", o), ("engine floor", f)):
+            if e.get("notes"):
+                out.append(f"- {label}: " + "; ".join(e["notes"]))
+        out.append("")
+    if plot:
+        out += [f"![lateness vs sustained rate]({img_rel}/{plot})", ""]
+    return out
+
+
+def _scale_out(results: dict) -> list[str]:
+    """The same measurement with one and with K worker processes, side by side."""
     rows = []
-    for label, data in (("complaint worker", ours), ("bare worker (floor)", floor)):
+    for label, section in (("complaints", "lateness"), ("engine floor", "floor")):
+        data = results.get(section, {})
+        for key in _keys(data):
+            n, k = _order(key)
+            one = data.get(str(n))
+            if k == 1 or not one:
+                continue
+            e = data[key]
+            rows.append(
+                f"| {label}, {n:,} due at once | {k} | {_f(_lat(one, 'action_done_s', 'p99'), 2)} / {_f(_lat(e, 'action_done_s', 'p99'), 2)} "
+                f"| {_ratio(_lat(one, 'action_done_s', 'p99'), _lat(e, 'action_done_s', 'p99'))} "
+                f"| {_f(one.get('drain_rate_per_s'), 1)} / {_f(e.get('drain_rate_per_s'), 1)} "
+                f"| {_f(one.get('start_rate_per_s'), 0)} / {_f(e.get('start_rate_per_s'), 0)} |"
+            )
+    for label, section in (("complaints", "sustained"), ("engine floor", "sustained_floor")):
+        data = results.get(section, {})
+        for key in _keys(data):
+            n, k = _order(key)
+            one = data.get(str(n))
+            if k == 1 or not one:
+                continue
+            e = data[key]
+            rows.append(
+                f"| {label}, {n:,} open, steady rates | {k} | highest rate with p99 ≤ {P99_LIMIT_S:g} s: "
+                f"{_rate(one.get('highest_rate_p99_within_1s'))} / {_rate(e.get('highest_rate_p99_within_1s'))} | – | – "
+                f"| {_f(one.get('start_rate_per_s'), 0)} / {_f(e.get('start_rate_per_s'), 0)} |"
+            )
+    if not rows:
+        return []
+    return [
+        "## Scale out: one worker process against several",
+        "",
+        "The same measurement with one worker process and with K (`desk bench --workers 1 K`), each on its own "
+        "fresh servers; all processes share the same 2 cores with the Temporal server and PostgreSQL.",
+        "",
+        "| measurement | K | action done p99, 1 / K processes (s) | speed-up (1 ÷ K) | drained per second, 1 / K | started per second, 1 / K |",
+        "|---|---:|---|---:|---|---|",
+        *rows,
+        "",
+    ]
+
+
+def _mib(v, workers: int = 1) -> str:
+    if not isinstance(v, int | float):
+        return "–"
+    text = f"{v / 1024:.1f} GiB" if v >= 1024 else f"{v:.0f} MiB"
+    return text if workers == 1 else f"{text} in all"
+
+
+def _worker(e: dict) -> str:
+    w = e.get("worker_settings") or {}
+    k = e.get("workers", 1)
+    parts = [f"{k} process{'es' if k > 1 else ''}"]
+    if "worker_sandbox" in w:
+        parts.append("sandboxed" if w["worker_sandbox"] else "`DESK_WORKER_SANDBOX=false`")
+    if w.get("worker_max_concurrent_workflow_tasks"):
+        parts.append(f"{w['worker_max_concurrent_workflow_tasks']} activations at once")
+    if w.get("worker_max_cached_workflows"):
+        parts.append(f"cache {w['worker_max_cached_workflows']:,}")
+    return ", ".join(parts)
+
+
+def sizing_table(runs: dict[str, dict]) -> str:
+    """docs/deployment.md's sizing table, every figure read from the given results files (name → results)."""
+    rows, lines = [], []
+    for name, results in runs.items():
+        for key in _keys(results.get("lateness", {})):
+            e = results["lateness"][key]
+            rows.append(
+                f"| {_order(key)[0]:,} open, all due at once | {_worker(e)} | {_f(_lat(e, 'timer_fired_s', 'p99'), 1)} s "
+                f"| {_f(_lat(e, 'action_done_s', 'p50'), 0)} s / {_f(_lat(e, 'action_done_s', 'p99'), 0)} s "
+                f"| {_mib(e.get('rss_after_wave_mib'), e.get('workers', 1))} | `{name}` |"
+            )
+        for key in _keys(results.get("sustained", {})):
+            e = results["sustained"][key]
+            for b in e.get("bands") or []:
+                rows.append(
+                    f"| {e.get('open', 0):,} open, {b['rate_per_s']:g} due per second | {_worker(e)} "
+                    f"| {_f(_band_lat(b, 'timer_fired_s', 'p99'), 1)} s "
+                    f"| {_f(_band_lat(b, 'action_done_s', 'p50'), 2)} s / {_f(_band_lat(b, 'action_done_s', 'p99'), 2)} s "
+                    f"| {_mib(e.get('rss_after_mib'), e.get('workers', 1))} | `{name}` |"
+                )
+            f = (results.get("sustained_floor") or {}).get(key) or {}
+            lines.append(
+                f"- {e.get('open', 0):,} open ({_worker(e)}): the highest steady rate with the breach notification "
+                f"done p99 ≤ {P99_LIMIT_S:g} s was {_rate(e.get('highest_rate_p99_within_1s'))}; the engine floor's "
+                f"{_rate(f.get('highest_rate_p99_within_1s'))} (`{name}`)."
+            )
+    return "\n".join(
+        [
+            "| load | worker | timer fired, p99 | breach notification done, p50 / p99 | worker RSS | results |",
+            "|---|---|---:|---:|---:|---|",
+            *rows,
+            *([""] + lines if lines else []),
+        ]
+    )
+
+
+def _memory_sources(results: dict) -> list[tuple[str, dict]]:
+    return [
+        ("complaint worker", results.get("lateness", {})),
+        ("complaint worker, sustained run", results.get("sustained", {})),
+        ("bare worker (floor)", results.get("floor", {})),
+        ("bare worker (floor), sustained run", results.get("sustained_floor", {})),
+    ]
+
+
+def _memory(results: dict, img_rel: str, plot: str | None) -> list[str]:
+    rows = []
+    for label, data in _memory_sources(results):
         for n in _keys(data):
             e = data[n]
             mem = e.get("memory") or []
@@ -292,8 +538,9 @@ def _memory(results: dict, img_rel: str, plot: str | None) -> list[str]:
                 continue
             base, top = mem[0]["rss_mib"], mem[-1]["rss_mib"]
             per_k = (top - base) / (mem[-1]["open"] / 1000) if mem[-1]["open"] else None
+            after = e.get("rss_after_wave_mib", e.get("rss_after_mib", "–"))
             rows.append(
-                f"| {label} | {_label(n)} | {base} | {top} | {_f(per_k, 1)} | {e.get('rss_after_wave_mib', '–')} | {_cache(e)} |"
+                f"| {label} | {_label(n)} | {base} | {top} | {_f(per_k, 1)} | {after} | {_cache(e)} |"
             )
     if not rows:
         return []
@@ -396,6 +643,17 @@ def _headline(results: dict) -> list[str]:
             f"- Engine floor only (the complaint workflow could not run): {n:,} bare timers due at once were acted on "
             f"p99 {_f(_lat(f, 'action_done_s', 'p99'), 2)} s late; {_f(f.get('start_rate_per_s'), 0)} workflows started per second."
         )
+    sustained, sfloor = results.get("sustained", {}), results.get("sustained_floor", {})
+    if sustained or sfloor:
+        data = sustained or sfloor
+        key = max([k for k in data if _order(k)[1] == 1] or list(data), key=_order)
+        o, f = sustained.get(key) or {}, sfloor.get(key) or {}
+        rates = ", ".join(f"{r:g}" for r in (o or f).get("rates_per_s") or [])
+        out.append(
+            f"- With **{_label(key)} open**, deadlines due at a steady {rates} per second: the highest rate with the "
+            f"breach notification done p99 ≤ {P99_LIMIT_S:g} s was **{_rate(o.get('highest_rate_p99_within_1s'))}**"
+            f" (engine floor: {_rate(f.get('highest_rate_p99_within_1s'))})."
+        )
     c = results.get("cost")
     if c and c.get("lifecycles"):
         out.append(
@@ -493,7 +751,8 @@ def _limits(results: dict) -> list[str]:
             + ". Past the cache, a woken workflow is replayed from "
             "its history first."
         )
-    loads = [e.get("loadavg_before") for e in ours.values() if e.get("loadavg_before")]
+    runs = [*ours.values(), *(results.get("sustained") or {}).values()]
+    loads = [e.get("loadavg_before") for e in runs if e.get("loadavg_before")]
     if loads:
         out.append(
             "- The machine was shared with other work during the run (load average before the complaint runs: "
@@ -509,8 +768,9 @@ RERUN = [
     "## Rerun",
     "",
     "```",
-    "desk bench                                   # everything, N = 1,000 and 10,000 (about half an hour on 2 cores)",
+    "desk bench                                   # everything, N = 1,000 and 10,000, sustained rates (over an hour on 2 cores)",
     "desk bench --n 1000 --what floor,lateness    # a quick subset",
+    "desk bench --what sustained --open 10000 --rates 5,10,20,40 --rate-seconds 60   # the sustained rates (about 50 min)",
     "desk bench --report-only bench/results/latest.json   # rebuild this page from saved results",
     "```",
     "",
@@ -528,6 +788,7 @@ def write(results: dict, out: Path) -> None:
     lat_plot = _plot_lateness(results, img)
     mem_plot = _plot_memory(results, img)
     intake_plot = _plot_intake(results, img)
+    rate_plot = _plot_sustained(results, img)
     lines = [
         "# Benchmarks: exact deadlines at scale",
         "",
@@ -538,6 +799,8 @@ def write(results: dict, out: Path) -> None:
         "",
         *_headline(results),
         *_lateness(results, img_rel, lat_plot),
+        *_sustained(results, img_rel, rate_plot),
+        *_scale_out(results),
         *_memory(results, img_rel, mem_plot),
         *_intake(results, img_rel, intake_plot),
         *_cost(results),

@@ -35,13 +35,7 @@ class WaveResult:
     notes: list[str] = field(default_factory=list)
 
     def lateness(self) -> dict[str, dict]:
-        return {
-            "timer_fired_s": summary([w.fired_late_s for w in self.wake_ups]),
-            "action_started_s": summary(
-                [w.started_late_s for w in self.wake_ups if w.started_late_s is not None]
-            ),
-            "action_done_s": summary([w.done_late_s for w in self.wake_ups if w.done_late_s is not None]),
-        }
+        return lateness_of(self.wake_ups)
 
     def to_json(self) -> dict:
         return {
@@ -62,6 +56,15 @@ class WaveResult:
             # the action-done distribution as 201 quantiles (0 %, 0.5 % … 100 %), for the report's plot
             "done_quantiles": _quantiles([w.done_late_s for w in self.wake_ups if w.done_late_s is not None]),
         }
+
+
+def lateness_of(wakes: list[histories.WakeUp]) -> dict[str, dict]:
+    """Timer fired, action started and action done, each as lateness against the due moment (s)."""
+    return {
+        "timer_fired_s": summary([w.fired_late_s for w in wakes]),
+        "action_started_s": summary([w.started_late_s for w in wakes if w.started_late_s is not None]),
+        "action_done_s": summary([w.done_late_s for w in wakes if w.done_late_s is not None]),
+    }
 
 
 def _quantiles(vals: list[float]) -> list[float]:
@@ -158,6 +161,7 @@ __all__ = [
     "DevServer",
     "WaveResult",
     "collect",
+    "lateness_of",
     "start_all",
     "sleep_until",
     "wait_quiet",

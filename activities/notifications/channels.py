@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import socket
 import time
 import urllib.parse
 from dataclasses import dataclass, field
@@ -245,6 +246,8 @@ class SmtpChannel:
     tls: str = "none"  # none | starttls | tls
     timeout: float = 15.0
     name: str = "email"
+    # The name this host gives in EHLO, looked up once: aiosmtplib would look it up in a thread per message.
+    local_hostname: str = field(default_factory=socket.getfqdn)
     dedupes: ClassVar[bool] = True  # same Message-ID: mail stores collapse the resend
 
     @property
@@ -275,6 +278,7 @@ class SmtpChannel:
                 use_tls=self.tls == "tls",
                 start_tls=self.tls == "starttls",
                 timeout=self.timeout,
+                local_hostname=self.local_hostname,
             )
         except aiosmtplib.SMTPRecipientsRefused as e:
             codes = [err.code for err in e.recipients]

@@ -19,6 +19,8 @@ import hmac
 import socket
 import time
 import urllib.parse
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate
@@ -248,6 +250,8 @@ class SmtpChannel:
     name: str = "email"
     # The name this host gives in EHLO, looked up once: aiosmtplib would look it up in a thread per message.
     local_hostname: str = field(default_factory=socket.getfqdn)
+    max_idle: int = 8  # connections kept open between sends
+    _idle: list[aiosmtplib.SMTP] = field(default_factory=list, init=False, repr=False, compare=False)
     dedupes: ClassVar[bool] = True  # same Message-ID: mail stores collapse the resend
 
     @property
@@ -267,30 +271,65 @@ class SmtpChannel:
         return mail
 
     async def send(self, message: OutgoingMessage) -> str:
+        """On a connection kept from an earlier send when there is one (connect, EHLO and QUIT cost more than
+        the mail); one the server has closed meanwhile is replaced by a fresh connection. Only a connection
+        whose last transaction succeeded is kept."""
         mail = self.build(message)
+        while self._idle:
+            smtp = self._idle.pop()
+            try:
+                with _smtp_failures(self):
+                    await smtp.send_message(mail, timeout=self.timeout)
+            except TransientFailure as e:
+                smtp.close()
+                if isinstance(e.__cause__, aiosmtplib.SMTPServerDisconnected | ConnectionError):
+                    continue  # hung up while idle: the same mail, same Message-ID, on another connection
+                raise
+            except BaseException:
+                smtp.close()
+                raise
+            self._keep(smtp)
+            return mail["Message-ID"]
+        smtp = aiosmtplib.SMTP(
+            hostname=self.host,
+            port=self.port,
+            username=self.username or None,
+            password=self.password or None,
+            use_tls=self.tls == "tls",
+            start_tls=self.tls == "starttls",
+            timeout=self.timeout,
+            local_hostname=self.local_hostname,
+        )
         try:
-            await aiosmtplib.send(
-                mail,
-                hostname=self.host,
-                port=self.port,
-                username=self.username or None,
-                password=self.password or None,
-                use_tls=self.tls == "tls",
-                start_tls=self.tls == "starttls",
-                timeout=self.timeout,
-                local_hostname=self.local_hostname,
-            )
-        except aiosmtplib.SMTPRecipientsRefused as e:
-            codes = [err.code for err in e.recipients]
-            if all(500 <= code < 600 for code in codes):
-                raise PermanentRejection(
-                    f"mailbox refused: {'; '.join(str(err) for err in e.recipients)}"
-                ) from e
-            raise TransientFailure(f"mailbox deferred: {'; '.join(str(err) for err in e.recipients)}") from e
-        except aiosmtplib.SMTPResponseException as e:
-            if 500 <= e.code < 600:
-                raise PermanentRejection(f"SMTP {e.code}: {e.message}") from e
-            raise TransientFailure(f"SMTP {e.code}: {e.message}") from e
-        except (aiosmtplib.SMTPException, OSError) as e:  # connect, timeout, disconnect
-            raise TransientFailure(f"SMTP {self.host}:{self.port}: {type(e).__name__}: {e}") from e
+            with _smtp_failures(self):
+                await smtp.connect()
+                await smtp.send_message(mail)
+        except BaseException:
+            smtp.close()
+            raise
+        self._keep(smtp)
         return mail["Message-ID"]
+
+    def _keep(self, smtp: aiosmtplib.SMTP) -> None:
+        if smtp.is_connected and len(self._idle) < self.max_idle:
+            self._idle.append(smtp)
+        else:
+            smtp.close()
+
+
+@contextmanager
+def _smtp_failures(channel: SmtpChannel) -> Iterator[None]:
+    """aiosmtplib's errors sorted into the two kinds."""
+    try:
+        yield
+    except aiosmtplib.SMTPRecipientsRefused as e:
+        codes = [err.code for err in e.recipients]
+        if all(500 <= code < 600 for code in codes):
+            raise PermanentRejection(f"mailbox refused: {'; '.join(str(err) for err in e.recipients)}") from e
+        raise TransientFailure(f"mailbox deferred: {'; '.join(str(err) for err in e.recipients)}") from e
+    except aiosmtplib.SMTPResponseException as e:
+        if 500 <= e.code < 600:
+            raise PermanentRejection(f"SMTP {e.code}: {e.message}") from e
+        raise TransientFailure(f"SMTP {e.code}: {e.message}") from e
+    except (aiosmtplib.SMTPException, OSError) as e:  # connect, timeout, disconnect
+        raise TransientFailure(f"SMTP {channel.host}:{channel.port}: {type(e).__name__}: {e}") from e

@@ -149,7 +149,6 @@ def keyed_actions(
     input has the key, or (since the one-step patch) the `record_step` local activity whose result lists
     the key as settled: started = its workflow task's start, done = the moment the local activity completed
     (its marker's `complete_time`; the marker itself is recorded when that workflow task completes)."""
-    by_id = {ev.event_id: ev for ev in events}
     started_of: dict[int, HistoryEvent] = {}
     completed_of: dict[int, HistoryEvent] = {}
     for ev in events:
@@ -159,9 +158,12 @@ def keyed_actions(
             completed_of[ev.activity_task_completed_event_attributes.scheduled_event_id] = ev
     out: list[WakeUp] = []
     last_fired: HistoryEvent | None = None
+    last_task_started: HistoryEvent | None = None
     for ev in events:
         if ev.event_type == E.EVENT_TYPE_TIMER_FIRED:
             last_fired = ev
+        elif ev.event_type == E.EVENT_TYPE_WORKFLOW_TASK_STARTED:
+            last_task_started = ev
         elif ev.event_type == E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
             key = _activity_input(ev).get("idempotency_key")
             if key not in due_by_key:
@@ -186,12 +188,7 @@ def keyed_actions(
             if data.get("activity_type") != "record_step":
                 continue
             keys = [k for k in _marker_json(ev, "result").get("settled", []) if k in due_by_key]
-            wft_done = by_id.get(ev.marker_recorded_event_attributes.workflow_task_completed_event_id)
-            wft_started = (
-                by_id.get(wft_done.workflow_task_completed_event_attributes.started_event_id)
-                if wft_done
-                else None
-            )
+            wft_started = last_task_started  # the task whose completion recorded this marker
             done = _proto_time(data.get("complete_time")) or _t(ev)
             for key in keys:
                 out.append(

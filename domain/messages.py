@@ -91,6 +91,8 @@ class LedgerWrite(BaseModel):
 
     complaint: dict[str, Any]  # ComplaintView.model_dump(mode="json")
     events: list[TimelineEvent] = Field(default_factory=list)
+    # After a lost write: also insert the view's own newest events (its timeline), healing most of the gap.
+    heal: bool = True
 
 
 class StepWrite(BaseModel):

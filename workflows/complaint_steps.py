@@ -78,6 +78,7 @@ class ComplaintSteps:
     _outbox: list[Notification]
     _unsent: list[Notification]
     _one_step: bool | None
+    _ledger_gap: bool
     _events: list[TimelineEvent]
     _ledger_due: bool
     _draining: bool
@@ -91,6 +92,7 @@ class ComplaintSteps:
         self._outbox = []  # notifications of the current step
         self._unsent = []  # notifications waiting for the next step write (PATCH_ONE_STEP)
         self._one_step = None
+        self._ledger_gap = True  # a run's first write also writes the view's timeline (heals a lost one)
         self._events = []  # events not yet in the ledger
         self._ledger_due = False
         self._draining = False
@@ -244,7 +246,9 @@ class ComplaintSteps:
                 events, self._events = self._events, []
                 notes, self._unsent = self._unsent, []
                 batch = (
-                    LedgerWrite(complaint=self._view().model_dump(mode="json"), events=events)
+                    LedgerWrite(
+                        complaint=self._view().model_dump(mode="json"), events=events, heal=self._ledger_gap
+                    )
                     if due
                     else None
                 )
@@ -272,9 +276,12 @@ class ComplaintSteps:
             )
         except ActivityError as e:
             # The next write carries the view and its newest events again, healing most of the gap.
+            self._ledger_gap = True
             workflow.logger.error(
                 "ledger write failed", extra={"complaint_id": self.cid, "error": str(e.cause or e)}
             )
+        else:
+            self._ledger_gap = False
 
     async def _record_step(self, batch: LedgerWrite | None, notes: list[Notification]) -> None:
         """The step's ledger write and its notifications in one local activity (activities/step.py): a
@@ -292,7 +299,10 @@ class ComplaintSteps:
                 summary=f"step: {len(batch.events) if batch else 0} events, {len(notes)} notifications",
             )
             deferred = set(result.deferred)
+            if batch is not None:
+                self._ledger_gap = False
         except ActivityError as e:
+            self._ledger_gap = self._ledger_gap or batch is not None
             workflow.logger.error(
                 "step write failed", extra={"complaint_id": self.cid, "error": str(e.cause or e)}
             )

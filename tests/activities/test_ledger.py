@@ -69,13 +69,30 @@ async def test_breach_and_warning_events_record_their_outcome(ledger_pool):
     warning = event("C-1", 4, "sla_warning", obligation=ObligationName.FIRST_RESPONSE)
     await record(ledger_pool, batch(v, warning, breach))
     rows = await ledger_pool.fetch("SELECT kind, outcome, due_at FROM timeline_events ORDER BY at")
-    assert [(r["kind"], r["outcome"]) for r in rows] == [("sla_warning", "warned"), ("sla_breach", "breached")]
+    assert [(r["kind"], r["outcome"]) for r in rows] == [
+        ("sla_warning", "warned"),
+        ("sla_breach", "breached"),
+    ]
     assert rows[1]["due_at"] == T0 + timedelta(minutes=5)
 
 
 async def test_events_only_in_the_views_timeline_are_written_too(ledger_pool):
     v = view("C-1", timeline=[event("C-1", 0), event("C-1", 1, "classified")])
     assert await record(ledger_pool, batch(v)) == 2
+
+
+async def test_the_views_timeline_is_written_only_to_heal_a_lost_batch(ledger_pool):
+    """The workflow asks for healing (`heal`) after a failed write and on a run's first; otherwise the
+    view's timeline is in the ledger already and only the batch's own events are inserted."""
+    v = view("C-1", timeline=[event("C-1", 0), event("C-1", 1, "classified")])
+    assert (
+        await record(
+            ledger_pool, batch(v, event("C-1", 2, "acknowledged")).model_copy(update={"heal": False})
+        )
+        == 1
+    )
+    assert await ledger_pool.fetchval("SELECT count(*) FROM timeline_events") == 1
+    assert await record(ledger_pool, batch(v)) == 2  # healing: the two events only the view had
 
 
 async def test_a_settled_clock_keeps_the_holder_who_settled_it(ledger_pool):

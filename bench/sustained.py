@@ -4,8 +4,8 @@ A population of open complaints (10,000 by default) is started once. A subset ha
 deadlines spread at a steady rate, one band after another (e.g. 5, 10, 20, 40 per second for 60 s each);
 the rest are due far later, so they stay open and pass through the worker's sticky cache as in real load
 (band members are scattered through the start order, so a woken complaint is as likely evicted as in
-production). Lateness is measured as in the burst (bench/lateness.py): the notification's
-ActivityTaskCompleted in the history − the due moment the workflow recorded in the ledger, per band.
+production). Lateness is measured as in the burst (bench/lateness.py): the notification done (its
+`record_step` local activity completed, or its `notify` activity) in the history − the due moment the workflow recorded in the ledger, per band.
 The engine floor does the same with bare workflows (bench/bare.py) at the same rates.
 
 A complaint's deadlines are `received_at` + its policy's windows, so every moment is fixed when it is

@@ -21,11 +21,18 @@ from domain.messages import ACTIVITY_STEP, Notification, StepResult, StepWrite
 
 log = structlog.get_logger()
 
+# How long a step waits for one notification before deferring it. The step holds its workflow task, and the
+# timers that task sets count from its end: a provider that hangs must not hold them for its full timeout.
+INLINE_BUDGET_S = 3.0
+
 
 class StepRecorder:
-    def __init__(self, ledger: LedgerWriter, notifier: Notifier) -> None:
+    def __init__(
+        self, ledger: LedgerWriter, notifier: Notifier, *, budget_s: float = INLINE_BUDGET_S
+    ) -> None:
         self.ledger = ledger
         self.notifier = notifier
+        self.budget_s = budget_s
 
     @activity.defn(name=ACTIVITY_STEP)
     async def record_step(self, step: StepWrite) -> StepResult:
@@ -40,8 +47,9 @@ class StepRecorder:
 
     async def _try_once(self, n: Notification) -> bool:
         try:
-            await self.notifier.notify(n)
-        except Exception as e:  # any failure: the retrying activity takes it from here
+            # Cut off mid-send, a delivery stays `sending` in the outbox: the retry sends it with the same key.
+            await asyncio.wait_for(self.notifier.notify(n), self.budget_s)
+        except Exception as e:  # any failure, or too slow: the retrying activity takes it from here
             log.info(
                 "notification deferred to the retrying activity", key=n.idempotency_key, error=str(e)[:300]
             )

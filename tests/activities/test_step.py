@@ -3,11 +3,19 @@ notifications tried once; one that does not settle is deferred (to the retrying 
 
 from __future__ import annotations
 
+import asyncio
+import time
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
 from temporalio.testing import ActivityEnvironment
 
 from activities.ledger import LedgerWriter
+from activities.notifications.channels import JsonSmsChannel
+from activities.notifications.notifier import Notifier
 from activities.step import StepRecorder
 from domain.messages import StepWrite
+from standins.http import serve
 
 from .factories import batch, event, view
 from .test_notify import customer_note
@@ -42,3 +50,23 @@ async def test_a_notification_that_does_not_settle_is_deferred_and_the_others_st
     assert result.deferred == ["C-1/update"] and result.settled == ["C-1/confirmation"]
     assert (await standins.outbox("C-1/update"))[0]["status"] == "failed"  # the retry sends it
     assert [r["channel"] for r in await standins.sink("C-1")] == ["sms"]
+
+
+async def test_a_provider_that_hangs_is_deferred_after_the_budget_not_its_timeout(standins, http):
+    """The step holds its workflow task: a hanging provider is left to the retrying activity after the
+    step's budget, and the delivery stays `sending` (sent again with the same key)."""
+    provider = FastAPI()
+
+    @provider.post("/sms")
+    async def hanging_sms() -> JSONResponse:
+        await asyncio.sleep(4)
+        return JSONResponse({"id": "late"})
+
+    async with serve(provider) as provider_url:
+        notifier = Notifier(standins.pool, {"sms": JsonSmsChannel(http, f"{provider_url}/sms")})
+        step = StepRecorder(LedgerWriter(standins.pool), notifier, budget_s=0.5)
+        started = time.monotonic()
+        result = await ActivityEnvironment().run(step.record_step, StepWrite(notifications=[customer_note()]))
+        waited = time.monotonic() - started
+    assert result.deferred == ["C-1/confirmation"] and waited < 2  # not the provider's 4 s
+    assert (await standins.outbox("C-1/confirmation"))[0]["status"] == "sending"

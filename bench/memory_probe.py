@@ -132,6 +132,30 @@ async def probe_process(ns: list[int], workdir: Path, *, cache: int | None, wind
             await product.stop()
 
 
+def _pymalloc() -> str:
+    """pymalloc's arenas: in use, and free inside them (freed objects whose arena cannot go back to the
+    system yet: memory the RSS keeps after a burst of short-lived objects)."""
+    r, w = os.pipe()
+    saved = os.dup(2)
+    os.dup2(w, 2)
+    try:
+        sys._debugmallocstats()
+    finally:
+        os.dup2(saved, 2)
+        os.close(w)
+        os.close(saved)
+    with os.fdopen(r) as f:
+        text = f.read()
+    stats = {}
+    for line in text.splitlines():
+        key, _, val = line.rpartition("=")
+        if key.strip().startswith("#"):
+            stats[key.strip("# ").strip()] = int(val.strip().replace(",", "") or 0)
+    used = stats.get("bytes in allocated blocks", 0)
+    arenas = stats.get("arenas allocated current", 0)  # 1 MiB each (CPython 3.10+, 64-bit)
+    return f"{arenas} arenas, {used / MIB:.1f} MiB in objects, {arenas - used / MIB:.1f} MiB free inside them"
+
+
 def _modules_held() -> collections.Counter:
     """Module objects alive in the process by name: the sandbox's per-run copies show up as counts > 1."""
     return collections.Counter(o.__name__ for o in gc.get_objects() if isinstance(o, types.ModuleType))
@@ -169,6 +193,7 @@ async def probe_inside(n: int, workdir: Path, *, window: float, top: int, cache:
             me = psutil.Process()
             rss0 = me.memory_info().rss
             mods0, types0 = _modules_held(), _types_held()
+            pymalloc0 = _pymalloc()
             tracemalloc.start(1)
             snap0 = tracemalloc.take_snapshot()
             await _open(product, n, window=window)
@@ -197,6 +222,9 @@ async def probe_inside(n: int, workdir: Path, *, window: float, top: int, cache:
             for s in snap1.filter_traces(filt).compare_to(snap0.filter_traces(filt), "lineno")[:top]:
                 fr = s.traceback[0]
                 print(f"    {s.size_diff / n / 1024:8.1f} KiB/complaint  {_short(fr.filename)}:{fr.lineno}")
+            del snap0, snap1, stats  # the snapshots' own objects would count
+            gc.collect()
+            print(f"  pymalloc: {_pymalloc()} (before: {pymalloc0})")
             mods = _modules_held() - mods0
             print(f"  module objects per complaint: {sum(mods.values()) / n:.1f}; the most copied:")
             for name, c in mods.most_common(top):

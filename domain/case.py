@@ -25,7 +25,8 @@ from domain.models import (
     State,
     Tier,
 )
-from domain.policy import PRESETS, Anchor, Policy, preset, shared
+from domain.policy import PRESETS, Anchor, Policy, preset
+from domain.sharing import shared
 from domain.view import DepartmentFinding, Plan, Rating, Resolution
 
 N = ObligationName
@@ -125,6 +126,13 @@ class ComplaintOptions(BaseModel):
     @classmethod
     def one_copy_per_policy(cls, policy: Policy | None) -> Policy | None:
         return shared(policy) if policy is not None else None
+
+    @field_validator("calendars")
+    @classmethod
+    def one_copy_per_calendar(
+        cls, calendars: dict[str, CalendarSpec] | None
+    ) -> dict[str, CalendarSpec] | None:
+        return {name: shared(spec) for name, spec in calendars.items()} if calendars is not None else None
 
 
 def new_case(input: ComplaintInput, policy: Policy) -> CaseState:

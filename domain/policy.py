@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
-import weakref
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -483,23 +481,6 @@ def bench() -> Policy:
 
 PRESETS = {"standard": standard, "after-sales": after_sales, "logistics": logistics, "bench": bench}
 _PRESET_CACHE: dict[str, Policy] = {}
-
-
-_SHARED: weakref.WeakValueDictionary[str, Policy] = weakref.WeakValueDictionary()
-_shared_lock = threading.Lock()  # workflow tasks run on several threads
-
-
-def shared(policy: Policy) -> Policy:
-    """One instance for all equal policies, kept while some complaint holds it. Every complaint carries
-    its policy in its state (about 26 KiB each, `python -m bench.memory_probe --inside`), nearly always one
-    of a few documents; nothing changes a policy in place (`with_calendars`, `for_complaint` return new
-    ones), so complaints can share it, its built calendars included."""
-    key = policy.model_dump_json()
-    with _shared_lock:
-        kept = _SHARED.get(key)
-        if kept is None:
-            kept = _SHARED[key] = policy.model_copy(deep=True)  # not the caller's object: it may change it
-    return kept
 
 
 def preset(name: str) -> Policy:

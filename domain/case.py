@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from domain.calendar import CalendarSpec
 from domain.clocks import Obligation
@@ -26,6 +26,7 @@ from domain.models import (
     Tier,
 )
 from domain.policy import PRESETS, Anchor, Policy, preset
+from domain.sharing import shared
 from domain.view import DepartmentFinding, Plan, Rating, Resolution
 
 N = ObligationName
@@ -104,6 +105,11 @@ class CaseState(BaseModel):
     timeline: list[TimelineEvent] = Field(default_factory=list)
     seq: int = 0  # timeline event counter: deterministic event ids
 
+    @field_validator("policy")
+    @classmethod
+    def one_copy_per_policy(cls, policy: Policy) -> Policy:  # memory: complaints share equal policies
+        return shared(policy)
+
 
 class ComplaintOptions(BaseModel):
     """The workflow's optional second argument."""
@@ -115,6 +121,18 @@ class ComplaintOptions(BaseModel):
     # Calendars resolved at intake (library days + admins' edits, explicit dates for the years around the
     # complaint): their days replace the policy's, so replay never depends on the worker's library version.
     calendars: dict[str, CalendarSpec] | None = None
+
+    @field_validator("policy")
+    @classmethod
+    def one_copy_per_policy(cls, policy: Policy | None) -> Policy | None:
+        return shared(policy) if policy is not None else None
+
+    @field_validator("calendars")
+    @classmethod
+    def one_copy_per_calendar(
+        cls, calendars: dict[str, CalendarSpec] | None
+    ) -> dict[str, CalendarSpec] | None:
+        return {name: shared(spec) for name, spec in calendars.items()} if calendars is not None else None
 
 
 def new_case(input: ComplaintInput, policy: Policy) -> CaseState:

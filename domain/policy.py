@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, BeforeValidator, Field, PrivateAttr, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, model_validator
 
 from domain.calendar import (
     DAY_FIELDS,
@@ -140,6 +140,9 @@ def _default_calendar_choices() -> list[CalendarChoice]:
 
 
 class Policy(BaseModel):
+    # Complaints share one instance of equal policies (domain/sharing.py): none may change it in place.
+    model_config = ConfigDict(frozen=True)
+
     name: str
     description: str = ""
     rules: list[ObligationRule]
@@ -474,9 +477,7 @@ def scaled(policy: Policy, factor: float) -> Policy:
 
 
 def bench() -> Policy:
-    p = scaled(standard(), 1 / 60)
-    p.name = "bench"
-    return p
+    return scaled(standard(), 1 / 60).model_copy(update={"name": "bench"})
 
 
 PRESETS = {"standard": standard, "after-sales": after_sales, "logistics": logistics, "bench": bench}

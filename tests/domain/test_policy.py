@@ -267,10 +267,13 @@ def test_scaled_policy_shrinks_minutes_to_seconds_around_the_clock():
     assert preset("bench").name == "bench"
 
 
-def test_presets_are_listed_and_independent_copies():
+def test_presets_are_listed_and_cannot_be_changed_in_place():
+    """Complaints share one instance of equal policies (domain/sharing.py): a change makes a new policy."""
     assert set(PRESETS) == {"standard", "after-sales", "logistics", "bench"}
     a = preset("standard")
-    a.warn_ratio = 0.5
+    with pytest.raises(ValidationError):
+        a.warn_ratio = 0.5
+    assert a.model_copy(update={"warn_ratio": 0.5}).warn_ratio == 0.5
     assert preset("standard").warn_ratio == 0.75
 
 

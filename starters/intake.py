@@ -388,16 +388,32 @@ class IntakeService:
         ci = _in_whole_seconds(ci)
         options = ComplaintOptions(calendars=await self._calendars(ci))
         workflow_id = dedupe_workflow_id(ci.dedupe_key) if ci.dedupe_key else workflow_id_for(ci.complaint_id)
+        # The receipt of a new complaint is written while Temporal records the start (one round trip less
+        # on the way to the 201); when the workflow answers instead, its outcome replaces it.
+        receipt = asyncio.create_task(
+            self._record(ci, ci.complaint_id, workflow_id, False, source=source, api_key_id=api_key_id)
+        )
+        result: ActionResult | None = None
         try:
-            await self._start_new(ci, options, workflow_id)
-            view: ComplaintView | None = opened_view(ci, options, workflow_id)
-            joined, result = False, None
-        except WorkflowAlreadyStartedError:
-            # An open complaint of the same issue, or this very complaint retried: the workflow decides.
-            result, workflow_id = await self._report_to_existing(ci, options, workflow_id, report)
-            joined = result.complaint_id != ci.complaint_id
-            # A join: the existing complaint's number, token, tier (perhaps confirmed by a person by now).
-            view = await self._state(workflow_id) if joined else opened_view(ci, options, workflow_id)
+            try:
+                await self._start_new(ci, options, workflow_id)
+                view: ComplaintView | None = opened_view(ci, options, workflow_id)
+                joined = False
+            except WorkflowAlreadyStartedError:
+                # An open complaint of the same issue, or this very complaint retried: the workflow decides.
+                result, workflow_id = await self._report_to_existing(ci, options, workflow_id, report)
+                joined = result.complaint_id != ci.complaint_id
+                # A join: the existing complaint's number, token, tier (perhaps confirmed by a person by now).
+                view = await self._state(workflow_id) if joined else opened_view(ci, options, workflow_id)
+        except Exception:
+            await receipt
+            await self._forget_receipt(ci)  # not taken (refused, or not known to be taken): no receipt
+            raise
+        await receipt
+        if result is not None:
+            await self._record(
+                ci, result.complaint_id, workflow_id, joined, source=source, api_key_id=api_key_id
+            )
 
         if view is not None:
             out = IntakeResult(
@@ -432,7 +448,6 @@ class IntakeService:
                 next_due_at=datetime.fromisoformat(result.next_due_at) if result.next_due_at else None,
                 workflow_id=workflow_id,
             )
-        await self._record(ci, out, source=source, api_key_id=api_key_id)
         log.info(
             "complaint taken",
             complaint_id=out.complaint_id,
@@ -513,7 +528,12 @@ class IntakeService:
                     except idem.KeyReused:
                         raise IntakeError(
                             "this Idempotency-Key was already used for a different request",
-                            [("Idempotency-Key", "reused with a different body; use a new key for a new complaint")],
+                            [
+                                (
+                                    "Idempotency-Key",
+                                    "reused with a different body; use a new key for a new complaint",
+                                )
+                            ],
                             status_code=409,
                         ) from None
                 if prior is not None:
@@ -639,18 +659,35 @@ class IntakeService:
             log.warning("state query failed after intake", workflow_id=workflow_id, error=str(e))
             return None
 
+    async def _forget_receipt(self, ci: ComplaintInput) -> None:
+        if self.pool is None:
+            return
+        try:
+            await intake_records.forget_receipt(self.pool, ci.complaint_id)
+        except (asyncpg.PostgresError, OSError) as e:
+            log.error(
+                "receipt of a complaint not taken not removed", complaint_id=ci.complaint_id, error=str(e)
+            )
+
     async def _record(
-        self, ci: ComplaintInput, out: IntakeResult, *, source: str, api_key_id: int | None
+        self,
+        ci: ComplaintInput,
+        complaint_id: str,
+        workflow_id: str,
+        joined: bool,
+        *,
+        source: str,
+        api_key_id: int | None,
     ) -> None:
         if self.pool is None:
             return
         try:
             await intake_records.record_receipt(
                 self.pool,
-                complaint_id=out.complaint_id,
+                complaint_id=complaint_id,
                 submitted_id=ci.complaint_id,
-                workflow_id=out.workflow_id,
-                joined=out.joined,
+                workflow_id=workflow_id,
+                joined=joined,
                 channel=ci.channel.value,
                 source=source,
                 api_key_id=api_key_id,
@@ -658,7 +695,7 @@ class IntakeService:
         except (asyncpg.PostgresError, OSError) as e:
             # The complaint exists and the customer has their number; a missing receipt only hides it from
             # GET /api/v1/complaints/{number} for this intake system.
-            log.error("intake receipt not recorded", complaint_id=out.complaint_id, error=str(e))
+            log.error("intake receipt not recorded", complaint_id=complaint_id, error=str(e))
 
 
 def _in_whole_seconds(ci: ComplaintInput) -> ComplaintInput:

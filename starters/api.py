@@ -8,7 +8,6 @@ field (FastAPI's own 422 is replaced by `IntakeRoute`); a Temporal outage is a 5
 from __future__ import annotations
 
 import json
-import time
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -77,35 +76,6 @@ def service_for(request: Request) -> IntakeService:
     return IntakeService(ctx.temporal, ctx.settings, pool=ctx.pool)
 
 
-# A found key is trusted this long without asking the database: a revocation takes effect within it.
-KEY_TRUST_SECONDS = 10.0
-_KNOWN_KEYS_MAX = 1000
-
-
-def _known_keys(request: Request) -> dict[bytes, tuple[ApiKey, float]]:
-    known = getattr(request.app.state, "intake_known_keys", None)
-    if known is None:
-        known = request.app.state.intake_known_keys = {}
-    return known
-
-
-async def _find_key(request: Request, raw: str) -> ApiKey | None:
-    """The key's system, from this process's short memory of keys found (one database round trip less per
-    complaint); unknown keys are always looked up, so a new key works at once."""
-    digest, now, known = api_keys.hash_key(raw), time.monotonic(), _known_keys(request)
-    hit = known.get(digest)
-    if hit is not None and now - hit[1] < KEY_TRUST_SECONDS:
-        return hit[0]
-    key = await api_keys.find_api_key(_ctx(request).pool, raw)
-    if key is None:
-        known.pop(digest, None)
-        return None
-    if len(known) >= _KNOWN_KEYS_MAX:
-        known.clear()
-    known[digest] = (key, now)
-    return key
-
-
 def _limiter(request: Request) -> RateLimiter:
     limiter = getattr(request.app.state, "intake_limiter", None)
     if limiter is None:
@@ -119,7 +89,7 @@ async def intake_system(request: Request, raw: Annotated[str | None, Security(_k
         raise IntakeError("API key required", [("X-API-Key", "missing header")], status_code=401)
     if len(raw) > 200:
         raise IntakeError("unknown API key", [("X-API-Key", "unknown or revoked")], status_code=401)
-    key = await _find_key(request, raw)
+    key = await api_keys.find_api_key(_ctx(request).pool, raw)
     if key is None:
         raise IntakeError("unknown API key", [("X-API-Key", "unknown or revoked")], status_code=401)
     wait = _limiter(request).take(("key", key.id), rate_per_minute=key.rate_per_minute, burst=key.burst)

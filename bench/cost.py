@@ -5,8 +5,8 @@ Each lifecycle runs the real `ComplaintWorkflow` (and its children) with the rea
 PostgreSQL, notifications through the outbox to the local sinks) on the time-skipping test server, with
 the `standard` policy and realistic timings: filed on a working Monday at 09:00 Asia/Shanghai (the
 workflow's `time_shift` option), staff acting after minutes or hours, a first rating below 4 that
-reopens it, a second that closes it. Intake is done as `starters/intake.py` does it: update-with-start
-with the `add_report` Update.
+reopens it, a second that closes it. Intake is done as `starters/intake.py` does it for a new complaint:
+a plain start (the first report is in the input; no `add_report` Update).
 """
 
 from __future__ import annotations
@@ -134,11 +134,11 @@ def lifecycles() -> list[Lifecycle]:
 
 async def _run_one(env, lc: Lifecycle, progress: Progress) -> dict:
     from temporalio.api.enums.v1 import EventType
-    from temporalio.client import WithStartWorkflowOperation, WorkflowUpdateFailedError
+    from temporalio.client import WorkflowUpdateFailedError
     from temporalio.common import WorkflowIDConflictPolicy
 
     from core.temporal import workflow_id_for
-    from domain.actions import UPDATE_ADD_REPORT, ActionResult, AddReport
+    from domain.actions import ActionResult
     from domain.case import ComplaintOptions
     from domain.models import Category, Channel, ComplaintInput, ComplaintType, Customer, Tier
 
@@ -158,21 +158,13 @@ async def _run_one(env, lc: Lifecycle, progress: Progress) -> dict:
         policy="standard",
         classified_by="classifier",
     )
-    op = WithStartWorkflowOperation(
+    handle = await env.client.start_workflow(
         "ComplaintWorkflow",
         args=[ci, ComplaintOptions(time_shift=MONDAY_9 - now)],
         id=workflow_id_for(cid),
         task_queue=TASK_QUEUE,
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
     )
-    await env.client.execute_update_with_start_workflow(
-        UPDATE_ADD_REPORT,
-        AddReport(channel=ci.channel, description=ci.description, received_at=MONDAY_9.isoformat()),
-        start_workflow_operation=op,
-        id=f"intake-{cid}",
-        result_type=ActionResult,
-    )
-    handle = env.client.get_workflow_handle(workflow_id_for(cid))
     elapsed = timedelta(0)
     rejected: list[str] = []
     task = progress.add(f"cost: {lc.name}", len(lc.steps))
@@ -269,7 +261,7 @@ async def run(workdir: Path, progress: Progress) -> dict:
         "method": (
             "Real histories of one scripted lifecycle per tier (standard policy, filed Monday 09:00 Asia/Shanghai, "
             "business-hours clocks for general and important), run by the real workflow and activities on the "
-            "time-skipping test server; intake as starters/intake.py does it (update-with-start with `add_report`). "
+            "time-skipping test server; intake as starters/intake.py does it for a new complaint (a plain start). "
             "Every run of a continue-as-new chain and every child workflow (department investigations) is counted."
         ),
         "lifecycles": results,
@@ -281,8 +273,8 @@ async def run(workdir: Path, progress: Progress) -> dict:
             "billed but never appear in history, so they are added from what the script sent."
         ),
         "notes": [
-            "Not in these figures: each intake through the HTTP API also sends one `state` Query after the "
-            "update-with-start (starters/intake.py), and every staff-UI or status-page view that queries the "
-            "workflow is one more Action.",
+            "Not in these figures: a report that joins an open complaint is one more Update and one `state` "
+            "Query (starters/intake.py), and every staff-UI or status-page view that queries the workflow is "
+            "one more Action.",
         ],
     }

@@ -1,10 +1,12 @@
 """Intake throughput: complaints filed through the HTTP API (`POST /api/v1/complaints`, `X-API-Key`) of the
 real web app (`python -m desk web`) on 127.0.0.1, a bounded number of requests in flight.
 
-For each complaint: *to a started workflow* = request sent → `201 Created` (intake answers only once the
-workflow runs and has taken the report: update-with-start, then a state query); *to the confirmation* =
-request sent → the first delivery of the customer's confirmation marked sent in the notification outbox
-(the same machine's clock, PostgreSQL's `now()`).
+For each complaint: *to a started workflow* = request sent → `201 Created` (intake answers once Temporal has
+recorded the start; a report that joins an open complaint waits for that workflow's answer); *to the
+confirmation* = request sent → the first delivery of the customer's confirmation marked sent in the
+notification outbox (the same machine's clock, PostgreSQL's `now()`). CPU seconds per part are taken for the
+accepting phase and until every confirmation went out: when the worker takes complaints more slowly than
+intake accepts them, the confirmations queue behind it.
 """
 
 from __future__ import annotations
@@ -85,13 +87,17 @@ async def run(count: int, concurrency: int, workdir: Path, progress: Progress) -
             sent_at.clear()
             started_s.clear()
             errors.clear()
+            cpu0 = product.cpu_seconds()
             t_start = time.perf_counter()
             await asyncio.gather(*(one(i) for i in range(count)))
             wall = time.perf_counter() - t_start
+            cpu1 = product.cpu_seconds()
         progress.done(task)
 
         task = progress.add("intake: wait for the confirmations", None)
         await settled(product, complaints=len(sent_at), timeout=max(120.0, count * 0.5))
+        cpu2 = product.cpu_seconds()
+        settled_s = time.perf_counter() - t_start
         progress.done(task)
         rows = await product.pool.fetch(
             "SELECT complaint_id, min(sent_at) AS first, max(sent_at) AS last, count(*) AS n FROM notifications"
@@ -120,6 +126,11 @@ async def run(count: int, concurrency: int, workdir: Path, progress: Progress) -
             "confirmation_s": summary(first),
             "confirmation_all_channels_s": summary(last),
             "confirmations": len(first),
+            "until_settled_seconds": round(settled_s, 2),
+            "cpu_seconds": {
+                "accepting": {k: round(cpu1[k] - cpu0[k], 2) for k in cpu0},
+                "until_settled": {k: round(cpu2[k] - cpu0[k], 2) for k in cpu0},
+            },
             "started_quantiles": _quantiles(started_s),
             "confirmation_quantiles": _quantiles(first),
             "notes": [

@@ -583,6 +583,14 @@ def _intake(results: dict, img_rel: str, plot: str | None) -> list[str]:
         f"| {_f(c.get('p50'), 3)} / {_f(c.get('p99'), 3)} / {_f(c.get('max'), 3)} | {i.get('confirmations', '–')} |",
         "",
     ]
+    cpu = (i.get("cpu_seconds") or {}).get("until_settled")
+    if cpu and i.get("accepted"):
+        n = i["accepted"]
+        out += [
+            f"- CPU until every confirmation went out ({_f(i.get('until_settled_seconds'), 1)} s wall): "
+            + ", ".join(f"{k} {v:.1f} s ({1000 * v / n:.0f} ms per complaint)" for k, v in cpu.items()),
+            "",
+        ]
     if i.get("notes"):
         out += [f"- {n}" for n in i["notes"]] + [""]
     if plot:

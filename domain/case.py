@@ -156,3 +156,14 @@ def policy_for(name: str, given: Policy | None = None) -> tuple[Policy, str | No
     if name in PRESETS:
         return preset(name), None
     return preset("standard"), name
+
+
+def complaint_policy(input: ComplaintInput, options: ComplaintOptions) -> tuple[Policy, str | None]:
+    """The policy one complaint runs on: its preset (or given document), its calendars chosen by region and
+    business line, their days as intake resolved them (none: old starts). One home for the workflow's
+    intake and intake's answer, so the customer is promised what the clocks hold staff to."""
+    policy, unknown = policy_for(input.policy, options.policy)
+    policy = policy.for_complaint(input.customer.region, input.business_line)
+    if options.calendars:
+        policy = policy.with_calendars(options.calendars)
+    return policy, unknown

@@ -13,9 +13,9 @@ from datetime import datetime
 
 from domain import clocks
 from domain.calendar import CalendarSpec
-from domain.case import MEETS, MET_BY, CaseState
+from domain.case import MEETS, MET_BY, CaseState, ComplaintOptions, complaint_policy, new_case
 from domain.clocks import Obligation
-from domain.models import ESCALATION_LADDER, Actor, Department, ObligationName, Role, State
+from domain.models import ESCALATION_LADDER, Actor, ComplaintInput, Department, ObligationName, Role, State
 from domain.policy import Anchor, ObligationRule
 from domain.view import DepartmentFinding
 
@@ -291,3 +291,13 @@ def investigation_departments(case: CaseState) -> list[Department]:
         wanted = list(dict.fromkeys(assigned)) if len(set(assigned)) > 1 else []
     investigating = {f.department for f in case.investigation}
     return [d for d in wanted if d not in investigating]
+
+
+def opened_at_intake(input: ComplaintInput, options: ComplaintOptions, received: datetime) -> CaseState:
+    """A complaint's state the moment it is taken, its intake clocks running from `received`: what the
+    workflow's intake builds (the same policy, `new_case`, `happen(INTAKE)`), for intake to answer from
+    without waiting for the workflow's first task."""
+    policy, _ = complaint_policy(input, options)
+    case = new_case(input, policy)
+    ObligationBook(case).happen(Anchor.INTAKE, received)
+    return case

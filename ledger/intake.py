@@ -50,9 +50,12 @@ async def record_receipt(
     source: str,
     api_key_id: int | None,
 ) -> None:
+    """One receipt per submitted number; written again (a join found after the start was refused, a retry)
+    it says the latest outcome."""
     await pool.execute(
         "INSERT INTO intake_receipts (complaint_id, submitted_id, workflow_id, joined, channel, source, api_key_id)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (submitted_id) DO NOTHING",
+        " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (submitted_id) DO UPDATE SET"
+        " complaint_id = EXCLUDED.complaint_id, workflow_id = EXCLUDED.workflow_id, joined = EXCLUDED.joined",
         complaint_id,
         submitted_id,
         workflow_id,
@@ -61,6 +64,10 @@ async def record_receipt(
         source,
         api_key_id,
     )
+
+
+async def forget_receipt(pool: asyncpg.Pool, submitted_id: str) -> None:
+    await pool.execute("DELETE FROM intake_receipts WHERE submitted_id = $1", submitted_id)
 
 
 async def workflow_filed_by(pool: asyncpg.Pool, complaint_id: str, api_key_id: int) -> str | None:

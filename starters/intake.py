@@ -1,12 +1,19 @@
-"""The one intake service every channel calls: validate → classify → build ComplaintInput → update-with-start.
+"""The one intake service every channel calls: validate → classify → build ComplaintInput → start.
 
-Exactly once: the workflow id is derived from the dedupe key (customer contact + order + category), and the
-complaint is started with update-with-start (`USE_EXISTING`), so two simultaneous reports of the same issue
-land in one workflow — the first starts it, the others join it through the `add_report` Update and get the
-existing complaint number (B §1.1). Without an order number there is no dedupe key and each report is its
-own complaint. The Update id is `intake-<prepared number>`: a retried submission of the same prepared
-complaint (Idempotency-Key, webhook redelivery) is deduplicated by Temporal itself, and the workflow can
-recognise the report that started it (Update id == `intake-<its own complaint_id>`).
+Exactly once: the workflow id is derived from the dedupe key (customer contact + order + category), so two
+simultaneous reports of the same issue land in one workflow — the first starts it, the others join it
+through the `add_report` Update and get the existing complaint number (B §1.1). Without an order number
+there is no dedupe key and each report is its own complaint.
+
+Fast path: a complaint with no open complaint of its issue is started with a plain start (id conflict:
+fail). The start returns once Temporal has recorded it (durable), without waiting for a worker; the answer
+— promised times, next due — is computed by the very domain functions the workflow's intake runs
+(`opened_at_intake`), so the customer is told what the clocks hold staff to. Only when the id is taken
+(an open complaint of the same issue, or this very complaint retried) does intake fall back to
+update-with-start (`USE_EXISTING`) and wait for the workflow's answer. The Update id is
+`intake-<prepared number>`: a retried submission of the same prepared complaint (Idempotency-Key, webhook
+redelivery) is deduplicated by Temporal itself, and the workflow recognises the report that started it
+(Update id == `intake-<its own complaint_id>`).
 """
 
 from __future__ import annotations
@@ -36,6 +43,7 @@ from temporalio.common import (
     WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
 )
+from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from core.settings import Settings
@@ -44,8 +52,8 @@ from domain import search_attributes as sa
 from domain.actions import QUERY_STATE, UPDATE_ADD_REPORT, ActionResult, AddReport
 from domain.calendar import CalendarSpec
 from domain.case import ComplaintOptions
+from domain.case_view import view_of
 from domain.classify import classify
-from domain.clocks import open_clock
 from domain.models import (
     CATEGORIES_NEEDING_ORDER,
     Attachment,
@@ -59,7 +67,8 @@ from domain.models import (
     ObligationName,
     Tier,
 )
-from domain.policy import PRESETS, Anchor, preset
+from domain.obligation_book import opened_at_intake
+from domain.policy import PRESETS, preset
 from domain.view import ComplaintView
 from ledger import idempotency as idem
 from ledger import intake as intake_records
@@ -278,30 +287,12 @@ def dedupe_key_for(customer: Customer, order_number: str | None, category: Categ
     return "v1:" + hashlib.sha256(raw.encode()).hexdigest()
 
 
-def promised_times(
-    policy_name: str,
-    tier: Tier,
-    complaint_type: ComplaintType,
-    received_at: datetime,
-    calendars: dict[str, CalendarSpec] | None = None,
-) -> tuple[datetime | None, datetime | None]:
-    """First response by …, resolution by …: the policy's windows on its calendars, as the workflow will
-    start them. None where the policy has no such clock counted from intake (after-sales counts
-    resolution from the assignment, which has not happened yet)."""
-    try:
-        pol = preset(policy_name)
-    except KeyError:
-        return None, None
-    pol = pol.with_calendars(calendars) if calendars else pol
-    out: list[datetime | None] = []
-    for name in (ObligationName.FIRST_RESPONSE, ObligationName.RESOLUTION):
-        rule = pol.rule(name, tier, complaint_type)
-        if rule is None or rule.anchor != Anchor.INTAKE:
-            out.append(None)
-            continue
-        # The very function the workflow starts its clock with: the customer is promised what they are held to.
-        out.append(open_clock(rule, pol, tier, received_at).due_at)
-    return out[0], out[1]
+def opened_view(ci: ComplaintInput, options: ComplaintOptions, workflow_id: str) -> ComplaintView:
+    """The complaint as its `state` query shows it right after the workflow's intake: the same domain
+    functions (`opened_at_intake`: policy, case, intake clocks), so the 201's promised times and next due are
+    the workflow's own (received_at in whole seconds: `_in_whole_seconds`)."""
+    case = opened_at_intake(ci, options, ci.received_at.astimezone(UTC))
+    return view_of(case, ci, workflow_id)
 
 
 def _due(view: ComplaintView, name: ObligationName) -> datetime | None:
@@ -391,11 +382,92 @@ class IntakeService:
         except ValidationError as e:  # e.g. more than 20 attachments in total
             raise invalid_from_validation(e) from e
 
-    # -- start: the only Temporal call
+    # -- start: the only Temporal calls
     async def start(self, ci: ComplaintInput, *, source: str, api_key_id: int | None = None) -> IntakeResult:
+        report = _report_of(ci)  # when joining: this report as received, to the microsecond
+        ci = _in_whole_seconds(ci)
+        options = ComplaintOptions(calendars=await self._calendars(ci))
         workflow_id = dedupe_workflow_id(ci.dedupe_key) if ci.dedupe_key else workflow_id_for(ci.complaint_id)
+        # The receipt of a new complaint is written while Temporal records the start (one round trip less
+        # on the way to the 201); when the workflow answers instead, its outcome replaces it.
+        receipt = asyncio.create_task(
+            self._record(ci, ci.complaint_id, workflow_id, False, source=source, api_key_id=api_key_id)
+        )
+        result: ActionResult | None = None
         try:
-            result, handle_id = await self._update_with_start(ci, workflow_id)
+            try:
+                await self._start_new(ci, options, workflow_id)
+                view: ComplaintView | None = opened_view(ci, options, workflow_id)
+                joined = False
+            except WorkflowAlreadyStartedError:
+                # An open complaint of the same issue, or this very complaint retried: the workflow decides.
+                result, workflow_id = await self._report_to_existing(ci, options, workflow_id, report)
+                joined = result.complaint_id != ci.complaint_id
+                # A join: the existing complaint's number, token, tier (perhaps confirmed by a person by now).
+                view = await self._state(workflow_id) if joined else opened_view(ci, options, workflow_id)
+        except Exception:
+            await receipt
+            await self._forget_receipt(ci)  # not taken (refused, or not known to be taken): no receipt
+            raise
+        await receipt
+        if result is not None:
+            await self._record(
+                ci, result.complaint_id, workflow_id, joined, source=source, api_key_id=api_key_id
+            )
+
+        if view is not None:
+            out = IntakeResult(
+                complaint_id=view.complaint_id,
+                status_url=self._status_url(view.status_token),
+                joined=joined,
+                tier=view.tier,
+                complaint_type=view.complaint_type,
+                category=view.category,
+                departments=view.departments,
+                state=view.state.value,
+                received_at=view.received_at,
+                first_response_by=_due(view, ObligationName.FIRST_RESPONSE),
+                resolution_by=_due(view, ObligationName.RESOLUTION),
+                next_due=view.next_due,
+                next_due_at=view.next_due_at,
+                workflow_id=workflow_id,
+            )
+        else:  # joined, but the state query failed: the number and what the Update said
+            assert result is not None
+            out = IntakeResult(
+                complaint_id=result.complaint_id,
+                status_url=None,
+                joined=joined,
+                tier=ci.tier,
+                complaint_type=ci.complaint_type,
+                category=ci.category,
+                departments=ci.departments,
+                state=result.state,
+                received_at=ci.received_at,
+                next_due=result.next_due,
+                next_due_at=datetime.fromisoformat(result.next_due_at) if result.next_due_at else None,
+                workflow_id=workflow_id,
+            )
+        log.info(
+            "complaint taken",
+            complaint_id=out.complaint_id,
+            joined=joined,
+            tier=out.tier.value,
+            channel=ci.channel.value,
+            source=source.split(":", 1)[0],
+        )
+        return out
+
+    def _status_url(self, status_token: str | None) -> str | None:
+        if not status_token:
+            return None
+        return f"{self.settings.public_base_url.rstrip('/')}/status/{status_token}"
+
+    async def _report_to_existing(
+        self, ci: ComplaintInput, options: ComplaintOptions, workflow_id: str, report: AddReport
+    ) -> tuple[ActionResult, str]:
+        try:
+            return await self._update_with_start(ci, options, workflow_id, report)
         except WorkflowUpdateFailedError as e:
             if not ci.dedupe_key:
                 raise IntakeRefused("the complaint was refused", [("report", _cause(e))]) from e
@@ -406,66 +478,9 @@ class IntakeService:
                 reason=_cause(e),
             )
             try:
-                result, handle_id = await self._update_with_start(ci, workflow_id_for(ci.complaint_id))
+                return await self._update_with_start(ci, options, workflow_id_for(ci.complaint_id), report)
             except WorkflowUpdateFailedError as e2:
                 raise IntakeRefused("the complaint was refused", [("report", _cause(e2))]) from e2
-
-        joined = result.complaint_id != ci.complaint_id
-        if joined:
-            # The existing complaint decides: its number, token, tier (perhaps confirmed by a person by now).
-            view = await self._state(handle_id)
-        else:
-            view = None
-        if view is not None:
-            status_token = view.status_token
-            tier, ctype, category, departments = (
-                view.tier,
-                view.complaint_type,
-                view.category,
-                view.departments,
-            )
-            state, received_at = view.state.value, view.received_at
-            first_response_by = _due(view, ObligationName.FIRST_RESPONSE)
-            resolution_by = _due(view, ObligationName.RESOLUTION)
-            next_due, next_due_at = view.next_due, view.next_due_at
-        else:
-            status_token = None if joined else ci.status_token
-            tier, ctype, category, departments = ci.tier, ci.complaint_type, ci.category, ci.departments
-            state, received_at = result.state, ci.received_at
-            first_response_by, resolution_by = promised_times(
-                ci.policy, tier, ctype, received_at, await self._calendars(ci)
-            )
-            next_due = result.next_due
-            next_due_at = datetime.fromisoformat(result.next_due_at) if result.next_due_at else None
-
-        out = IntakeResult(
-            complaint_id=result.complaint_id,
-            status_url=f"{self.settings.public_base_url.rstrip('/')}/status/{status_token}"
-            if status_token
-            else None,
-            joined=joined,
-            tier=tier,
-            complaint_type=ctype,
-            category=category,
-            departments=departments,
-            state=state,
-            received_at=received_at,
-            first_response_by=first_response_by,
-            resolution_by=resolution_by,
-            next_due=next_due,
-            next_due_at=next_due_at,
-            workflow_id=handle_id,
-        )
-        await self._record(ci, out, source=source, api_key_id=api_key_id)
-        log.info(
-            "complaint taken",
-            complaint_id=out.complaint_id,
-            joined=joined,
-            tier=out.tier.value,
-            channel=ci.channel.value,
-            source=source.split(":", 1)[0],
-        )
-        return out
 
     async def submit(
         self,
@@ -513,7 +528,12 @@ class IntakeService:
                     except idem.KeyReused:
                         raise IntakeError(
                             "this Idempotency-Key was already used for a different request",
-                            [("Idempotency-Key", "reused with a different body; use a new key for a new complaint")],
+                            [
+                                (
+                                    "Idempotency-Key",
+                                    "reused with a different body; use a new key for a new complaint",
+                                )
+                            ],
                             status_code=409,
                         ) from None
                 if prior is not None:
@@ -562,25 +582,49 @@ class IntakeService:
         resolved = await shared_book(self.settings, self.pool).calendars_for(pol, ci.received_at)
         return {name: spec for name, spec in resolved.items() if name in pol.calendars_in_use()}
 
-    async def _update_with_start(self, ci: ComplaintInput, workflow_id: str) -> tuple[ActionResult, str]:
-        op = WithStartWorkflowOperation(
-            WORKFLOW_TYPE,
+    def _start_options(self, ci: ComplaintInput, options: ComplaintOptions, workflow_id: str) -> dict:
+        return dict(
             # ComplaintWorkflow.run(input, options=None): the SDK decodes arguments to their declared types
             # only when as many payloads arrive as the run method declares, so both are sent.
-            args=[ci, ComplaintOptions(calendars=await self._calendars(ci))],
+            args=[ci, options],
             id=workflow_id,
             task_queue=self.settings.task_queue,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             # a closed complaint of the same issue does not block a new one
             id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
             search_attributes=_search_attributes(ci),
             static_summary=f"{ci.complaint_id}: {ci.tier.value} {ci.category.value} {ci.complaint_type.value} via {ci.channel.value}",
         )
-        report = AddReport(
-            channel=ci.channel,
-            description=ci.description,
-            received_at=ci.received_at.isoformat(),
-            attachments=ci.attachments,
+
+    async def _start_new(self, ci: ComplaintInput, options: ComplaintOptions, workflow_id: str) -> None:
+        """Start the complaint; returns once Temporal has recorded it. WorkflowAlreadyStartedError: the id
+        is taken by a running complaint (the first report is in the input: no Update needed)."""
+        try:
+            await asyncio.wait_for(
+                self.client.start_workflow(
+                    WORKFLOW_TYPE,
+                    **self._start_options(ci, options, workflow_id),
+                    id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+                ),
+                timeout=self.update_timeout,
+            )
+        except TimeoutError as e:
+            raise IntakeUnavailable(
+                "the complaint system did not answer in time; retry with the same Idempotency-Key",
+                [("service", "timeout")],
+            ) from e
+        except RPCError as e:
+            raise IntakeUnavailable(
+                "the complaint system is unavailable; retry with the same Idempotency-Key",
+                [("service", e.message)],
+            ) from e
+
+    async def _update_with_start(
+        self, ci: ComplaintInput, options: ComplaintOptions, workflow_id: str, report: AddReport
+    ) -> tuple[ActionResult, str]:
+        op = WithStartWorkflowOperation(
+            WORKFLOW_TYPE,
+            **self._start_options(ci, options, workflow_id),
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         )
         try:
             result = await asyncio.wait_for(
@@ -615,18 +659,35 @@ class IntakeService:
             log.warning("state query failed after intake", workflow_id=workflow_id, error=str(e))
             return None
 
+    async def _forget_receipt(self, ci: ComplaintInput) -> None:
+        if self.pool is None:
+            return
+        try:
+            await intake_records.forget_receipt(self.pool, ci.complaint_id)
+        except (asyncpg.PostgresError, OSError) as e:
+            log.error(
+                "receipt of a complaint not taken not removed", complaint_id=ci.complaint_id, error=str(e)
+            )
+
     async def _record(
-        self, ci: ComplaintInput, out: IntakeResult, *, source: str, api_key_id: int | None
+        self,
+        ci: ComplaintInput,
+        complaint_id: str,
+        workflow_id: str,
+        joined: bool,
+        *,
+        source: str,
+        api_key_id: int | None,
     ) -> None:
         if self.pool is None:
             return
         try:
             await intake_records.record_receipt(
                 self.pool,
-                complaint_id=out.complaint_id,
+                complaint_id=complaint_id,
                 submitted_id=ci.complaint_id,
-                workflow_id=out.workflow_id,
-                joined=out.joined,
+                workflow_id=workflow_id,
+                joined=joined,
                 channel=ci.channel.value,
                 source=source,
                 api_key_id=api_key_id,
@@ -634,7 +695,25 @@ class IntakeService:
         except (asyncpg.PostgresError, OSError) as e:
             # The complaint exists and the customer has their number; a missing receipt only hides it from
             # GET /api/v1/complaints/{number} for this intake system.
-            log.error("intake receipt not recorded", complaint_id=out.complaint_id, error=str(e))
+            log.error("intake receipt not recorded", complaint_id=complaint_id, error=str(e))
+
+
+def _in_whole_seconds(ci: ComplaintInput) -> ComplaintInput:
+    """The workflow records moments in whole seconds and starts its clocks at min(received_at, its clock
+    rounded down): with received_at in whole seconds that is received_at itself, so `opened_view` answers
+    with the workflow's own deadlines (unless the worker's clock runs behind this process's)."""
+    return ci.model_copy(update={"received_at": ci.received_at.replace(microsecond=0)})
+
+
+def _report_of(ci: ComplaintInput) -> AddReport:
+    # The received moment to the microsecond: the workflow tells a report that joins it from its own first
+    # report by the Update id, and otherwise by text and received moment (workflows/complaint_steps.py).
+    return AddReport(
+        channel=ci.channel,
+        description=ci.description,
+        received_at=ci.received_at.isoformat(),
+        attachments=ci.attachments,
+    )
 
 
 def _cause(e: WorkflowUpdateFailedError) -> str:

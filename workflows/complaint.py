@@ -28,7 +28,14 @@ with workflow.unsafe.imports_passed_through():
     from domain import action_table, case_view, clocks
     from domain import actions as act
     from domain.action_table import CUSTOMER, Situation
-    from domain.case import LOGISTICS_DEPARTMENTS, MET_BY, CaseState, ComplaintOptions, new_case, policy_for
+    from domain.case import (
+        LOGISTICS_DEPARTMENTS,
+        MET_BY,
+        CaseState,
+        ComplaintOptions,
+        complaint_policy,
+        new_case,
+    )
     from domain.case_view import role_words
     from domain.clocks import Obligation
     from domain.events import INTERNAL, VISIBLE_TO_CUSTOMER
@@ -81,11 +88,8 @@ class ComplaintWorkflow(InvestigationAndCalendar):
 
     def _intake(self, input: ComplaintInput) -> CaseState:
         now = self._now()
-        policy, self._unknown_policy = policy_for(input.policy, self._opts.policy)
         # Calendars chosen by region / business line; their days as intake resolved them (none: old starts).
-        policy = policy.for_complaint(input.customer.region, input.business_line)
-        if self._opts.calendars:
-            policy = policy.with_calendars(self._opts.calendars)
+        policy, self._unknown_policy = complaint_policy(input, self._opts)
         self.s = new_case(input, policy)
         # The customer's clock starts when they filed (never in the future of the workflow's own clock).
         received = min(input.received_at, now).astimezone(UTC)

@@ -23,6 +23,8 @@ log = structlog.get_logger()
 
 # How long a step waits for one notification before deferring it. The step holds its workflow task, and the
 # timers that task sets count from its end: a provider that hangs must not hold them for its full timeout.
+# The attempt is not cut off, only no longer waited for: cut mid-send, a robot (no idempotency key) would get
+# the message again from the retry. Still running, it holds the delivery's lock, so the retry waits for it.
 INLINE_BUDGET_S = 3.0
 
 
@@ -33,6 +35,7 @@ class StepRecorder:
         self.ledger = ledger
         self.notifier = notifier
         self.budget_s = budget_s
+        self._unwaited: set[asyncio.Task[object]] = set()  # attempts past the budget, still finishing
 
     @activity.defn(name=ACTIVITY_STEP)
     async def record_step(self, step: StepWrite) -> StepResult:
@@ -46,12 +49,25 @@ class StepRecorder:
         return result
 
     async def _try_once(self, n: Notification) -> bool:
-        try:
-            # Cut off mid-send, a delivery stays `sending` in the outbox: the retry sends it with the same key.
-            await asyncio.wait_for(self.notifier.notify(n), self.budget_s)
-        except Exception as e:  # any failure, or too slow: the retrying activity takes it from here
+        attempt = asyncio.ensure_future(self.notifier.notify(n))
+        done, _ = await asyncio.wait({attempt}, timeout=self.budget_s)
+        if not done:
+            self._unwaited.add(attempt)
+            attempt.add_done_callback(self._unwaited.discard)
             log.info(
-                "notification deferred to the retrying activity", key=n.idempotency_key, error=str(e)[:300]
+                "notification slower than the step's budget: the retrying activity takes it",
+                key=n.idempotency_key,
+            )
+            return False
+        if attempt.exception() is not None:  # any failure: the retrying activity takes it from here
+            log.info(
+                "notification deferred to the retrying activity",
+                key=n.idempotency_key,
+                error=str(attempt.exception())[:300],
             )
             return False
         return True
+
+    async def finish_unwaited(self) -> None:
+        """Let the attempts no longer waited for end (tests; a worker that stops simply leaves them)."""
+        await asyncio.gather(*self._unwaited, return_exceptions=True)

@@ -53,8 +53,8 @@ async def test_a_notification_that_does_not_settle_is_deferred_and_the_others_st
 
 
 async def test_a_provider_that_hangs_is_deferred_after_the_budget_not_its_timeout(standins, http):
-    """The step holds its workflow task: a hanging provider is left to the retrying activity after the
-    step's budget, and the delivery stays `sending` (sent again with the same key)."""
+    """The step holds its workflow task: a slow provider is left to the retrying activity after the step's
+    budget, while the attempt itself is not cut off (a robot would get a resend twice)."""
     provider = FastAPI()
 
     @provider.post("/sms")
@@ -68,5 +68,8 @@ async def test_a_provider_that_hangs_is_deferred_after_the_budget_not_its_timeou
         started = time.monotonic()
         result = await ActivityEnvironment().run(step.record_step, StepWrite(notifications=[customer_note()]))
         waited = time.monotonic() - started
-    assert result.deferred == ["C-1/confirmation"] and waited < 2  # not the provider's 4 s
-    assert (await standins.outbox("C-1/confirmation"))[0]["status"] == "sending"
+        assert result.deferred == ["C-1/confirmation"] and waited < 2  # not the provider's 4 s
+        assert (await standins.outbox("C-1/confirmation"))[0]["status"] == "sending"
+        # Not cut off: the attempt goes on (holding the delivery's lock against the retry) and settles it.
+        await step.finish_unwaited()
+    assert (await standins.outbox("C-1/confirmation"))[0]["status"] == "sent"

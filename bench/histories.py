@@ -73,10 +73,20 @@ def wake_ups(workflow_id: str, events: list[HistoryEvent]) -> list[WakeUp]:
             completed_after.append((a.started_event_id, ev.event_id))
 
     scheduled_by_wft: dict[int, list[HistoryEvent]] = {}
+    local_by_wft: dict[int, list[str]] = {}  # local activities (markers) among a task's commands
     started_of: dict[int, HistoryEvent] = {}
     completed_of: dict[int, HistoryEvent] = {}
+    last_completed = 0
     for ev in events:
-        if ev.event_type == E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+        if ev.event_type == E.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+            last_completed = ev.event_id  # the commands it recorded follow it
+        elif (
+            ev.event_type == E.EVENT_TYPE_MARKER_RECORDED
+            and ev.marker_recorded_event_attributes.marker_name == "core_local_activity"
+        ):
+            kind = _marker_json(ev, "data").get("activity_type", "local")
+            local_by_wft.setdefault(last_completed, []).append(kind)
+        elif ev.event_type == E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
             wft = ev.activity_task_scheduled_event_attributes.workflow_task_completed_event_id
             scheduled_by_wft.setdefault(wft, []).append(ev)
         elif ev.event_type == E.EVENT_TYPE_ACTIVITY_TASK_STARTED:
@@ -102,6 +112,7 @@ def wake_ups(workflow_id: str, events: list[HistoryEvent]) -> list[WakeUp]:
         if answer is not None:
             sched = scheduled_by_wft.get(answer, [])
             w.action_types = [s.activity_task_scheduled_event_attributes.activity_type.name for s in sched]
+            w.action_types += local_by_wft.get(answer, [])
             starts = [_t(started_of[s.event_id]) for s in sched if s.event_id in started_of]
             dones = [_t(completed_of[s.event_id]) for s in sched if s.event_id in completed_of]
             w.first_action_started = min(starts) if starts else None

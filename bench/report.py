@@ -726,9 +726,13 @@ def _limits(results: dict) -> list[str]:
     spread = [n for e in ours.values() for n in (e.get("notes") or []) if "spread over" in n]
     if idle or spread:
         out.append(
-            f"- The complaint workflow rounds its clock down to whole seconds (`_now()` in workflows/complaint.py): "
-            f'{idle} timer firings found the moment "not yet come" and slept again (up to 1 s more), and the '
-            "intake moment can be set up to 1 s before the customer filed (the due moments the workflows recorded "
+            "- The complaint workflow rounds its clock down to whole seconds (`_now()` in workflows/complaint.py): "
+            + (
+                f'{idle} timer firings found the moment "not yet come" and slept again (up to 1 s more), and the '
+                if idle
+                else "the "
+            )
+            + "intake moment can be set up to 1 s before the customer filed (the due moments the workflows recorded "
             "were spread over up to a second for complaints filed at one instant)."
         )
     nondet = {

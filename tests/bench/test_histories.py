@@ -38,3 +38,4 @@ def test_a_notify_activity_times_its_notification():
     found = keyed_actions("wf", evs, keys)
     assert {w.timer_id for w in found} <= set(keys) and found
     assert all(w.action_types == ["notify"] and w.actions_done is not None for w in found)
+

@@ -252,61 +252,44 @@ class ComplaintSteps:
                     if due
                     else None
                 )
-                if notes:
-                    await self._record_step(batch, notes)
-                elif batch is not None:
-                    await self._record_ledger(batch)
+                if notes or batch is not None:
+                    await self._write(batch, notes)
         finally:
             self._draining = False
 
-    async def _record_ledger(self, batch: LedgerWrite) -> None:
+    async def _write(self, batch: LedgerWrite | None, notes: list[Notification]) -> None:
+        """One local activity: the ledger batch alone (`record_ledger`), or since PATCH_ONE_STEP with the
+        step's notifications (`record_step`, activities/step.py): a deadline's answer costs one marker instead
+        of an activity per message and a task for each result. A local activity holds the workflow task while
+        it runs, so attempts are short and any backoff beyond 2 s waits on a timer instead: a database outage
+        must not hold back the clocks' timers. What did not settle at once goes to the retrying `notify`
+        activity, which records a lost one."""
+        step = bool(notes)
+        events = len(batch.events) if batch else 0
         try:
-            # A local activity: one marker event instead of three per write. A local activity holds
-            # the workflow task while it runs, so attempts are short and any backoff beyond 2 s
-            # waits on a timer instead: a database outage must not hold back the clocks' timers.
-            await workflow.execute_local_activity(
-                ACTIVITY_RECORD,
-                batch,
-                result_type=int,
-                start_to_close_timeout=timedelta(seconds=10),
+            result = await workflow.execute_local_activity(
+                ACTIVITY_STEP if step else ACTIVITY_RECORD,
+                StepWrite(ledger=batch, notifications=notes) if step else batch,
+                result_type=StepResult if step else int,
+                start_to_close_timeout=timedelta(seconds=20 if step else 10),
                 schedule_to_close_timeout=timedelta(hours=1),
                 retry_policy=LEDGER_RETRY,
                 local_retry_threshold=timedelta(seconds=2),
-                summary=f"ledger: {len(batch.events)} events",
+                summary=f"step: {events} events, {len(notes)} notifications"
+                if step
+                else f"ledger: {events} events",
             )
         except ActivityError as e:
             # The next write carries the view and its newest events again, healing most of the gap.
-            self._ledger_gap = True
+            self._ledger_gap = self._ledger_gap or batch is not None
             workflow.logger.error(
                 "ledger write failed", extra={"complaint_id": self.cid, "error": str(e.cause or e)}
             )
+            deferred = {n.idempotency_key for n in notes}
         else:
-            self._ledger_gap = False
-
-    async def _record_step(self, batch: LedgerWrite | None, notes: list[Notification]) -> None:
-        """The step's ledger write and its notifications in one local activity (activities/step.py): a
-        deadline's answer costs one marker instead of an activity per message and a task for each result.
-        What did not settle at once goes to the retrying `notify` activity, which records a lost one."""
-        try:
-            result = await workflow.execute_local_activity(
-                ACTIVITY_STEP,
-                StepWrite(ledger=batch, notifications=notes),
-                result_type=StepResult,
-                start_to_close_timeout=timedelta(seconds=20),
-                schedule_to_close_timeout=timedelta(hours=1),
-                retry_policy=LEDGER_RETRY,
-                local_retry_threshold=timedelta(seconds=2),
-                summary=f"step: {len(batch.events) if batch else 0} events, {len(notes)} notifications",
-            )
-            deferred = set(result.deferred)
             if batch is not None:
                 self._ledger_gap = False
-        except ActivityError as e:
-            self._ledger_gap = self._ledger_gap or batch is not None
-            workflow.logger.error(
-                "step write failed", extra={"complaint_id": self.cid, "error": str(e.cause or e)}
-            )
-            deferred = {n.idempotency_key for n in notes}
+            deferred = set(result.deferred) if step else set()
         for note in notes:
             if note.idempotency_key in deferred:
                 self._spawn(self._send(note))

@@ -22,10 +22,10 @@ import asyncio
 import hashlib
 import re
 import secrets
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, TypeVar
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -90,6 +90,7 @@ from starters.errors import (
     invalid_from_validation,
 )
 
+T = TypeVar("T")
 log = structlog.get_logger()
 
 WORKFLOW_TYPE = "ComplaintWorkflow"  # by name: the web app does not import workflow code
@@ -598,25 +599,13 @@ class IntakeService:
     async def _start_new(self, ci: ComplaintInput, options: ComplaintOptions, workflow_id: str) -> None:
         """Start the complaint; returns once Temporal has recorded it. WorkflowAlreadyStartedError: the id
         is taken by a running complaint (the first report is in the input: no Update needed)."""
-        try:
-            await asyncio.wait_for(
-                self.client.start_workflow(
-                    WORKFLOW_TYPE,
-                    **self._start_options(ci, options, workflow_id),
-                    id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-                ),
-                timeout=self.update_timeout,
+        await self._answered(
+            self.client.start_workflow(
+                WORKFLOW_TYPE,
+                **self._start_options(ci, options, workflow_id),
+                id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
             )
-        except TimeoutError as e:
-            raise IntakeUnavailable(
-                "the complaint system did not answer in time; retry with the same Idempotency-Key",
-                [("service", "timeout")],
-            ) from e
-        except RPCError as e:
-            raise IntakeUnavailable(
-                "the complaint system is unavailable; retry with the same Idempotency-Key",
-                [("service", e.message)],
-            ) from e
+        )
 
     async def _update_with_start(
         self, ci: ComplaintInput, options: ComplaintOptions, workflow_id: str, report: AddReport
@@ -626,17 +615,21 @@ class IntakeService:
             **self._start_options(ci, options, workflow_id),
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         )
-        try:
-            result = await asyncio.wait_for(
-                self.client.execute_update_with_start_workflow(
-                    UPDATE_ADD_REPORT,
-                    report,
-                    start_workflow_operation=op,
-                    id=f"intake-{ci.complaint_id}",
-                    result_type=ActionResult,
-                ),
-                timeout=self.update_timeout,
+        result = await self._answered(
+            self.client.execute_update_with_start_workflow(
+                UPDATE_ADD_REPORT,
+                report,
+                start_workflow_operation=op,
+                id=f"intake-{ci.complaint_id}",
+                result_type=ActionResult,
             )
+        )
+        return result, workflow_id
+
+    async def _answered(self, call: Awaitable[T]) -> T:
+        """A Temporal call within the intake's time, its failures as the retryable refusal intake systems see."""
+        try:
+            return await asyncio.wait_for(call, timeout=self.update_timeout)
         except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError) as e:
             raise IntakeUnavailable(
                 "the complaint system did not answer in time; retry with the same Idempotency-Key",
@@ -647,7 +640,6 @@ class IntakeService:
                 "the complaint system is unavailable; retry with the same Idempotency-Key",
                 [("service", e.message)],
             ) from e
-        return result, workflow_id
 
     async def _state(self, workflow_id: str) -> ComplaintView | None:
         try:

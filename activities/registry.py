@@ -23,7 +23,8 @@ from activities.notifications.channels import (
     WeComRobotChannel,
 )
 from activities.notifications.notifier import Notifier
-from activities.notifications.routing import RoutingConfig
+from activities.notifications.robot_relay import RobotRelay
+from activities.notifications.routing import ROBOTS, RoutingConfig
 from activities.retention import RetentionSweeper
 from activities.step import StepRecorder
 from activities.tracking import Tracker
@@ -75,14 +76,28 @@ def build_channels(settings: Settings, http: httpx.AsyncClient) -> dict[str, Cha
     return {c.name: c for c in channels}
 
 
-def build_activities(settings: Settings, pool: asyncpg.Pool) -> list[Callable]:
+def build_relay(settings: Settings, pool: asyncpg.Pool) -> RobotRelay:
+    """The worker process's robot relay (run it with `relay.running()`; `build_activities` attaches it)."""
+    return RobotRelay(
+        pool, per_minute=settings.robot_messages_per_minute, public_base_url=settings.public_base_url
+    )
+
+
+def build_activities(
+    settings: Settings, pool: asyncpg.Pool, relay: RobotRelay | None = None
+) -> list[Callable]:
+    """With a `relay`, robot messages are reserved by the steps and sent by it; without, by the steps."""
     http = httpx.AsyncClient(timeout=httpx.Timeout(15.0, connect=5.0), follow_redirects=False)
+    channels = build_channels(settings, http)
+    if relay is not None:
+        relay.attach({name: channels[name] for name in ROBOTS if name in channels})
     notifier = Notifier(
         pool,
-        build_channels(settings, http),
+        channels,
         RoutingConfig.from_json(settings.notify_routing),
         public_base_url=settings.public_base_url,
         timezone=settings.display_timezone,
+        relay=relay,
     )
     tracker = Tracker(
         http,

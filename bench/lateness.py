@@ -209,6 +209,7 @@ async def run(
             wave_timeouts += t
             wave_failures += f
         recorded = sorted({r["due_at"] for r in rows})
+        delivered = await _breach_delivered(product.pool, warn_at)
         result = wave.WaveResult(
             n=n,
             due=due_at,
@@ -268,6 +269,7 @@ async def run(
                     "lateness": warn_result.lateness(),
                     "drain_seconds": warn_result.drain_seconds,
                 },
+                "breach_delivered": delivered,
                 "actions_per_breach": _actions(due_wakes),
                 "actions_per_warning": _actions(warn_wakes),
                 "idle_wake_ups": idle,
@@ -289,6 +291,29 @@ async def run(
         return out
     finally:
         await product.stop()
+
+
+async def _breach_delivered(pool, since) -> dict[str, object]:
+    """When the breach message reached each channel, from the outbox (`sent_at` − the recorded due moment):
+    the robots' part goes out through the relay (paced to the robots' 20 a minute, digested), after the
+    step; and how many robot messages carried the waves."""
+    rows = await pool.fetch(
+        "SELECT n.channel, extract(epoch FROM n.sent_at - o.due_at) AS late"
+        "  FROM notifications n JOIN obligations o"
+        "    ON o.complaint_id = n.complaint_id AND o.name = 'first_response' AND o.occurrence = 1"
+        " WHERE n.notification_key = n.complaint_id || ':breach:first_response:1' AND n.sent_at IS NOT NULL"
+    )
+    robots = [float(r["late"]) for r in rows if r["channel"] in ("wecom", "dingtalk")]
+    others = [float(r["late"]) for r in rows if r["channel"] not in ("wecom", "dingtalk")]
+    messages = await pool.fetch(
+        "SELECT channel, count(*) AS n FROM sink_messages"
+        " WHERE channel IN ('wecom', 'dingtalk') AND received_at >= $1 GROUP BY channel",
+        since,
+    )
+    return {
+        "lateness": {"robot_s": summary(robots), "other_channels_s": summary(others)},
+        "robot_messages_in_waves": {r["channel"]: r["n"] for r in messages},
+    }
 
 
 def worker_settings() -> dict[str, object]:

@@ -319,6 +319,15 @@ def _diagnostics(n: str, e: dict) -> list[str]:
     for phase, cpu in (e.get("cpu_seconds") or {}).items():
         parts = ", ".join(f"{k} {v}" for k, v in cpu.items() if k != "wall")
         out.append(f"- CPU seconds during {phase} ({cpu.get('wall')} s wall, 2 cores): {parts}")
+    delivered = e.get("breach_delivered") or {}
+    robot_rows = (delivered.get("lateness", {}).get("robot_s") or {}).get("n")
+    if robot_rows:
+        out.append(
+            f"- breach message sent, per channel row of the outbox (`sent_at` − due): group robots p50 / p99 / max "
+            f"{_trip(delivered, 'robot_s')} s ({robot_rows:,} rows; the relay paces each robot to "
+            f"its 20 messages a minute and digests what waits: robot messages during the waves "
+            f"{delivered.get('robot_messages_in_waves')}); mailboxes {_trip(delivered, 'other_channels_s')} s"
+        )
     acts = e.get("actions_per_breach") or {}
     if acts:
         out.append(f"- activities per breach wake-up (timed: the breach notification): {acts}")

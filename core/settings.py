@@ -8,7 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET_KEY = "dev-only-change-me"
@@ -76,6 +76,11 @@ class Settings(BaseSettings):
     mail_from: str = "Complaint Desk <desk@desk.local>"
     push_api_key: str = ""
     dingtalk_secret: str = ""  # signs DingTalk robot calls when set
+    # Messages a minute each group robot takes (WeCom and DingTalk: 20); the relay paces and digests to stay
+    # within it. Per worker process: with several, divide (activities/notifications/robot_relay.py). 0: no limit.
+    robot_messages_per_minute: int = Field(default=20, ge=0)
+    # The stand-in robots refuse past this many messages a minute per robot, as the real ones do; 0: never.
+    standin_robot_limit_per_minute: int = Field(default=20, ge=0)
     tracking_api_key: str = ""
     notify_routing: str = ""  # JSON overrides of activities.notifications.routing.RoutingConfig
     display_timezone: str = "Asia/Shanghai"  # times in messages, unless the context names another zone

@@ -19,5 +19,11 @@ from ui.app import create_app
 def create_web_app(settings: Settings, **kwargs: Any) -> FastAPI:
     app = create_app(settings, **kwargs)
     if settings.standins:
-        app.include_router(standins_http.build_router(token=standin_token(settings), viewer=auth.require_staff))
+        app.include_router(
+            standins_http.build_router(
+                token=standin_token(settings),
+                viewer=auth.require_staff,
+                robot_limit_per_minute=settings.standin_robot_limit_per_minute,
+            )
+        )
     return app

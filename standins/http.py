@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import collections
 import contextlib
 import hashlib
 import hmac
 import json
 import socket
+import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -191,6 +193,39 @@ def _robot_error(code: int, message: str) -> JSONResponse:
     return JSONResponse({"errcode": code, "errmsg": message})
 
 
+# What each robot answers past its limit of messages a minute.
+_OVER_LIMIT = {
+    "wecom": (45009, "api freq out of limit"),
+    "dingtalk": (130101, "send too fast, exceed 20 times per minute"),
+}
+
+
+def _robot_limit(channel: str, per_minute: int) -> Callable[[Request], None]:
+    """A route dependency counting each robot's messages in a sliding minute, as WeCom and DingTalk do;
+    past `per_minute` it marks the request, and the robot answers with its over-the-limit errcode."""
+    sent: dict[str, collections.deque[float]] = {}
+
+    def count(request: Request) -> None:
+        if per_minute <= 0:
+            return
+        robot = request.query_params.get("key") or request.query_params.get("access_token") or ""
+        window = sent.setdefault(robot, collections.deque())
+        now = time.monotonic()
+        while window and window[0] <= now - 60:
+            window.popleft()
+        if len(window) >= per_minute:
+            request.state.robot_over_limit = _OVER_LIMIT[channel]
+            return
+        window.append(now)
+
+    return count
+
+
+def _over_limit(request: Request) -> JSONResponse | None:
+    limited = getattr(request.state, "robot_over_limit", None)
+    return _robot_error(*limited) if limited else None
+
+
 def _robot_content(body: Any, markdown_text_field: str) -> tuple[str, str] | JSONResponse:
     """(title, text) of a text or markdown robot message, or the robot's error answer."""
     if not isinstance(body, dict):
@@ -213,6 +248,8 @@ async def receive_wecom(
 ) -> JSONResponse:
     if not key:
         return _robot_error(93000, "invalid webhook url, hint: key is missing")
+    if limited := _over_limit(request):
+        return limited
     body = await _json_body(request)
     content = _robot_content(body, "content")
     if isinstance(content, JSONResponse):
@@ -243,6 +280,8 @@ async def receive_dingtalk(
         return _robot_error(300001, "token is not exist")
     if (timestamp is None) != (sign is None):
         return _robot_error(310000, "sign not match, both timestamp and sign are required")
+    if limited := _over_limit(request):
+        return limited
     body = await _json_body(request)
     content = _robot_content(body, "text")
     if isinstance(content, JSONResponse):
@@ -314,20 +353,24 @@ def _token_required(token: str) -> Callable[[Request], None]:
     return check
 
 
-def build_router(*, token: str | None = None, viewer: Callable | None = None) -> APIRouter:
+def build_router(
+    *, token: str | None = None, viewer: Callable | None = None, robot_limit_per_minute: int = 0
+) -> APIRouter:
     """The stand-ins' routes. `token`: what a sender must present (see `standin_token`); `viewer`: a
-    dependency guarding the sink viewer (the web app passes its staff sign-in). None: open, for tests."""
+    dependency guarding the sink viewer (the web app passes its staff sign-in). None: open, for tests.
+    `robot_limit_per_minute`: the robots' limit (the real ones: 20); 0: none."""
     senders = [Depends(_token_required(token))] if token else []
     readers = [Depends(viewer)] if viewer else []
     sink = APIRouter(prefix="/sink", include_in_schema=False)
-    for path, endpoint in (
-        ("/sms", receive_sms),
-        ("/twilio/2010-04-01/Accounts/{account_sid}/Messages.json", receive_twilio),
-        ("/push", receive_push),
-        ("/wecom/cgi-bin/webhook/send", receive_wecom),
-        ("/dingtalk/robot/send", receive_dingtalk),
+    for path, endpoint, robot in (
+        ("/sms", receive_sms, None),
+        ("/twilio/2010-04-01/Accounts/{account_sid}/Messages.json", receive_twilio, None),
+        ("/push", receive_push, None),
+        ("/wecom/cgi-bin/webhook/send", receive_wecom, "wecom"),
+        ("/dingtalk/robot/send", receive_dingtalk, "dingtalk"),
     ):
-        sink.add_api_route(path, endpoint, methods=["POST"], dependencies=senders)
+        limit = [Depends(_robot_limit(robot, robot_limit_per_minute))] if robot else []
+        sink.add_api_route(path, endpoint, methods=["POST"], dependencies=senders + limit)
     sink.add_api_route("/messages", sink_messages, methods=["GET"], dependencies=readers)
     carrier = APIRouter(prefix="/carrier-sim", include_in_schema=False)
     carrier.add_api_route("/waybills/{waybill}", waybill_trail, methods=["GET"])
@@ -343,11 +386,13 @@ router = build_router()  # open: the stand-ins on their own (tests, benchmarks),
 # --- Running standalone ----------------------------------------------------------------------------------------
 
 
-def create_standins_app(pool: asyncpg.Pool) -> FastAPI:
+def create_standins_app(pool: asyncpg.Pool, *, robot_limit_per_minute: int = 0) -> FastAPI:
     """The stand-ins alone (tests, or a worker machine without the web app)."""
     app = FastAPI(title="Complaint desk stand-ins")
     app.state.pool = pool
-    app.include_router(router)
+    app.include_router(
+        build_router(robot_limit_per_minute=robot_limit_per_minute) if robot_limit_per_minute else router
+    )
     return app
 
 

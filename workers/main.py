@@ -20,7 +20,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 from temporalio.worker import Worker
 
-from activities.registry import build_activities
+from activities.registry import build_activities, build_relay
 from core import metrics, telemetry
 from core.db import create_pool
 from core.safety import unconfigured_outside_systems
@@ -143,7 +143,8 @@ async def _poll_until_stopped(
     client: Client, settings: Settings, pool: asyncpg.Pool, stop: asyncio.Event
 ) -> int:
     workflows = list(WORKFLOWS)
-    activities = list(build_activities(settings, pool))
+    relay = build_relay(settings, pool)
+    activities = list(build_activities(settings, pool, relay))
     cache_sandbox_bytecode()
     executor = ThreadPoolExecutor(max_workers=32) if _needs_thread_pool(activities) else None
     worker = Worker(
@@ -155,8 +156,6 @@ async def _poll_until_stopped(
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
         **worker_tuning(settings),
     )
-    running = asyncio.create_task(worker.run(), name="temporal-worker")
-    stopping = asyncio.create_task(stop.wait(), name="stop-signal")
     log.info(
         POLLING_EVENT,
         task_queue=settings.task_queue,
@@ -166,6 +165,14 @@ async def _poll_until_stopped(
         workflows=[w.__name__ for w in workflows],
         activities=len(activities),
     )
+    # Robot messages, paced and digested: activities/notifications/robot_relay.py.
+    async with relay.running():
+        return await _run_worker(worker, stop, executor)
+
+
+async def _run_worker(worker: Worker, stop: asyncio.Event, executor: ThreadPoolExecutor | None) -> int:
+    running = asyncio.create_task(worker.run(), name="temporal-worker")
+    stopping = asyncio.create_task(stop.wait(), name="stop-signal")
     try:
         done, _ = await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
         if running in done:

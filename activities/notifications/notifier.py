@@ -20,6 +20,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.notifications.channels import Channel, OutgoingMessage, TransientFailure
 from activities.notifications.outbox import DeliveryStatus, Outbox, Planned
+from activities.notifications.robot_relay import RobotRelay
 from activities.notifications.routing import ROBOTS, CustomerContact, Delivery, RoutingConfig, deliveries_for
 from activities.notifications.templates import DEFAULT_TIMEZONE, Rendered, render
 from domain.messages import ACTIVITY_NOTIFY, Audience, Notification, NotificationResult, TemplateKey
@@ -39,6 +40,7 @@ class Notifier:
         *,
         public_base_url: str = "http://127.0.0.1:8000",
         timezone: str = DEFAULT_TIMEZONE,
+        relay: RobotRelay | None = None,
     ) -> None:
         self.pool = pool
         self.outbox = Outbox(pool)
@@ -46,6 +48,8 @@ class Notifier:
         self.routing = routing or RoutingConfig()
         self.public_base_url = public_base_url.rstrip("/")
         self.timezone = timezone
+        # With a relay, robot deliveries are reserved here and sent by it (paced, digested); without, here.
+        self.relay = relay
 
     @activity.defn(name=ACTIVITY_NOTIFY)
     async def notify(self, n: Notification) -> NotificationResult:
@@ -71,7 +75,10 @@ class Notifier:
         planned = [
             Planned(d, rendered.markdown if d.channel in ROBOTS else rendered.text) for d in deliveries
         ]
-        outcomes = await self.outbox.deliver(n, rendered.subject, planned, send)
+        relayed = self.relay.channels if self.relay else frozenset()
+        outcomes = await self.outbox.deliver(n, rendered.subject, planned, send, relayed)
+        if self.relay:
+            self.relay.wake(d.channel for d in deliveries if d.channel in relayed)
         deferred: list[str] = []
         settled_before = 0
         for d, outcome in zip(deliveries, outcomes, strict=True):
@@ -79,6 +86,8 @@ class Notifier:
                 deferred.append(f"{d.channel}: {outcome}")
                 continue
             settled_before += outcome.settled_before
+            if outcome.status == DeliveryStatus.QUEUED:
+                continue  # the relay sends it; the outbox row says when
             if outcome.status == DeliveryStatus.SENT:
                 _add(result.delivered, d.channel)
             elif outcome.status == DeliveryStatus.REJECTED:

@@ -47,8 +47,8 @@ class DeliveryOutcome:
     error: str | None = None
 
 
-# Reserve every delivery of one notification and try their locks, in one statement: the lock guards what is
-# read after it, not the insert.
+# Reserve every delivery of one notification and try the locks of those sent here ($11), in one statement: the
+# lock guards what is read after it, not the insert. The others wait, reserved, for the robot relay.
 _RESERVE_AND_LOCK = """
 WITH reserve AS (
     INSERT INTO notifications (idempotency_key, notification_key, complaint_id, template, audience, locale,
@@ -57,7 +57,7 @@ WITH reserve AS (
       FROM unnest($1::text[], $8::text[], $9::text[], $10::text[]) AS t(k, c, r, b)
     ON CONFLICT (idempotency_key) DO NOTHING
 )
-SELECT k, pg_try_advisory_lock(hashtextextended(k, 7233)) AS locked FROM unnest($1::text[]) AS k
+SELECT k, pg_try_advisory_lock(hashtextextended(k, 7233)) AS locked FROM unnest($11::text[]) AS k
 """
 
 # Read the rows and mark the unsettled ones `sending`, in one statement taken after the locks (so it reads
@@ -105,12 +105,15 @@ class Outbox:
         subject: str,
         planned: list[Planned],
         send: Callable[[Delivery, str], Awaitable[str]],
+        relayed: frozenset[str] = frozenset(),
     ) -> list[DeliveryOutcome | TransientFailure]:
         """Run the protocol above for every delivery of one notification on one connection: three round trips
         for all of them, plus one per delivery to record its outcome; `send(delivery, key)` performs one provider
-        call and returns its message id. Per delivery, in order: its outcome, or a TransientFailure when
-        another live attempt holds it."""
+        call and returns its message id. Deliveries on a `relayed` channel are only reserved (`queued`), for
+        the robot relay to send. Per delivery, in order: its outcome, or a TransientFailure when another live
+        attempt holds it."""
         keys = [delivery_key(n, p.delivery) for p in planned]
+        here = [k for k, p in zip(keys, planned, strict=True) if p.delivery.channel not in relayed]
         async with self.pool.acquire() as conn:
             rows = await conn.fetch(
                 _RESERVE_AND_LOCK,
@@ -124,6 +127,7 @@ class Outbox:
                 [p.delivery.channel for p in planned],
                 [p.delivery.recipient for p in planned],
                 [p.body for p in planned],
+                here,
             )
             locked = [r["k"] for r in rows if r["locked"]]
             try:
@@ -139,9 +143,12 @@ class Outbox:
                     except BaseException:
                         conn.terminate()
                         raise
+        queued = DeliveryOutcome(DeliveryStatus.QUEUED, settled_before=False)
         return [
-            outcomes.get(k) or TransientFailure(f"delivery {k} is being sent by another attempt")
-            for k in keys
+            queued
+            if p.delivery.channel in relayed
+            else outcomes.get(k) or TransientFailure(f"delivery {k} is being sent by another attempt")
+            for k, p in zip(keys, planned, strict=True)
         ]
 
     async def _claim_and_send(

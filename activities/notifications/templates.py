@@ -628,3 +628,48 @@ def render(key: TemplateKey, locale: Locale | str, context: Mapping[str, Any]) -
     subject = " ".join(subject_t.render(variables).split())
     body = "\n".join(line.rstrip() for line in body_t.render(variables).strip().splitlines())
     return Rendered(subject=subject, text=body)
+
+
+# A group robot's digest: what queued for it while it was at its message limit, as one message.
+_DIGEST = {
+    Locale.ZH_CN: (
+        "{n} 条提醒",
+        "群机器人每分钟最多发送 {limit} 条消息，以下提醒合并为一条发送：",
+        "另有 {more} 条，请在工作台查看：[{url}]({url})",
+    ),
+    Locale.EN: (
+        "{n} alerts",
+        "The group robot takes at most {limit} messages a minute, so these alerts come as one message:",
+        "{more} more, in the desk: [{url}]({url})",
+    ),
+}
+
+
+def render_digest(
+    locale: Locale | str,
+    items: list[tuple[str, str]],
+    *,
+    limit: int,
+    desk_url: str,
+    max_bytes: int,
+) -> tuple[str, str]:
+    """(subject, markdown) listing `items` (subject, link) in order, as many as fit in `max_bytes`; the rest
+    are counted, with a link to the desk. The first item is always listed."""
+    locale = Locale(locale) if str(locale) in {lc.value for lc in Locale} else Locale.ZH_CN
+    title_t, intro_t, more_t = _DIGEST[locale]
+    subject = title_t.format(n=len(items))
+    head = f"### {subject}\n\n{intro_t.format(limit=limit)}\n"
+    tail_room = len(more_t.format(more=len(items), url=desk_url).encode()) + 2
+    lines: list[str] = []
+    size = len(head.encode())
+    for i, (title, link) in enumerate(items):
+        line = f"- [{title}]({link})" if link else f"- {title}"
+        cost = len(line.encode()) + 1
+        if lines and size + cost + (tail_room if i < len(items) - 1 else 0) > max_bytes:
+            break
+        lines.append(line)
+        size += cost
+    body = head + "\n".join(lines)
+    if len(lines) < len(items):
+        body += "\n\n" + more_t.format(more=len(items) - len(lines), url=desk_url)
+    return subject, body

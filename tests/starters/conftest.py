@@ -67,6 +67,7 @@ def intake_settings(database_url: str, base_url: str, client: Client) -> Setting
         dev_mode=True,
         standins=True,
         task_queue=TASK_QUEUE,
+        standin_robot_limit_per_minute=0,  # this worker sends robot messages inline, no relay to pace them
         public_base_url=base_url,
         temporal_address=client.service_client.config.target_host,
         temporal_namespace=client.namespace,

@@ -43,6 +43,7 @@ def ui_settings(ledger_url: str, **overrides) -> Settings:
         standins=True,
         temporal_ui_url="http://127.0.0.1:8233",
         task_queue="ui-tests",
+        standin_robot_limit_per_minute=0,  # this worker sends robot messages inline, no relay to pace them
     )
     values.update(overrides)
     return Settings(_env_file=None, **values)

@@ -326,7 +326,12 @@ def _diagnostics(n: str, e: dict) -> list[str]:
             f"- breach message sent, per channel row of the outbox (`sent_at` − due): group robots p50 / p99 / max "
             f"{_trip(delivered, 'robot_s')} s ({robot_rows:,} rows; the relay paces each robot to "
             f"its 20 messages a minute and digests what waits: robot messages during the waves "
-            f"{delivered.get('robot_messages_in_waves')}); mailboxes {_trip(delivered, 'other_channels_s')} s"
+            f"{delivered.get('robot_messages_in_waves')})"
+            + (
+                f"; other channels {_trip(delivered, 'other_channels_s')} s"
+                if (delivered["lateness"].get("other_channels_s") or {}).get("n")
+                else ""
+            )
         )
     acts = e.get("actions_per_breach") or {}
     if acts:

@@ -3,8 +3,8 @@
 Every write is idempotent, so a retried activity never duplicates a row: the complaint row is an upsert of
 the workflow's current view (last write wins: the workflow awaits its ledger writes in order), timeline
 events carry deterministic ids and are inserted with ON CONFLICT DO NOTHING, obligations and ratings are
-upserted by their natural keys. One batch is one transaction. The activity is quick (one round trip per
-table), so the workflow may run it as a local activity.
+upserted by their natural keys. One batch is one statement (one round trip, atomic), so the workflow may run
+it as a local activity.
 """
 
 from __future__ import annotations
@@ -45,33 +45,48 @@ ON CONFLICT (complaint_id) DO UPDATE SET
     view = EXCLUDED.view, updated_at = now()
 """
 
-# One statement for the whole batch; RETURNING tells which events were new.
+# The events from arrays ($28–$39, after the complaint's 27); RETURNING tells which were new.
 _INSERT_EVENTS = """
 INSERT INTO timeline_events (event_id, complaint_id, at, kind, actor_id, actor_role, actor_name, text,
                              obligation, due_at, outcome, data)
-SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::text[],
-                     $7::text[], $8::text[], $9::text[], $10::timestamptz[], $11::text[], $12::jsonb[])
+SELECT * FROM unnest($28::text[], $29::text[], $30::timestamptz[], $31::text[], $32::text[], $33::text[],
+                     $34::text[], $35::text[], $36::text[], $37::timestamptz[], $38::text[], $39::jsonb[])
 ON CONFLICT (event_id) DO NOTHING
 RETURNING event_id
 """
 
 # A settled clock keeps the holder who settled it, a breached one the holder when it fell due (NULL: the
 # unassigned queue): later reassignments must not move the credit or the blame.
-_UPSERT_OBLIGATION = """
+_UPSERT_OBLIGATIONS = """
 INSERT INTO obligations (complaint_id, name, occurrence, department, status, tier, holder_id, started_at,
                          due_at, warn_at, met_at, breached_at, escalation_level)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+SELECT * FROM unnest($40::text[], $41::text[], $42::int[], $43::text[], $44::text[], $45::text[], $46::text[],
+                     $47::timestamptz[], $48::timestamptz[], $49::timestamptz[], $50::timestamptz[],
+                     $51::timestamptz[], $52::int[])
 ON CONFLICT (complaint_id, name, occurrence, department) DO UPDATE SET
     status = EXCLUDED.status, tier = EXCLUDED.tier,
     holder_id = CASE WHEN obligations.status IN ('met', 'met_late', 'waived', 'breached') THEN obligations.holder_id
                      ELSE EXCLUDED.holder_id END,
     started_at = EXCLUDED.started_at, due_at = EXCLUDED.due_at, warn_at = EXCLUDED.warn_at,
     met_at = EXCLUDED.met_at, breached_at = EXCLUDED.breached_at, escalation_level = EXCLUDED.escalation_level
+RETURNING 1
 """
 
-_UPSERT_RATING = """
-INSERT INTO ratings (complaint_id, at, round, score, comment, demand) VALUES ($1, $2, $3, $4, $5, $6)
+_INSERT_RATINGS = """
+INSERT INTO ratings (complaint_id, at, round, score, comment, demand)
+SELECT * FROM unnest($53::text[], $54::timestamptz[], $55::int[], $56::int[], $57::text[], $58::text[])
 ON CONFLICT (complaint_id, at) DO NOTHING
+RETURNING 1
+"""
+
+# The whole batch as one statement: one round trip, atomic without a transaction block. The events' and
+# ratings' foreign keys are checked at the end of the statement, when the complaint row is there.
+_WRITE_BATCH = f"""
+WITH complaint AS ({_UPSERT_COMPLAINT} RETURNING 1),
+events AS ({_INSERT_EVENTS}),
+obligation_rows AS ({_UPSERT_OBLIGATIONS}),
+rating_rows AS ({_INSERT_RATINGS})
+SELECT array(SELECT event_id FROM events) AS inserted
 """
 
 
@@ -168,23 +183,25 @@ async def write_batch(conn: asyncpg.Connection, batch: LedgerWrite) -> int:
     # After a lost batch the view's own newest events are written too, healing the gap; otherwise they are
     # in the ledger already, and inserting them again costs the database 50 rows per write.
     events = {e.event_id: e for e in [*(view.timeline if batch.heal else []), *batch.events]}
-    async with conn.transaction():
-        await conn.execute(_UPSERT_COMPLAINT, *_complaint_args(view, batch.complaint))
-        inserted = []
-        if events:
-            columns = [list(col) for col in zip(*(_event_args(e) for e in events.values()), strict=True)]
-            inserted = await conn.fetch(_INSERT_EVENTS, *columns)
-        if view.obligations:
-            await conn.executemany(_UPSERT_OBLIGATION, _obligation_args(view))
-        if view.ratings:
-            await conn.executemany(
-                _UPSERT_RATING,
-                [
-                    (view.complaint_id, r.at, i, r.score, r.comment, r.demand)
-                    for i, r in enumerate(view.ratings, 1)
-                ],
-            )
-    return len(inserted)
+    # One row per obligation key (the last wins, as the row-by-row upsert did): one statement may not
+    # update a row twice.
+    obligations = {row[:4]: row for row in _obligation_args(view)}
+    ratings = [
+        (view.complaint_id, r.at, i, r.score, r.comment, r.demand) for i, r in enumerate(view.ratings, 1)
+    ]
+    row = await conn.fetchrow(
+        _WRITE_BATCH,
+        *_complaint_args(view, batch.complaint),
+        *_columns([_event_args(e) for e in events.values()], 12),
+        *_columns(list(obligations.values()), 13),
+        *_columns(list({r[1]: r for r in ratings}.values()), 6),
+    )
+    return len(row["inserted"])
+
+
+def _columns(rows: list[tuple], width: int) -> list[list]:
+    """Rows as one array per column (for unnest)."""
+    return [list(col) for col in zip(*rows, strict=True)] if rows else [[] for _ in range(width)]
 
 
 def snapshot_digest(snapshot: TrackingSnapshot) -> str:

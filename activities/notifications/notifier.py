@@ -53,7 +53,9 @@ class Notifier:
 
     @activity.defn(name=ACTIVITY_NOTIFY)
     async def notify(self, n: Notification) -> NotificationResult:
-        facts = await self._ledger_facts(n.complaint_id)
+        # Staff messages carry what they show (the tier); the customer's contact and status link are the ledger's.
+        needs_facts = n.audience == Audience.CUSTOMER or "tier" not in n.context
+        facts = await self._ledger_facts(n.complaint_id) if needs_facts else {}
         contact = self._contact(n, facts) if n.audience == Audience.CUSTOMER else None
         context = self._context(n, facts, contact)
         rendered = render(n.template, n.locale, context)

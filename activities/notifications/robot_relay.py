@@ -17,11 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
-from collections import deque
 from collections.abc import AsyncIterator, Iterable
-from dataclasses import dataclass, field
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import asyncpg
 import structlog
@@ -66,35 +64,59 @@ UPDATE notifications
 """
 
 
-@dataclass
-class Pacer:
-    """At most `per_minute` sends in any 60 s (0: no limit). Half of it is spent at once, so a single alert
-    in a quiet hour never waits; past that, sends are spaced evenly, so a long storm gets a message every
-    60/limit seconds instead of a burst and then a minute of silence."""
+# Each robot's budget is a token bucket in `robot_pace`, shared by the relays of every worker process (one
+# robot, one limit, however many workers): a quarter of the limit may go at once, so a single alert in a quiet
+# hour never waits; the rest refills evenly, so a long storm gets a message every 60/(limit − burst) seconds,
+# never a burst and then a silent minute. Burst + a minute's refill is the limit: no 60 s holds more.
+# A token is taken only when rows are waiting; the row lock makes concurrent relays take turns.
+_TAKE = """
+WITH clock AS (SELECT COALESCE($4::timestamptz, clock_timestamp()) AS now),
+waiting AS (
+    SELECT EXISTS (
+        SELECT 1 FROM notifications, clock
+         WHERE channel = $1
+           AND (status IN ('queued', 'failed') OR (status = 'sending' AND updated_at < clock.now - $5::interval))
+    ) AS yes
+),
+state AS (
+    SELECT least($2::float8, p.tokens + greatest(0, extract(epoch FROM clock.now - p.at)) * $3::float8) AS tokens,
+           p.paused_until, clock.now
+      FROM robot_pace p, clock WHERE p.channel = $1 FOR UPDATE OF p
+),
+took AS (
+    UPDATE robot_pace p SET tokens = s.tokens - 1, at = s.now
+      FROM state s, waiting w
+     WHERE p.channel = $1 AND w.yes AND s.tokens >= 1 AND s.paused_until <= s.now
+    RETURNING 1
+)
+SELECT w.yes AS waiting, s.tokens, extract(epoch FROM s.paused_until - s.now) AS paused_s,
+       EXISTS (SELECT 1 FROM took) AS taken
+  FROM state s, waiting w
+"""
+
+_ENSURE = """
+INSERT INTO robot_pace (channel, tokens, at) VALUES ($1, $2, clock_timestamp()) ON CONFLICT (channel) DO NOTHING
+"""
+
+_PAUSE = """
+UPDATE robot_pace SET paused_until = greatest(paused_until, clock_timestamp() + make_interval(secs => $2))
+ WHERE channel = $1
+"""
+
+
+@dataclass(frozen=True)
+class Budget:
+    """A robot's limit as a bucket: `burst` at once, then `rate` a second."""
 
     per_minute: int
-    window_s: float = 60.0
-    _sent: deque[float] = field(default_factory=deque)
-    _not_before: float = 0.0
 
-    def delay(self, now: float) -> float:
-        if self.per_minute <= 0:
-            return max(0.0, self._not_before - now)
-        while self._sent and self._sent[0] <= now - self.window_s:
-            self._sent.popleft()
-        wait = self._not_before - now
-        if len(self._sent) >= self.per_minute:
-            wait = max(wait, self._sent[0] + self.window_s - now + 0.05)
-        elif len(self._sent) >= self.per_minute // 2 and self._sent:
-            gap = self.window_s / self.per_minute * 1.05
-            wait = max(wait, self._sent[-1] + gap - now)
-        return max(0.0, wait)
+    @property
+    def burst(self) -> int:
+        return max(1, self.per_minute // 4)
 
-    def sent(self, now: float) -> None:
-        self._sent.append(now)
-
-    def back_off(self, now: float, seconds: float) -> None:
-        self._not_before = max(self._not_before, now + seconds)
+    @property
+    def rate(self) -> float:
+        return (self.per_minute - self.burst) / 60.0
 
 
 @dataclass(frozen=True)
@@ -124,14 +146,13 @@ class RobotRelay:
         self.sweep_s = sweep_s
         self.limited_pause_s = limited_pause_s  # a robot over its limit stays closed this long
         self.robots: dict[str, Channel] = {}
+        self.budget = Budget(per_minute)
         self._wake: dict[str, asyncio.Event] = {}
-        self._pacers: dict[str, Pacer] = {}
         self._failures: dict[str, int] = {}
 
     def attach(self, robots: dict[str, Channel]) -> None:
         self.robots = dict(robots)
         self._wake = {name: asyncio.Event() for name in robots}
-        self._pacers = {name: Pacer(self.per_minute) for name in robots}
 
     @property
     def channels(self) -> frozenset[str]:
@@ -144,6 +165,8 @@ class RobotRelay:
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
+        for name in self.robots:
+            await self.pool.execute(_ENSURE, name, float(self.budget.burst))
         tasks = [asyncio.create_task(self._run(name), name=f"robot-relay-{name}") for name in self.robots]
         try:
             yield
@@ -167,12 +190,28 @@ class RobotRelay:
             except Exception as e:  # the database is away: the next wake or sweep tries again
                 log.warning("robot relay could not claim", channel=name, error=f"{type(e).__name__}: {e}")
 
+    async def take_turn(self, name: str, now: datetime | None = None) -> float | None:
+        """Take one of the robot's sends if rows wait for it: 0 when taken, None when nothing waits, else the
+        seconds until one may be taken. `now`: the database's clock unless given (tests)."""
+        if self.per_minute <= 0:
+            return 0.0
+        row = await self.pool.fetchrow(_TAKE, name, float(self.budget.burst), self.budget.rate, now, STALE)
+        if row is None:  # the robot's first turn anywhere
+            await self.pool.execute(_ENSURE, name, float(self.budget.burst))
+            return await self.take_turn(name, now)
+        if not row["waiting"]:
+            return None
+        if row["taken"]:
+            return 0.0
+        refill = max(0.0, (1 - row["tokens"]) / self.budget.rate) if self.budget.rate else 60.0
+        return max(refill, float(row["paused_s"] or 0), 0.05)
+
     async def send_waiting(self, name: str) -> int:
-        """Wait for the robot's pace, claim what is waiting and send it as one message; the rows sent."""
-        pacer = self._pacers[name]
-        delay = pacer.delay(time.monotonic())
-        if delay > 0:
-            await asyncio.sleep(delay)  # what arrives meanwhile joins this message
+        """Wait for the robot's turn, claim what is waiting and send it as one message; the rows sent."""
+        while (wait := await self.take_turn(name)) != 0:
+            if wait is None:
+                return 0
+            await asyncio.sleep(wait)  # what arrives meanwhile joins this message
         # No connection is held while the robot answers: claimed rows are `sending`, committed.
         rows = [
             _Row(r["idempotency_key"], r["complaint_id"], r["locale"], r["subject"], r["body"])
@@ -185,9 +224,8 @@ class RobotRelay:
         return len(rows)
 
     async def _send(self, name: str, rows: list[_Row]) -> tuple[str, str | None, str | None]:
-        robot, pacer = self.robots[name], self._pacers[name]
+        robot = self.robots[name]
         message = self._message(rows)
-        pacer.sent(time.monotonic())
         try:
             provider_id = await robot.send(message)
         except PermanentRejection as e:
@@ -197,7 +235,7 @@ class RobotRelay:
             failures = self._failures[name] = self._failures.get(name, 0) + 1
             limited = any(code in str(e) for code in ("45009", "130101"))
             pause = self.limited_pause_s if limited else min(60.0, 2.0**failures)
-            pacer.back_off(time.monotonic(), pause)
+            await self._pause(name, pause)
             log.warning(
                 "robot message failed, will retry",
                 channel=name,
@@ -207,13 +245,20 @@ class RobotRelay:
             )
             return "failed", str(e), None
         except Exception as e:  # a bug: keep the rows for a retry and say so loudly
-            pacer.back_off(time.monotonic(), 30.0)
+            await self._pause(name, 30.0)
             log.exception("robot relay send failed", channel=name, rows=len(rows))
             return "failed", f"{type(e).__name__}: {e}", None
         self._failures.pop(name, None)
         if len(rows) > 1:
             log.info("robot digest sent", channel=name, rows=len(rows))
         return "sent", None, provider_id or None
+
+    async def _pause(self, name: str, seconds: float) -> None:
+        """Every relay leaves the robot alone this long (it said it is over its limit, or is failing)."""
+        if self.per_minute > 0:
+            await self.pool.execute(_PAUSE, name, seconds)
+        else:
+            await asyncio.sleep(seconds)
 
     def _message(self, rows: list[_Row]) -> OutgoingMessage:
         if len(rows) == 1:

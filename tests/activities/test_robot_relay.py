@@ -6,12 +6,13 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+from datetime import UTC, datetime, timedelta
 
 from temporalio.testing import ActivityEnvironment
 
 from activities.notifications.channels import WeComRobotChannel
 from activities.notifications.notifier import Notifier
-from activities.notifications.robot_relay import Pacer, RobotRelay
+from activities.notifications.robot_relay import RobotRelay
 from activities.notifications.routing import ROBOTS, RoutingConfig
 from activities.notifications.templates import render_digest
 from activities.registry import build_channels
@@ -55,18 +56,24 @@ async def settled(pool, timeout: float = 20.0) -> list:
     raise AssertionError(f"robot rows not settled: {[(r['idempotency_key'], r['status']) for r in rows]}")
 
 
-def test_the_pacer_never_lets_a_minute_hold_more_than_the_limit_and_spends_half_at_once():
-    pacer, now, sends = Pacer(per_minute=20), 0.0, []
-    for _ in range(200):  # a storm: something is always waiting
-        now += pacer.delay(now)
-        pacer.sent(now)
+async def test_the_shared_budget_never_lets_a_minute_hold_more_than_the_limit_and_never_goes_silent(standins):
+    relay = RobotRelay(standins.pool, per_minute=20)
+    await insert_waiting(standins.pool, "K-1", "C-1")  # stays waiting: every turn may be taken
+    start = datetime(2030, 1, 1, tzinfo=UTC)
+    now, sends = 0.0, []
+    for step in range(120):  # a storm, with a quiet spell in the middle
+        if step == 60:
+            now += 600
+        while (wait := await relay.take_turn("wecom", start + timedelta(seconds=now))) != 0:
+            now += wait
         sends.append(now)
-    assert sends[:10] == [0.0] * 10  # a short burst waits for nothing
+    assert sends[:5] == [0.0] * 5 and sends[60:65] == [sends[60]] * 5  # a short burst waits for nothing
     for i, t in enumerate(sends):  # any window of 60 s
         assert sum(1 for u in sends[i:] if u < t + 60) <= 20
-    gaps = [b - a for a, b in zip(sends[30:], sends[31:], strict=False)]
-    assert max(gaps) < 3.5  # a long storm gets a message every ~3 s, not a burst and a silent minute
-    assert Pacer(per_minute=0).delay(5.0) == 0.0
+    gaps = [b - a for a, b in zip(sends[5:59], sends[6:60], strict=True)]
+    assert max(gaps) <= 4.1  # a long storm gets a message every 4 s, not a burst and then a silent minute
+    await standins.pool.execute("DELETE FROM notifications")
+    assert await relay.take_turn("wecom", start + timedelta(seconds=now + 600)) is None  # nothing waits
 
 
 def test_a_digest_lists_what_fits_and_counts_the_rest():
@@ -105,6 +112,32 @@ async def test_a_burst_of_breaches_reaches_each_robot_within_its_limit_as_digest
                 told += int(more.group(1))
             told += len(set(re.findall(r"staff/complaints/C-\d+", text)))
         assert told == 60  # every breach named or counted once, in some message
+
+
+async def test_two_worker_processes_share_each_robot_s_limit(standins, http):
+    (one, first), (two, second) = relay_for(standins, http), relay_for(standins, http)
+    steps = asyncio.Semaphore(2)
+
+    async def step(notifier: Notifier, i: int):
+        async with steps:
+            return await ActivityEnvironment().run(notifier.notify, breach(i))
+
+    async with serve(create_standins_app(standins.pool, robot_limit_per_minute=20)) as strict:
+        for relay in (one, two):  # both processes' robots are the same strict pair
+            relay.attach(
+                {
+                    "wecom": WeComRobotChannel(http, f"{strict}/sink/wecom/cgi-bin/webhook/send?key=g"),
+                    "dingtalk": WeComRobotChannel(http, f"{strict}/sink/wecom/cgi-bin/webhook/send?key=h"),
+                }
+            )
+        async with one.running(), two.running():
+            await asyncio.gather(*(step(first if i % 2 else second, i) for i in range(80)))
+            rows = await settled(standins.pool, timeout=30)
+    assert {r["status"] for r in rows} == {"sent"} and all(r["attempts"] == 1 for r in rows)  # none refused
+    assert len(rows) == 160
+    for group in ("group:g", "group:h"):  # one budget: a burst of 5, then one per 4 s — not one per process
+        sent = await standins.pool.fetchval("SELECT count(*) FROM sink_messages WHERE recipient = $1", group)
+        assert 1 < sent <= 7
 
 
 async def test_rows_left_by_a_dead_process_are_sent_by_the_next_relay(standins, http):

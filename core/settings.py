@@ -76,8 +76,8 @@ class Settings(BaseSettings):
     mail_from: str = "Complaint Desk <desk@desk.local>"
     push_api_key: str = ""
     dingtalk_secret: str = ""  # signs DingTalk robot calls when set
-    # Messages a minute each group robot takes (WeCom and DingTalk: 20); the relay paces and digests to stay
-    # within it. Per worker process: with several, divide (activities/notifications/robot_relay.py). 0: no limit.
+    # Messages a minute each group robot takes (WeCom and DingTalk: 20): one budget shared by every worker's
+    # relay, which paces and digests to stay within it (activities/notifications/robot_relay.py). 0: no limit.
     robot_messages_per_minute: int = Field(default=20, ge=0)
     # The stand-in robots refuse past this many messages a minute per robot, as the real ones do; 0: never.
     standin_robot_limit_per_minute: int = Field(default=20, ge=0)

@@ -49,13 +49,15 @@ async def record_receipt(
     channel: str,
     source: str,
     api_key_id: int | None,
+    status_token: str | None = None,
 ) -> None:
     """One receipt per submitted number; written again (a join found after the start was refused, a retry)
-    it says the latest outcome."""
+    it says the latest outcome. `status_token`: a new complaint's, for its status page until the ledger has it."""
     await pool.execute(
-        "INSERT INTO intake_receipts (complaint_id, submitted_id, workflow_id, joined, channel, source, api_key_id)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (submitted_id) DO UPDATE SET"
-        " complaint_id = EXCLUDED.complaint_id, workflow_id = EXCLUDED.workflow_id, joined = EXCLUDED.joined",
+        "INSERT INTO intake_receipts (complaint_id, submitted_id, workflow_id, joined, channel, source, api_key_id,"
+        " status_token) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (submitted_id) DO UPDATE SET"
+        " complaint_id = EXCLUDED.complaint_id, workflow_id = EXCLUDED.workflow_id, joined = EXCLUDED.joined,"
+        " status_token = EXCLUDED.status_token",
         complaint_id,
         submitted_id,
         workflow_id,
@@ -63,6 +65,18 @@ async def record_receipt(
         channel,
         source,
         api_key_id,
+        status_token,
+    )
+
+
+async def registering(pool: asyncpg.Pool, status_token: str) -> str | None:
+    """The number of a complaint intake took with this status token in the last day (its first step may not
+    have written it to the ledger yet), or None. Older receipts say nothing: a complaint the ledger no longer
+    has (retention) is gone, not being registered."""
+    return await pool.fetchval(
+        "SELECT complaint_id FROM intake_receipts WHERE status_token = $1 AND NOT joined"
+        " AND created_at > now() - interval '1 day' LIMIT 1",
+        status_token,
     )
 
 

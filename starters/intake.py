@@ -683,6 +683,7 @@ class IntakeService:
                 channel=ci.channel.value,
                 source=source,
                 api_key_id=api_key_id,
+                status_token=None if joined else ci.status_token,
             )
         except (asyncpg.PostgresError, OSError) as e:
             # The complaint exists and the customer has their number; a missing receipt only hides it from

@@ -19,6 +19,7 @@ from starlette.datastructures import UploadFile
 from domain.actions import UPDATE_CUSTOMER_MESSAGE, UPDATE_RATE, CustomerMessage, Rate
 from domain.events import EventKind
 from domain.models import TERMINAL_STATES, Channel, ObligationName, ObligationStatus, State
+from ledger import intake as intake_records
 from starters.attachments import MAX_FILE_BYTES, MAX_FILES, Upload, check_uploads, store_uploads
 from starters.errors import IntakeInvalid
 from ui import complaints, messages
@@ -109,10 +110,27 @@ async def _page(
     ctx = request.app.state.ctx
     loaded = await complaints.load_by_token(ctx.temporal, ctx.pool, token)
     if loaded is None:
-        return _not_found(request)
+        number = await intake_records.registering(ctx.pool, token) if len(token) <= 200 else None
+        return _registering(request, number) if number else _not_found(request)
     return await _render(
         request, loaded, token, error=error, message_error=message_error, status_code=status_code, form=form
     )
+
+
+def _registering(request: Request, number: str) -> Response:
+    """Taken by intake a moment ago, not yet in the ledger (the worker's first step writes it): say so, and
+    look again in a few seconds, rather than a 404 for a link the customer was just given."""
+    locale = normalize_locale(request.query_params.get("lang"))
+    response = render(
+        request,
+        "status_registering.html",
+        {"message": t("status.registering", locale, number=number)},
+        locale=locale,
+    )
+    response.headers.update(NO_INDEX)
+    response.headers["Refresh"] = "5"
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 async def _render(

@@ -66,7 +66,7 @@ UPDATE notifications
 
 # Each robot's budget is a token bucket in `robot_pace`, shared by the relays of every worker process (one
 # robot, one limit, however many workers): a quarter of the limit may go at once, so a single alert in a quiet
-# hour never waits; the rest refills evenly, so a long storm gets a message every 60/(limit − burst) seconds,
+# hour never waits; the rest refills evenly, so a long storm gets a message every 61/(limit − burst) seconds,
 # never a burst and then a silent minute. Burst + a minute's refill is the limit: no 60 s holds more.
 # A token is taken only when rows are waiting; the row lock makes concurrent relays take turns.
 _TAKE = """
@@ -115,8 +115,8 @@ class Budget:
         return max(1, self.per_minute // 4)
 
     @property
-    def rate(self) -> float:
-        return (self.per_minute - self.burst) / 60.0
+    def rate(self) -> float:  # what a minute adds stays within the limit (61 s: a margin on the provider's clock)
+        return max(self.per_minute - self.burst, 1) / 61.0
 
 
 @dataclass(frozen=True)
@@ -165,8 +165,6 @@ class RobotRelay:
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
-        for name in self.robots:
-            await self.pool.execute(_ENSURE, name, float(self.budget.burst))
         tasks = [asyncio.create_task(self._run(name), name=f"robot-relay-{name}") for name in self.robots]
         try:
             yield
@@ -203,7 +201,7 @@ class RobotRelay:
             return None
         if row["taken"]:
             return 0.0
-        refill = max(0.0, (1 - row["tokens"]) / self.budget.rate) if self.budget.rate else 60.0
+        refill = max(0.0, (1 - row["tokens"]) / self.budget.rate)
         return max(refill, float(row["paused_s"] or 0), 0.05)
 
     async def send_waiting(self, name: str) -> int:

@@ -71,7 +71,7 @@ async def test_the_shared_budget_never_lets_a_minute_hold_more_than_the_limit_an
     for i, t in enumerate(sends):  # any window of 60 s
         assert sum(1 for u in sends[i:] if u < t + 60) <= 20
     gaps = [b - a for a, b in zip(sends[5:59], sends[6:60], strict=True)]
-    assert max(gaps) <= 4.1  # a long storm gets a message every 4 s, not a burst and then a silent minute
+    assert max(gaps) < 4.2  # a long storm gets a message every ~4 s, not a burst and then a silent minute
     await standins.pool.execute("DELETE FROM notifications")
     assert await relay.take_turn("wecom", start + timedelta(seconds=now + 600)) is None  # nothing waits
 

@@ -8,6 +8,7 @@ import asyncio
 import uuid
 from datetime import datetime
 
+import httpx
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.worker import Worker
@@ -75,11 +76,21 @@ async def test_the_answer_comes_before_any_worker_runs_and_promises_what_the_wor
         assert EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED not in kinds  # no worker has run it
         assert r.received_at.microsecond == 0 and r.first_response_by is not None and r.next_due_at
 
+    async with httpx.AsyncClient() as http:  # the link the customer was given works already
+        for r in results:
+            page = await http.get(r.status_url)
+            assert page.status_code == 200 and page.headers["refresh"] == "5"
+            assert 'data-testid="registering"' in page.text and r.complaint_id in page.text
+
     await asyncio.sleep(1.1)  # the workflows' first tasks run in a later second than the intake
     async with Worker(
         stack.client, task_queue=queue, workflows=WORKFLOWS, activities=build_activities(settings, stack.pool)
     ):
         views = [await _state(stack.client, r.workflow_id) for r in results]
+        async with httpx.AsyncClient(timeout=30) as http:  # once the ledger has it: the status page itself
+            page = await http.get(results[0].status_url)
+        assert page.status_code == 200 and "refresh" not in page.headers
+        assert 'data-testid="registering"' not in page.text and results[0].complaint_id in page.text
     for r, view in zip(results, views, strict=True):
         assert view.complaint_id == r.complaint_id
         assert _promises(r) == _recorded(view), r.complaint_id

@@ -115,7 +115,8 @@ class Budget:
         return max(1, self.per_minute // 4)
 
     @property
-    def rate(self) -> float:  # what a minute adds stays within the limit (61 s: a margin on the provider's clock)
+    def rate(self) -> float:
+        # What a minute adds stays within the limit (61 s: a margin on the provider's clock).
         return max(self.per_minute - self.burst, 1) / 61.0
 
 

@@ -297,18 +297,21 @@ async def _breach_delivered(pool, since) -> dict[str, object]:
     """When the breach message reached each channel, from the outbox (`sent_at` − the recorded due moment):
     the robots' part goes out through the relay (paced to the robots' 20 a minute, digested), after the
     step; and how many robot messages carried the waves."""
+    from activities.notifications.routing import ROBOTS
+
     rows = await pool.fetch(
         "SELECT n.channel, extract(epoch FROM n.sent_at - o.due_at) AS late"
         "  FROM notifications n JOIN obligations o"
         "    ON o.complaint_id = n.complaint_id AND o.name = 'first_response' AND o.occurrence = 1"
         " WHERE n.notification_key = n.complaint_id || ':breach:first_response:1' AND n.sent_at IS NOT NULL"
     )
-    robots = [float(r["late"]) for r in rows if r["channel"] in ("wecom", "dingtalk")]
-    others = [float(r["late"]) for r in rows if r["channel"] not in ("wecom", "dingtalk")]
+    robots = [float(r["late"]) for r in rows if r["channel"] in ROBOTS]
+    others = [float(r["late"]) for r in rows if r["channel"] not in ROBOTS]
     messages = await pool.fetch(
         "SELECT channel, count(*) AS n FROM sink_messages"
-        " WHERE channel IN ('wecom', 'dingtalk') AND received_at >= $1 GROUP BY channel",
+        " WHERE channel = ANY($2::text[]) AND received_at >= $1 GROUP BY channel",
         since,
+        list(ROBOTS),
     )
     return {
         "lateness": {"robot_s": summary(robots), "other_channels_s": summary(others)},

@@ -73,11 +73,12 @@ WITH before AS (
 SELECT idempotency_key, status, error FROM before
 """
 
-_SETTLE = """
+# The outcome of deliveries ($1: their keys): one here, every row a robot message carried in the relay.
+SETTLE = """
 UPDATE notifications
    SET status = $2, error = $3, provider_message_id = COALESCE($4, provider_message_id),
        updated_at = now(), sent_at = CASE WHEN $2 = 'sent' THEN now() ELSE sent_at END
- WHERE idempotency_key = $1
+ WHERE idempotency_key = ANY($1::text[])
 """
 
 _UNLOCK = "SELECT pg_advisory_unlock(hashtextextended(k, 7233)) FROM unnest($1::text[]) AS k"
@@ -203,4 +204,4 @@ class Outbox:
         error: str | None = None,
         provider_id: str | None = None,
     ) -> None:
-        await conn.execute(_SETTLE, key, status.value, error, provider_id)
+        await conn.execute(SETTLE, [key], status.value, error, provider_id)

@@ -30,6 +30,7 @@ from activities.notifications.channels import (
     PermanentRejection,
     TransientFailure,
 )
+from activities.notifications.outbox import SETTLE
 from activities.notifications.templates import render_digest
 
 log = structlog.get_logger()
@@ -54,13 +55,6 @@ UPDATE notifications n
   FROM picked p
  WHERE n.idempotency_key = p.idempotency_key
 RETURNING n.idempotency_key, n.complaint_id, n.locale, n.subject, n.body, n.created_at
-"""
-
-_SETTLE = """
-UPDATE notifications
-   SET status = $2, error = $3, provider_message_id = COALESCE($4, provider_message_id), updated_at = now(),
-       sent_at = CASE WHEN $2 = 'sent' THEN now() ELSE sent_at END
- WHERE idempotency_key = ANY($1::text[])
 """
 
 
@@ -219,7 +213,7 @@ class RobotRelay:
         if not rows:
             return 0
         status, error, provider_id = await self._send(name, rows)
-        await self.pool.execute(_SETTLE, [r.key for r in rows], status, error, provider_id)
+        await self.pool.execute(SETTLE, [r.key for r in rows], status, error, provider_id)
         return len(rows)
 
     async def _send(self, name: str, rows: list[_Row]) -> tuple[str, str | None, str | None]:

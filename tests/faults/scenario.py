@@ -20,12 +20,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from activities.notifications.routing import ROBOTS
 from bench.complaints import complaint_input, policy_with_window, start_complaint
 from bench.product import Product
 
 # Channels whose protocol carries our delivery key, so the receiving side collapses a resend.
 KEYED = {"sms", "email", "push"}
-ROBOTS = {"wecom", "dingtalk"}
 
 
 def expected_keys(cid: str) -> list[str]:

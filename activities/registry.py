@@ -83,15 +83,18 @@ def build_relay(settings: Settings, pool: asyncpg.Pool) -> RobotRelay:
     )
 
 
-def build_activities(
-    settings: Settings, pool: asyncpg.Pool, relay: RobotRelay | None = None
-) -> list[Callable]:
-    """With a `relay`, robot messages are reserved by the steps and sent by it; without, by the steps."""
-    http = httpx.AsyncClient(timeout=httpx.Timeout(15.0, connect=5.0), follow_redirects=False)
+def new_http_client() -> httpx.AsyncClient:
+    return httpx.AsyncClient(timeout=httpx.Timeout(15.0, connect=5.0), follow_redirects=False)
+
+
+def build_notifier(
+    settings: Settings, pool: asyncpg.Pool, http: httpx.AsyncClient, relay: RobotRelay | None = None
+) -> Notifier:
+    """The notifier with every channel; with a `relay`, its robot channels are the relay's to send on."""
     channels = build_channels(settings, http)
     if relay is not None:
         relay.attach({name: channels[name] for name in ROBOTS if name in channels})
-    notifier = Notifier(
+    return Notifier(
         pool,
         channels,
         RoutingConfig.from_json(settings.notify_routing),
@@ -99,6 +102,14 @@ def build_activities(
         timezone=settings.display_timezone,
         relay=relay,
     )
+
+
+def build_activities(
+    settings: Settings, pool: asyncpg.Pool, relay: RobotRelay | None = None
+) -> list[Callable]:
+    """With a `relay`, robot messages are reserved by the steps and sent by it; without, by the steps."""
+    http = new_http_client()
+    notifier = build_notifier(settings, pool, http, relay)
     tracker = Tracker(
         http,
         settings.tracking_api_url or f"{local_base_url(settings)}/carrier-sim",

@@ -33,7 +33,7 @@ import psutil
 from temporalio.api.enums.v1 import EventType
 from temporalio.worker import Worker
 
-from activities.registry import build_activities
+from activities.registry import build_activities, build_relay
 from bench import wave
 from bench.complaints import complaint_input, policy_with_window, start_complaint
 from bench.product import Product
@@ -174,7 +174,8 @@ async def probe_inside(n: int, workdir: Path, *, window: float, top: int, cache:
             os.environ["DESK_WORKER_MAX_CACHED_WORKFLOWS"] = str(cache)
         settings = Settings()
         pool = await create_pool(settings.database_url)
-        activities = build_activities(settings, pool)
+        relay = build_relay(settings, pool)  # as workers/main.py: robots are paced, not sent by the steps
+        activities = build_activities(settings, pool, relay)
         cache_sandbox_bytecode()
         assert product.client is not None
         worker = Worker(
@@ -185,7 +186,7 @@ async def probe_inside(n: int, workdir: Path, *, window: float, top: int, cache:
             activity_executor=ThreadPoolExecutor(max_workers=8),
             **worker_tuning(settings),
         )
-        async with worker:
+        async with relay.running(), worker:
             # one complaint first, so one-off imports and caches are not counted per complaint
             await _open(product, 1, window=window)
             await _settle(product, 1, [os.getpid(), product.server.pid])

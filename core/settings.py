@@ -84,6 +84,9 @@ class Settings(BaseSettings):
     tracking_api_key: str = ""
     notify_routing: str = ""  # JSON overrides of activities.notifications.routing.RoutingConfig
     display_timezone: str = "Asia/Shanghai"  # times in messages, unless the context names another zone
+    # The web process sends a new complaint's confirmation at once; the worker's intake step still does if
+    # that did not get through (starters/confirmation.py). False keeps customer channels' keys out of web.
+    intake_sends_confirmation: bool = True
 
     # Observability (core/telemetry.py, core/metrics.py)
     service_name: str = "complaint-desk"  # OpenTelemetry resource service.name

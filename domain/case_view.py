@@ -192,6 +192,13 @@ def to_customer(
     )
 
 
+def confirmation(case: CaseState, input: ComplaintInput) -> Notification:
+    """B §4: the number, the status link and the promised times, at once. The workflow's intake sends it,
+    and so may intake itself as soon as Temporal has the complaint (starters/confirmation.py): the same
+    notification with the same key, so the outbox sends it once."""
+    return to_customer(case, input, TemplateKey.CONFIRMATION, "confirmation", promises(case))
+
+
 def to_staff(
     case: CaseState,
     complaint_id: str,

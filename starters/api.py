@@ -73,7 +73,7 @@ def _ctx(request: Request):
 
 def service_for(request: Request) -> IntakeService:
     ctx = _ctx(request)
-    return IntakeService(ctx.temporal, ctx.settings, pool=ctx.pool)
+    return IntakeService(ctx.temporal, ctx.settings, pool=ctx.pool, confirm=ctx.confirm)
 
 
 def _limiter(request: Request) -> RateLimiter:

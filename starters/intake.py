@@ -25,7 +25,7 @@ import secrets
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -51,7 +51,7 @@ from core.temporal import dedupe_workflow_id, workflow_id_for
 from domain import search_attributes as sa
 from domain.actions import QUERY_STATE, UPDATE_ADD_REPORT, ActionResult, AddReport
 from domain.calendar import CalendarSpec
-from domain.case import ComplaintOptions
+from domain.case import CaseState, ComplaintOptions
 from domain.case_view import view_of
 from domain.classify import classify
 from domain.models import (
@@ -92,6 +92,9 @@ from starters.errors import (
 
 T = TypeVar("T")
 log = structlog.get_logger()
+
+if TYPE_CHECKING:
+    from starters.confirmation import EarlyConfirmation
 
 WORKFLOW_TYPE = "ComplaintWorkflow"  # by name: the web app does not import workflow code
 BUSINESS_TZ = ZoneInfo("Asia/Shanghai")  # complaint numbers carry the business day, not the UTC one
@@ -292,8 +295,11 @@ def opened_view(ci: ComplaintInput, options: ComplaintOptions, workflow_id: str)
     """The complaint as its `state` query shows it right after the workflow's intake: the same domain
     functions (`opened_at_intake`: policy, case, intake clocks), so the 201's promised times and next due are
     the workflow's own (received_at in whole seconds: `_in_whole_seconds`)."""
-    case = opened_at_intake(ci, options, ci.received_at.astimezone(UTC))
-    return view_of(case, ci, workflow_id)
+    return view_of(opened_case(ci, options), ci, workflow_id)
+
+
+def opened_case(ci: ComplaintInput, options: ComplaintOptions) -> CaseState:
+    return opened_at_intake(ci, options, ci.received_at.astimezone(UTC))
 
 
 def _due(view: ComplaintView, name: ObligationName) -> datetime | None:
@@ -310,6 +316,7 @@ class IntakeService:
     settings: Settings
     pool: asyncpg.Pool | None = None  # receipts are recorded when given
     update_timeout: float = 30.0  # seconds to wait for the worker to take the report
+    confirm: EarlyConfirmation | None = None  # sends a new complaint's confirmation at once (web process)
 
     # -- prepare: pure apart from the clock and randomness
     def prepare(
@@ -398,7 +405,10 @@ class IntakeService:
         try:
             try:
                 await self._start_new(ci, options, workflow_id)
-                view: ComplaintView | None = opened_view(ci, options, workflow_id)
+                case = opened_case(ci, options)
+                if self.confirm is not None:  # the customer need not wait for the worker
+                    self.confirm.send(case, ci)
+                view: ComplaintView | None = view_of(case, ci, workflow_id)
                 joined = False
             except WorkflowAlreadyStartedError:
                 # An open complaint of the same issue, or this very complaint retried: the workflow decides.

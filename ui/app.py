@@ -25,6 +25,7 @@ from core.temporal import connect
 from ledger.schema import migrate
 from starters import api as intake_api
 from starters.calendars import log_gaps, shared_book
+from starters.confirmation import EarlyConfirmation
 from ui import auth, calendar_admin, canned_replies, dashboard, forms, search, staff, status, whatif_page
 from ui.codec_server import codec_router
 from ui.errors import install_html_errors
@@ -38,6 +39,7 @@ class AppContext:
     settings: Settings
     temporal: Client
     pool: asyncpg.Pool
+    confirm: EarlyConfirmation | None = None  # intake's early confirmation (starters/confirmation.py)
 
 
 def create_app(
@@ -54,13 +56,16 @@ def create_app(
             await migrate(settings.database_url)
             the_pool = await create_pool(settings.database_url)
         the_client = client or await connect(settings)
-        app.state.ctx = AppContext(settings=settings, temporal=the_client, pool=the_pool)
+        confirm = EarlyConfirmation.build(settings, the_pool)
+        app.state.ctx = AppContext(settings=settings, temporal=the_client, pool=the_pool, confirm=confirm)
         if settings.demo_users:
             await auth.seed_demo_users(the_pool)
         await log_gaps(shared_book(settings, the_pool), "web")  # never silently on an unconfirmed year
         try:
             yield
         finally:
+            if confirm is not None:
+                await confirm.aclose()
             if own_pool:
                 await the_pool.close()
 

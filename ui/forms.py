@@ -107,7 +107,7 @@ def _render(request: Request, name: str, context: dict[str, Any], *, status_code
 
 def _service(request: Request) -> IntakeService:
     ctx = request.app.state.ctx
-    return IntakeService(ctx.temporal, ctx.settings, pool=ctx.pool)
+    return IntakeService(ctx.temporal, ctx.settings, pool=ctx.pool, confirm=ctx.confirm)
 
 
 def _limiter(request: Request) -> RateLimiter:

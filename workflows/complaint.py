@@ -108,8 +108,9 @@ class ComplaintWorkflow(InvestigationAndCalendar):
             | ({"unknown_policy": self._unknown_policy} if self._unknown_policy else {}),
         )
         self._happen(Anchor.INTAKE, received)
-        # B §4: a confirmation with the number, the status link and the promised times, at once.
-        self._notify_customer(TemplateKey.CONFIRMATION, "confirmation", case_view.promises(self.s))
+        # B §4: a confirmation with the number, the status link and the promised times, at once (intake may
+        # have sent it already: the same notification, so the outbox sends it once).
+        self._outbox.append(case_view.confirmation(self.s, input))
         roles = self.s.policy.alert_at_intake.get(self.s.tier, [])
         if roles:
             self._notify_staff(

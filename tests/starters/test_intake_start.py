@@ -17,6 +17,7 @@ from activities.registry import build_activities
 from domain.actions import QUERY_STATE
 from domain.models import ObligationName
 from domain.view import ComplaintView
+from starters.confirmation import EarlyConfirmation
 from starters.intake import IntakeResult, IntakeService, parse_request
 from tests.starters.conftest import complaint_body
 from workflows.registry import WORKFLOWS
@@ -94,6 +95,70 @@ async def test_the_answer_comes_before_any_worker_runs_and_promises_what_the_wor
     for r, view in zip(results, views, strict=True):
         assert view.complaint_id == r.complaint_id
         assert _promises(r) == _recorded(view), r.complaint_id
+
+
+async def _sent(pool, key: str) -> dict[str, tuple[str, int]]:
+    """The outbox rows of one notification: channel -> (status, attempts)."""
+    rows = await pool.fetch(
+        "SELECT channel, status, attempts FROM notifications WHERE notification_key = $1", key
+    )
+    return {r["channel"]: (r["status"], r["attempts"]) for r in rows}
+
+
+async def _received(pool, complaint_id: str, email: str) -> dict[str, int]:
+    """What the stand-in providers received of the complaint's confirmation: channel -> deliveries (the
+    SMTP sink keys mail by Message-ID and recipient: the customer's mailbox gets only the confirmation here)."""
+    rows = await pool.fetch(
+        "SELECT channel, deliveries FROM sink_messages WHERE complaint_id = $1"
+        " AND (dedupe_key LIKE '%:confirmation/%' OR (channel = 'email' AND recipient = $2))",
+        complaint_id,
+        email,
+    )
+    return {r["channel"]: r["deliveries"] for r in rows}
+
+
+async def test_the_customer_is_confirmed_before_any_worker_runs_and_once_when_it_does(stack):
+    queue = f"confirm-later-{uuid.uuid4().hex[:8]}"  # nobody polls it until the worker below
+    settings = stack.settings.model_copy(update={"task_queue": queue})
+    confirm = EarlyConfirmation.build(settings, stack.pool)
+    assert confirm is not None
+    service = IntakeService(stack.client, settings, pool=stack.pool, confirm=confirm)
+    body = complaint_body()
+    body["customer"]["email"] = f"c-{uuid.uuid4().hex[:8]}@example.com"
+    try:
+        r = (await service.take(parse_request(body), source="test")).result
+        assert r is not None
+        key = f"{r.complaint_id}:confirmation"
+        for _ in range(100):
+            if {s for s, _ in (await _sent(stack.pool, key)).values()} == {"sent"}:
+                break
+            await asyncio.sleep(0.1)
+        once = {"sms": ("sent", 1), "email": ("sent", 1), "push": ("sent", 1)}  # an app user: push too
+        assert await _sent(stack.pool, key) == once
+        assert await _received(stack.pool, r.complaint_id, body["customer"]["email"]) == {"sms": 1, "email": 1, "push": 1}
+        handle = stack.client.get_workflow_handle(r.workflow_id)
+        kinds = [e.event_type async for e in handle.fetch_history_events()]
+        assert EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED not in kinds  # sent with no worker at all
+        text = await stack.pool.fetchval(
+            "SELECT body FROM notifications WHERE notification_key = $1 AND channel = 'sms'", key
+        )
+        assert r.complaint_id in text and r.status_url in text
+
+        async with Worker(
+            stack.client, task_queue=queue, workflows=WORKFLOWS, activities=build_activities(settings, stack.pool)
+        ):
+            await _state(stack.client, r.workflow_id)
+            for _ in range(100):  # the intake step's marker: its ledger write and its deliveries are done
+                kinds = [e.event_type async for e in handle.fetch_history_events()]
+                if EventType.EVENT_TYPE_MARKER_RECORDED in kinds:
+                    break
+                await asyncio.sleep(0.1)
+            assert EventType.EVENT_TYPE_MARKER_RECORDED in kinds
+        # The workflow's own confirmation found it sent: nothing went out a second time.
+        assert await _sent(stack.pool, key) == once
+        assert await _received(stack.pool, r.complaint_id, body["customer"]["email"]) == {"sms": 1, "email": 1, "push": 1}
+    finally:
+        await confirm.aclose()
 
 
 async def test_a_retried_complaint_is_the_same_complaint_and_a_second_report_joins_it(stack):

@@ -176,6 +176,7 @@ async def run(
         rss_settled = product.worker.rss_bytes()
         memory.append((n, rss_settled))
         progress.done(task)
+        progress.log(f"complaints N={n}: settled; waves at {warn_at:%H:%M:%S} and {due_at:%H:%M:%S} UTC")
 
         task = progress.add(f"complaints N={n}: waves at +{0.75 * window:.0f}s and +{window:.0f}s", None)
         await wave.sleep_until(due_at)

@@ -224,8 +224,9 @@ def _resolve_policy(scenario: Scenario, base: Path | None) -> Policy:
     if scenario.peak_factor is not None:  # the whole run is peak season
         span = scenario.until or max((s.after for s in scenario.steps), default=timedelta(0))
         first = scenario.start.date() - timedelta(days=1)  # a day either side: any zone's date of the start
-        policy.peak.factor = scenario.peak_factor
-        policy.peak.periods = [PeakPeriod(start=first, end=first + span + timedelta(days=3))]
+        policy = policy.with_peak(
+            [PeakPeriod(start=first, end=first + span + timedelta(days=3))], scenario.peak_factor
+        )
     return policy
 
 

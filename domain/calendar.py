@@ -52,6 +52,8 @@ SCHEDULE_MARGIN = timedelta(days=7)
 class CalendarSpec(BaseModel):
     """A calendar as data (policy files carry these). ISO weekdays: 1 = Monday … 7 = Sunday."""
 
+    model_config = ConfigDict(frozen=True)  # shared by every complaint on this calendar
+
     kind: Literal["business", "24x7"] = "business"
     timezone: str = DEFAULT_TIMEZONE
     weekly_hours: dict[int, list[Hours]] = Field(

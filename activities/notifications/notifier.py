@@ -29,6 +29,7 @@ from ledger import reads
 log = structlog.get_logger()
 
 UNREACHABLE = "unreachable"
+CUSTOMER_FACTS = ("customer", "channel", "status_token")  # what a customer message needs of the complaint
 
 
 class Notifier:
@@ -53,8 +54,11 @@ class Notifier:
 
     @activity.defn(name=ACTIVITY_NOTIFY)
     async def notify(self, n: Notification) -> NotificationResult:
-        # Staff messages carry what they show (the tier); the customer's contact and status link are the ledger's.
-        needs_facts = n.audience == Audience.CUSTOMER or "tier" not in n.context
+        # What the notification does not carry (the tier; a customer's contact and status link) is the
+        # ledger's. A confirmation carries all of it, and is sent before the ledger has the complaint.
+        needs_facts = "tier" not in n.context or (
+            n.audience == Audience.CUSTOMER and not all(n.context.get(k) for k in CUSTOMER_FACTS)
+        )
         facts = await self._ledger_facts(n.complaint_id) if needs_facts else {}
         contact = self._contact(n, facts) if n.audience == Audience.CUSTOMER else None
         context = self._context(n, facts, contact)

@@ -165,8 +165,7 @@ def test_peak_factor_is_applied_when_the_clock_starts_in_peak_season():
 
     from domain.policy import PeakPeriod
 
-    policy = preset("standard")
-    policy.peak.periods = [PeakPeriod(start=date(2026, 3, 1), end=date(2026, 3, 3))]
+    policy = preset("standard").with_peak([PeakPeriod(start=date(2026, 3, 1), end=date(2026, 3, 3))])
     ob = open_clock(
         policy.rule(N.RESOLUTION, Tier.URGENT, ComplaintType.COMPLAINT), policy, Tier.URGENT, MONDAY_9
     )

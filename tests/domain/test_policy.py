@@ -251,8 +251,7 @@ def test_logistics_urgent_goes_green_channel_to_supervisor_and_heads():
 
 # -- peak season, scaling, loading -----------------------------------------------------------------------
 def test_peak_season_factor_shortens_windows_opened_inside_a_peak_period():
-    policy = preset("standard")
-    policy.peak.periods = [PeakPeriod(start=date(2026, 11, 1), end=date(2026, 11, 20))]
+    policy = preset("standard").with_peak([PeakPeriod(start=date(2026, 11, 1), end=date(2026, 11, 20))])
     inside = datetime(2026, 11, 11, 9, tzinfo=SH)  # a Wednesday
     outside = datetime(2026, 11, 25, 9, tzinfo=SH)
     assert due(policy, Tier.URGENT, N.RESOLUTION, inside) == inside + timedelta(hours=3)

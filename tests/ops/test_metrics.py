@@ -7,6 +7,8 @@ import uuid
 from datetime import timedelta
 
 import httpx
+import structlog
+import structlog.testing
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 from temporalio.client import Client
@@ -179,3 +181,12 @@ async def test_open_complaints_gauge_counts_running_complaints_by_tier_and_state
     finally:
         for h in started:
             await h.terminate("test over")
+
+
+def test_the_worker_says_once_when_open_complaints_outgrow_its_cache():
+    watch = open_complaints.CacheWatch(1000)
+    with structlog.testing.capture_logs() as logs:
+        said = [watch.check(n) for n in (10, 1000, 1001, 5000, 999, 1200)]
+    assert said == [False, False, True, False, False, True]  # on each crossing, not on every count
+    warned = [e for e in logs if "exceed this worker's cache" in e["event"]]
+    assert [(e["open"], e["cache"]) for e in warned] == [(1001, 1000), (1200, 1000)]

@@ -264,8 +264,7 @@ async def test_peak_season_shortens_deadlines_opened_inside_it(desk: Desk):
 
     from domain.policy import PeakPeriod, preset
 
-    policy = preset("standard")
-    policy.peak.periods = [PeakPeriod(start=date(2026, 3, 1), end=date(2026, 3, 7))]
+    policy = preset("standard").with_peak([PeakPeriod(start=date(2026, 3, 1), end=date(2026, 3, 7))])
     c = await desk.start(tier=Tier.URGENT, policy=policy)
     assert (await c.obligation(N.RESOLUTION)).due_at == c.at + 3 * H  # 4 h × 0.75
 

@@ -135,7 +135,11 @@ async def test_the_customer_is_confirmed_before_any_worker_runs_and_once_when_it
             await asyncio.sleep(0.1)
         once = {"sms": ("sent", 1), "email": ("sent", 1), "push": ("sent", 1)}  # an app user: push too
         assert await _sent(stack.pool, key) == once
-        assert await _received(stack.pool, r.complaint_id, body["customer"]["email"]) == {"sms": 1, "email": 1, "push": 1}
+        assert await _received(stack.pool, r.complaint_id, body["customer"]["email"]) == {
+            "sms": 1,
+            "email": 1,
+            "push": 1,
+        }
         handle = stack.client.get_workflow_handle(r.workflow_id)
         kinds = [e.event_type async for e in handle.fetch_history_events()]
         assert EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED not in kinds  # sent with no worker at all
@@ -145,7 +149,10 @@ async def test_the_customer_is_confirmed_before_any_worker_runs_and_once_when_it
         assert r.complaint_id in text and r.status_url in text
 
         async with Worker(
-            stack.client, task_queue=queue, workflows=WORKFLOWS, activities=build_activities(settings, stack.pool)
+            stack.client,
+            task_queue=queue,
+            workflows=WORKFLOWS,
+            activities=build_activities(settings, stack.pool),
         ):
             await _state(stack.client, r.workflow_id)
             for _ in range(100):  # the intake step's marker: its ledger write and its deliveries are done
@@ -156,7 +163,58 @@ async def test_the_customer_is_confirmed_before_any_worker_runs_and_once_when_it
             assert EventType.EVENT_TYPE_MARKER_RECORDED in kinds
         # The workflow's own confirmation found it sent: nothing went out a second time.
         assert await _sent(stack.pool, key) == once
-        assert await _received(stack.pool, r.complaint_id, body["customer"]["email"]) == {"sms": 1, "email": 1, "push": 1}
+        assert await _received(stack.pool, r.complaint_id, body["customer"]["email"]) == {
+            "sms": 1,
+            "email": 1,
+            "push": 1,
+        }
+    finally:
+        await confirm.aclose()
+
+
+async def test_a_confirmation_intake_could_not_send_is_sent_by_the_workflow(stack):
+    queue = f"confirm-down-{uuid.uuid4().hex[:8]}"
+    settings = stack.settings.model_copy(update={"task_queue": queue})
+    # Intake's providers refuse connections (nothing listens on port 9); the worker's are the stand-ins.
+    down = settings.model_copy(
+        update={"sms_url": "http://127.0.0.1:9/sms", "push_url": "http://127.0.0.1:9/push", "smtp_port": 9}
+    )
+    confirm = EarlyConfirmation.build(down, stack.pool)
+    assert confirm is not None
+    service = IntakeService(stack.client, settings, pool=stack.pool, confirm=confirm)
+    body = complaint_body()
+    body["customer"]["email"] = f"c-{uuid.uuid4().hex[:8]}@example.com"
+    try:
+        r = (await service.take(parse_request(body), source="test")).result
+        assert r is not None
+        key = f"{r.complaint_id}:confirmation"
+        for _ in range(100):
+            if {s for s, _ in (await _sent(stack.pool, key)).values()} == {"failed"}:
+                break
+            await asyncio.sleep(0.1)
+        assert await _sent(stack.pool, key) == {
+            "sms": ("failed", 1),
+            "email": ("failed", 1),
+            "push": ("failed", 1),
+        }
+        assert await _received(stack.pool, r.complaint_id, body["customer"]["email"]) == {}
+
+        async with Worker(
+            stack.client,
+            task_queue=queue,
+            workflows=WORKFLOWS,
+            activities=build_activities(settings, stack.pool),
+        ):
+            for _ in range(200):
+                if {s for s, _ in (await _sent(stack.pool, key)).values()} == {"sent"}:
+                    break
+                await asyncio.sleep(0.1)
+        assert await _sent(stack.pool, key) == {"sms": ("sent", 2), "email": ("sent", 2), "push": ("sent", 2)}
+        assert await _received(stack.pool, r.complaint_id, body["customer"]["email"]) == {
+            "sms": 1,
+            "email": 1,
+            "push": 1,
+        }
     finally:
         await confirm.aclose()
 
@@ -174,7 +232,9 @@ async def test_a_retried_complaint_is_the_same_complaint_and_a_second_report_joi
     assert _promises(again) == _promises(first) == _recorded(view)
 
     # The same customer, order and issue in new words: joins, with the open complaint's own answer.
-    joined = await service.take(parse_request({**body, "description": "一个星期了还是没找到我的包裹"}), source="test")
+    joined = await service.take(
+        parse_request({**body, "description": "一个星期了还是没找到我的包裹"}), source="test"
+    )
     assert joined.result is not None and joined.result.joined
     assert joined.result.complaint_id == first.complaint_id
     assert joined.result.status_url == first.status_url

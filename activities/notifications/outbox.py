@@ -18,6 +18,8 @@ before the outcome was recorded; everywhere else they send once.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -82,6 +84,13 @@ UPDATE notifications
 """
 
 _UNLOCK = "SELECT pg_advisory_unlock(hashtextextended(k, 7233)) FROM unnest($1::text[]) AS k"
+_TRY_LOCK = "SELECT k, pg_try_advisory_lock(hashtextextended(k, 7233)) AS locked FROM unnest($1::text[]) AS k"
+
+# How long a delivery another attempt holds is waited for before it is left to a retry. Intake's early
+# confirmation and the workflow's intake step race for the same deliveries; a send takes ~0.1 s, and a
+# retry costs the complaint an activity and its history events.
+LOCK_WAIT = 1.0
+LOCK_POLL = 0.05
 
 
 def delivery_key(n: Notification, d: Delivery) -> str:
@@ -97,8 +106,9 @@ class Planned:
 
 
 class Outbox:
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, *, lock_wait: float = LOCK_WAIT) -> None:
         self.pool = pool
+        self.lock_wait = lock_wait
 
     async def deliver(
         self,
@@ -112,7 +122,7 @@ class Outbox:
         for all of them, plus one per delivery to record its outcome; `send(delivery, key)` performs one provider
         call and returns its message id. Deliveries on a `relayed` channel are only reserved (`queued`), for
         the robot relay to send. Per delivery, in order: its outcome, or a TransientFailure when another live
-        attempt holds it."""
+        attempt still holds it after `lock_wait`."""
         keys = [delivery_key(n, p.delivery) for p in planned]
         here = [k for k, p in zip(keys, planned, strict=True) if p.delivery.channel not in relayed]
         async with self.pool.acquire() as conn:
@@ -132,6 +142,8 @@ class Outbox:
             )
             locked = [r["k"] for r in rows if r["locked"]]
             try:
+                if len(locked) < len(here):
+                    locked += await self._wait_for_locks(conn, [k for k in here if k not in locked])
                 outcomes = await self._claim_and_send(
                     conn, dict(zip(keys, planned, strict=True)), locked, send
                 )
@@ -151,6 +163,17 @@ class Outbox:
             else outcomes.get(k) or TransientFailure(f"delivery {k} is being sent by another attempt")
             for k, p in zip(keys, planned, strict=True)
         ]
+
+    async def _wait_for_locks(self, conn: asyncpg.Connection, keys: list[str]) -> list[str]:
+        """The locks of these keys that another attempt gave up within `lock_wait` (then taken here)."""
+        taken: list[str] = []
+        deadline = time.monotonic() + self.lock_wait
+        while keys and time.monotonic() < deadline:
+            await asyncio.sleep(LOCK_POLL)
+            got = [r["k"] for r in await conn.fetch(_TRY_LOCK, keys) if r["locked"]]
+            taken += got
+            keys = [k for k in keys if k not in got]
+        return taken
 
     async def _claim_and_send(
         self,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -78,6 +79,17 @@ async def test_the_same_notification_again_sends_nothing_and_says_duplicate(noti
     again = await run(notifier, customer_note())
     assert again.duplicate and again.delivered == ["sms", "email"]
     assert [r["deliveries"] for r in await standins.sink("C-1")] == [1, 1]  # no resend reached the providers
+    assert [r["attempts"] for r in await standins.outbox("C-1/confirmation")] == [1, 1]
+
+
+async def test_two_attempts_at_once_send_once_and_the_second_waits_instead_of_deferring(notifier, standins):
+    """Intake's early confirmation and the workflow's intake step send the same notification at once: the
+    one that finds the deliveries held waits for them (Outbox.lock_wait) and finds them sent, instead of
+    failing over to a retry activity."""
+    first, second = await asyncio.gather(run(notifier, customer_note()), run(notifier, customer_note()))
+    assert sorted([first.duplicate, second.duplicate]) == [False, True]
+    assert first.delivered == second.delivered == ["sms", "email"]
+    assert [r["deliveries"] for r in await standins.sink("C-1")] == [1, 1]
     assert [r["attempts"] for r in await standins.outbox("C-1/confirmation")] == [1, 1]
 
 

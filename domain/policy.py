@@ -269,8 +269,8 @@ class Policy(BaseModel):
 
     def with_peak(self, periods: list[PeakPeriod], factor: float | None = None) -> Policy:
         """This policy with these peak periods (and factor): a new policy, since presets are shared."""
-        update: dict = {"periods": periods} | ({"factor": factor} if factor is not None else {})
-        return self.model_copy(update={"peak": self.peak.model_copy(update=update)})
+        peak = self.peak.model_copy(update={"periods": periods, "factor": factor or self.peak.factor})
+        return self.model_copy(update={"peak": peak})
 
     def for_complaint(self, region: str | None, business_line: str | None) -> Policy:
         """This policy as one complaint uses it: calendars chosen by its region and business line."""

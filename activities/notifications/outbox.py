@@ -49,6 +49,14 @@ class DeliveryOutcome:
     error: str | None = None
 
 
+# A delivery's lock (session-level, so it outlives the statements between claim and settle), tried for the
+# keys in parameter {keys}: one row per key, `locked` saying whether this connection now holds it.
+_TRY_LOCKS = (
+    "SELECT k, pg_try_advisory_lock(hashtextextended(k, 7233)) AS locked FROM unnest({keys}::text[]) AS k"
+)
+_TRY_LOCK = _TRY_LOCKS.format(keys="$1")
+_UNLOCK = "SELECT pg_advisory_unlock(hashtextextended(k, 7233)) FROM unnest($1::text[]) AS k"
+
 # Reserve every delivery of one notification and try the locks of those sent here ($11), in one statement: the
 # lock guards what is read after it, not the insert. The others wait, reserved, for the robot relay.
 _RESERVE_AND_LOCK = """
@@ -59,8 +67,7 @@ WITH reserve AS (
       FROM unnest($1::text[], $8::text[], $9::text[], $10::text[]) AS t(k, c, r, b)
     ON CONFLICT (idempotency_key) DO NOTHING
 )
-SELECT k, pg_try_advisory_lock(hashtextextended(k, 7233)) AS locked FROM unnest($11::text[]) AS k
-"""
+""" + _TRY_LOCKS.format(keys="$11")
 
 # Read the rows and mark the unsettled ones `sending`, in one statement taken after the locks (so it reads
 # what the last attempt committed); settled rows are left as they are.
@@ -83,8 +90,6 @@ UPDATE notifications
  WHERE idempotency_key = ANY($1::text[])
 """
 
-_UNLOCK = "SELECT pg_advisory_unlock(hashtextextended(k, 7233)) FROM unnest($1::text[]) AS k"
-_TRY_LOCK = "SELECT k, pg_try_advisory_lock(hashtextextended(k, 7233)) AS locked FROM unnest($1::text[]) AS k"
 
 # How long a delivery another attempt holds is waited for before it is left to a retry. Intake's early
 # confirmation and the workflow's intake step race for the same deliveries; a send takes ~0.1 s, and a

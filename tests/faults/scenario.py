@@ -184,8 +184,9 @@ async def check_exactly_once(
     # message naming several complaints, each by its staff link once per alert, and counting the alerts that
     # did not fit. Named alerts are checked per complaint below; the counted ones per robot, after.
     digests = await product.pool.fetch(
-        "SELECT channel, body FROM sink_messages WHERE channel IN ('wecom', 'dingtalk')"
-        " AND coalesce(complaint_id, '') = ''"
+        "SELECT channel, body FROM sink_messages WHERE channel = ANY($1::text[])"
+        " AND coalesce(complaint_id, '') = ''",
+        list(ROBOTS),
     )
     counted: Counter = Counter()
     for d in digests:

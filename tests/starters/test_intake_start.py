@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from contextlib import asynccontextmanager
 from datetime import datetime
 
 import httpx
@@ -117,29 +118,51 @@ async def _received(pool, complaint_id: str, email: str) -> dict[str, int]:
     return {r["channel"]: r["deliveries"] for r in rows}
 
 
-async def test_the_customer_is_confirmed_before_any_worker_runs_and_once_when_it_does(stack):
-    queue = f"confirm-later-{uuid.uuid4().hex[:8]}"  # nobody polls it until the worker below
-    settings = stack.settings.model_copy(update={"task_queue": queue})
-    confirm = EarlyConfirmation.build(settings, stack.pool)
+async def _settled_as(pool, key: str, status: str, tries: int = 100) -> None:
+    """Until every delivery of the notification has this status (or the tries are up)."""
+    for _ in range(tries):
+        if {s for s, _ in (await _sent(pool, key)).values()} == {status}:
+            return
+        await asyncio.sleep(0.1)
+
+
+@asynccontextmanager
+async def _filed_with_early_confirmation(stack, queue_prefix: str, **intake_providers):
+    """One new complaint filed to a task queue nobody polls yet, intake sending its confirmation (through
+    providers changed by `intake_providers`): yields the queue's settings, the answer, the confirmation's
+    key and the customer's mailbox."""
+    settings = stack.settings.model_copy(update={"task_queue": f"{queue_prefix}-{uuid.uuid4().hex[:8]}"})
+    confirm = EarlyConfirmation.build(settings.model_copy(update=intake_providers), stack.pool)
     assert confirm is not None
     service = IntakeService(stack.client, settings, pool=stack.pool, confirm=confirm)
     body = complaint_body()
-    body["customer"]["email"] = f"c-{uuid.uuid4().hex[:8]}@example.com"
+    email = body["customer"]["email"] = f"c-{uuid.uuid4().hex[:8]}@example.com"
     try:
         r = (await service.take(parse_request(body), source="test")).result
         assert r is not None
-        key = f"{r.complaint_id}:confirmation"
-        for _ in range(100):
-            if {s for s, _ in (await _sent(stack.pool, key)).values()} == {"sent"}:
-                break
-            await asyncio.sleep(0.1)
-        once = {"sms": ("sent", 1), "email": ("sent", 1), "push": ("sent", 1)}  # an app user: push too
+        yield settings, r, f"{r.complaint_id}:confirmation", email
+    finally:
+        await confirm.aclose()
+
+
+def _worker(stack, settings) -> Worker:
+    return Worker(
+        stack.client,
+        task_queue=settings.task_queue,
+        workflows=WORKFLOWS,
+        activities=build_activities(settings, stack.pool),
+    )
+
+
+ONCE_EACH = {"sms": 1, "email": 1, "push": 1}  # an app user: push too
+
+
+async def test_the_customer_is_confirmed_before_any_worker_runs_and_once_when_it_does(stack):
+    async with _filed_with_early_confirmation(stack, "confirm-later") as (settings, r, key, email):
+        await _settled_as(stack.pool, key, "sent")
+        once = {"sms": ("sent", 1), "email": ("sent", 1), "push": ("sent", 1)}
         assert await _sent(stack.pool, key) == once
-        assert await _received(stack.pool, r.complaint_id, body["customer"]["email"]) == {
-            "sms": 1,
-            "email": 1,
-            "push": 1,
-        }
+        assert await _received(stack.pool, r.complaint_id, email) == ONCE_EACH
         handle = stack.client.get_workflow_handle(r.workflow_id)
         kinds = [e.event_type async for e in handle.fetch_history_events()]
         assert EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED not in kinds  # sent with no worker at all
@@ -148,12 +171,7 @@ async def test_the_customer_is_confirmed_before_any_worker_runs_and_once_when_it
         )
         assert r.complaint_id in text and r.status_url in text
 
-        async with Worker(
-            stack.client,
-            task_queue=queue,
-            workflows=WORKFLOWS,
-            activities=build_activities(settings, stack.pool),
-        ):
+        async with _worker(stack, settings):
             await _state(stack.client, r.workflow_id)
             for _ in range(100):  # the intake step's marker: its ledger write and its deliveries are done
                 kinds = [e.event_type async for e in handle.fetch_history_events()]
@@ -163,60 +181,25 @@ async def test_the_customer_is_confirmed_before_any_worker_runs_and_once_when_it
             assert EventType.EVENT_TYPE_MARKER_RECORDED in kinds
         # The workflow's own confirmation found it sent: nothing went out a second time.
         assert await _sent(stack.pool, key) == once
-        assert await _received(stack.pool, r.complaint_id, body["customer"]["email"]) == {
-            "sms": 1,
-            "email": 1,
-            "push": 1,
-        }
-    finally:
-        await confirm.aclose()
+        assert await _received(stack.pool, r.complaint_id, email) == ONCE_EACH
 
 
 async def test_a_confirmation_intake_could_not_send_is_sent_by_the_workflow(stack):
-    queue = f"confirm-down-{uuid.uuid4().hex[:8]}"
-    settings = stack.settings.model_copy(update={"task_queue": queue})
     # Intake's providers refuse connections (nothing listens on port 9); the worker's are the stand-ins.
-    down = settings.model_copy(
-        update={"sms_url": "http://127.0.0.1:9/sms", "push_url": "http://127.0.0.1:9/push", "smtp_port": 9}
-    )
-    confirm = EarlyConfirmation.build(down, stack.pool)
-    assert confirm is not None
-    service = IntakeService(stack.client, settings, pool=stack.pool, confirm=confirm)
-    body = complaint_body()
-    body["customer"]["email"] = f"c-{uuid.uuid4().hex[:8]}@example.com"
-    try:
-        r = (await service.take(parse_request(body), source="test")).result
-        assert r is not None
-        key = f"{r.complaint_id}:confirmation"
-        for _ in range(100):
-            if {s for s, _ in (await _sent(stack.pool, key)).values()} == {"failed"}:
-                break
-            await asyncio.sleep(0.1)
+    down = {"sms_url": "http://127.0.0.1:9/sms", "push_url": "http://127.0.0.1:9/push", "smtp_port": 9}
+    async with _filed_with_early_confirmation(stack, "confirm-down", **down) as (settings, r, key, email):
+        await _settled_as(stack.pool, key, "failed")
         assert await _sent(stack.pool, key) == {
             "sms": ("failed", 1),
             "email": ("failed", 1),
             "push": ("failed", 1),
         }
-        assert await _received(stack.pool, r.complaint_id, body["customer"]["email"]) == {}
+        assert await _received(stack.pool, r.complaint_id, email) == {}
 
-        async with Worker(
-            stack.client,
-            task_queue=queue,
-            workflows=WORKFLOWS,
-            activities=build_activities(settings, stack.pool),
-        ):
-            for _ in range(200):
-                if {s for s, _ in (await _sent(stack.pool, key)).values()} == {"sent"}:
-                    break
-                await asyncio.sleep(0.1)
+        async with _worker(stack, settings):
+            await _settled_as(stack.pool, key, "sent", tries=200)
         assert await _sent(stack.pool, key) == {"sms": ("sent", 2), "email": ("sent", 2), "push": ("sent", 2)}
-        assert await _received(stack.pool, r.complaint_id, body["customer"]["email"]) == {
-            "sms": 1,
-            "email": 1,
-            "push": 1,
-        }
-    finally:
-        await confirm.aclose()
+        assert await _received(stack.pool, r.complaint_id, email) == ONCE_EACH
 
 
 async def test_a_retried_complaint_is_the_same_complaint_and_a_second_report_joins_it(stack):

@@ -45,23 +45,23 @@ async def _serve(address: str, task_queue: str) -> None:
     from temporalio.client import Client
     from temporalio.worker import Worker
 
-    import bench
+    from bench import bare  # run as __main__: the workers get the module's importable copy
     from core.settings import Settings
     from core.temporal import DATA_CONVERTER
-    from workers.tuning import cache_sandbox_bytecode, worker_tuning
+    from workers.tuning import worker_tuning
 
     client = await Client.connect(address, data_converter=DATA_CONVERTER)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    cache_sandbox_bytecode(bench)  # like the product worker: the sandbox loads this module per workflow
     worker = Worker(
         client,
         task_queue=task_queue,
-        workflows=[BareTimerWorkflow],
-        activities=[bare_action],
-        **worker_tuning(Settings(_env_file=None)),  # the product worker's tuning (DESK_WORKER_*)
+        workflows=[bare.BareTimerWorkflow],
+        activities=[bare.bare_action],
+        # the product worker's tuning (DESK_WORKER_*), this module passed through as `workflows` is
+        **worker_tuning(Settings(_env_file=None), workflow_code=(bare.__name__,)),
     )
     async with worker:
         print("bare worker ready", flush=True)

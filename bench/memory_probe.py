@@ -40,7 +40,7 @@ from bench.product import Product
 from core.db import create_pool
 from core.settings import Settings
 from core.temporal import workflow_id_for
-from workers.tuning import cache_sandbox_bytecode, worker_tuning
+from workers.tuning import worker_tuning
 from workflows.registry import WORKFLOWS
 
 MIB = 2**20
@@ -176,7 +176,6 @@ async def probe_inside(n: int, workdir: Path, *, window: float, top: int, cache:
         pool = await create_pool(settings.database_url)
         relay = build_relay(settings, pool)  # as workers/main.py: robots are paced, not sent by the steps
         activities = build_activities(settings, pool, relay)
-        cache_sandbox_bytecode()
         assert product.client is not None
         worker = Worker(
             product.client,

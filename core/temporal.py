@@ -47,12 +47,18 @@ class _RefusingJSONConverter(PydanticJSONPlainPayloadConverter):
             raise ApplicationError(message, params, type=code, non_retryable=True) from None
 
 
+# The SDK builds a payload converter for every workflow run it loads: these parts are stateless (the JSON
+# part's cache of pydantic TypeAdapters is thread-safe), so every run shares one set, and each payload type
+# gets one TypeAdapter per process instead of one per cached complaint (`bench.memory_probe --inside`).
+_PARTS = tuple(
+    _RefusingJSONConverter() if isinstance(c, PydanticJSONPlainPayloadConverter) else c
+    for c in PydanticPayloadConverter().converters.values()
+)
+
+
 class PayloadConverter(CompositePayloadConverter):
     def __init__(self) -> None:
-        parts = PydanticPayloadConverter().converters.values()
-        super().__init__(
-            *(_RefusingJSONConverter() if isinstance(c, PydanticJSONPlainPayloadConverter) else c for c in parts)
-        )
+        super().__init__(*_PARTS)
 
 
 # Without encryption: tests and tools that read plain histories. Processes use data_converter(settings).

@@ -29,7 +29,7 @@ from core.temporal import connect
 from ledger.schema import migrate
 from starters.calendars import CalendarBook, log_gaps
 from workers import open_complaints, preflight, schedules
-from workers.tuning import cache_sandbox_bytecode, worker_tuning
+from workers.tuning import worker_tuning
 from workflows.metrics import HISTOGRAM_BUCKETS
 from workflows.registry import WORKFLOWS
 
@@ -148,7 +148,6 @@ async def _poll_until_stopped(
     workflows = list(WORKFLOWS)
     relay = build_relay(settings, pool)
     activities = list(build_activities(settings, pool, relay))
-    cache_sandbox_bytecode()
     executor = ThreadPoolExecutor(max_workers=32) if _needs_thread_pool(activities) else None
     worker = Worker(
         client,

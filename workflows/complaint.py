@@ -59,10 +59,11 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.policy import Anchor
     from domain.view import ComplaintView, Plan, Rating, Resolution
-    from workflows import metrics as workflow_metrics  # replay-safe business metrics (workflow.metric_meter)
-    from workflows.complaint_investigation import InvestigationAndCalendar
-    from workflows.timer import MIN_TIMER, MovableTimer
-    from workflows.validators import table_says as _table_says
+
+from workflows import metrics as workflow_metrics  # replay-safe business metrics (workflow.metric_meter)
+from workflows.complaint_investigation import InvestigationAndCalendar
+from workflows.timer import MIN_TIMER, MovableTimer
+from workflows.validators import table_says as _table_says
 
 N, S = ObligationName, ObligationStatus
 MAX_ATTACHMENTS = 60

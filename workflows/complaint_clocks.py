@@ -16,8 +16,9 @@ with workflow.unsafe.imports_passed_through():
     from domain.events import EventKind as E
     from domain.messages import TemplateKey
     from domain.models import SYSTEM_ACTOR, ObligationName, ObligationStatus, Role
-    from workflows import metrics as workflow_metrics  # replay-safe business metrics (workflow.metric_meter)
-    from workflows.complaint_steps import ComplaintSteps
+
+from workflows import metrics as workflow_metrics  # replay-safe business metrics (workflow.metric_meter)
+from workflows.complaint_steps import ComplaintSteps
 
 N, S = ObligationName, ObligationStatus
 # Since this patch an automatic customer update nobody worked for also tells the holder and the supervisor.

@@ -13,14 +13,15 @@ with workflow.unsafe.imports_passed_through():
     from domain.calendar import SIGNAL_CALENDARS_CHANGED, CalendarChange
     from domain.events import EventKind as E
     from domain.models import SYSTEM_ACTOR, TERMINAL_STATES, ObligationName, ObligationStatus, Role
-    from workflows.complaint_clocks import ClockMoments
-    from workflows.investigation import (
-        SIGNAL_DEPARTMENT_OVERDUE,
-        SIGNAL_REPORT,
-        DepartmentFindingSignal,
-        DepartmentOverdue,
-    )
-    from workflows.validators import table_says as _table_says
+
+from workflows.complaint_clocks import ClockMoments
+from workflows.investigation import (
+    SIGNAL_DEPARTMENT_OVERDUE,
+    SIGNAL_REPORT,
+    DepartmentFindingSignal,
+    DepartmentOverdue,
+)
+from workflows.validators import table_says as _table_says
 
 N, S = ObligationName, ObligationStatus
 

@@ -51,14 +51,15 @@ with workflow.unsafe.imports_passed_through():
     from domain.obligation_book import ObligationBook
     from domain.policy import Anchor
     from domain.view import ComplaintView, DepartmentFinding
-    from workflows.investigation import (
-        NOTIFY_RETRY,  # one retry policy for every notification, the investigations' too
-        SIGNAL_STOP,
-        DepartmentInvestigationWorkflow,
-        InvestigationInput,
-        investigation_id,
-    )
-    from workflows.timer import MovableTimer
+
+from workflows.investigation import (
+    NOTIFY_RETRY,  # one retry policy for every notification, the investigations' too
+    SIGNAL_STOP,
+    DepartmentInvestigationWorkflow,
+    InvestigationInput,
+    investigation_id,
+)
+from workflows.timer import MovableTimer
 
 # Since this patch a step's notifications go out with its ledger write, in one local activity.
 PATCH_ONE_STEP = "one-local-activity-per-step"

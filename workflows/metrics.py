@@ -11,8 +11,7 @@ workflow_type) added:
     desk_timer_lateness{obligation}                  histogram, seconds: timer fired minus its due time
 
 Imports only temporalio.workflow: safe inside the sandbox, e.g.
-    with workflow.unsafe.imports_passed_through():
-        from workflows import metrics as workflow_metrics
+    from workflows import metrics as workflow_metrics
     ...
     workflow_metrics.breach(ObligationName.RESOLUTION, tier)
 """
@@ -28,7 +27,9 @@ WARNINGS = "desk_obligation_warnings"
 TIMER_LATENESS = "desk_timer_lateness"
 # Seconds: timers fire late by milliseconds normally, by seconds under load; minutes means trouble.
 LATENESS_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900)
-HISTOGRAM_BUCKETS = {TIMER_LATENESS: LATENESS_BUCKETS}  # for core.telemetry.runtime_for (the worker's runtime)
+HISTOGRAM_BUCKETS = {
+    TIMER_LATENESS: LATENESS_BUCKETS
+}  # for core.telemetry.runtime_for (the worker's runtime)
 
 
 def _label(value: object) -> str:

@@ -9,6 +9,7 @@ from tests.ui.test_browser import (
     _context,
     act,
     chromium,  # noqa: F401 — the session's browser fixture
+    pytestmark,  # noqa: F401 — skipped, like the other browser tests, where chromium is not installed
     sign_in,
     state_of,
     until,

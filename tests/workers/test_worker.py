@@ -22,7 +22,7 @@ from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest, RegisterNamespaceRequest
 from temporalio.client import Client
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from core.temporal import workflow_id_for
 from workers.main import POLLING_EVENT, STOPPED_EVENT
@@ -107,7 +107,20 @@ async def _pollers(client: Client, task_queue: str) -> list[str]:
 
 async def _until(check, what: str, worker: WorkerProcess) -> None:
     deadline = time.monotonic() + WAIT_S
-    while not await check():
+
+    async def holds() -> bool:
+        try:
+            return await check()
+        except RPCError as e:  # a call the loaded dev server cancelled ("operation was canceled"): ask again
+            if e.status not in (
+                RPCStatusCode.CANCELLED,
+                RPCStatusCode.UNAVAILABLE,
+                RPCStatusCode.DEADLINE_EXCEEDED,
+            ):
+                raise
+            return False
+
+    while not await holds():
         if worker.proc.poll() is not None:
             pytest.fail(f"{what}: worker exited with {worker.proc.returncode}:\n{worker.output()[-3000:]}")
         if time.monotonic() > deadline:

@@ -60,7 +60,7 @@ async def _serve(address: str, task_queue: str) -> None:
         task_queue=task_queue,
         workflows=[bare.BareTimerWorkflow],
         activities=[bare.bare_action],
-        # the product worker's tuning (DESK_WORKER_*), this module passed through as `workflows` is
+        # the product worker's tuning (DESK_WORKER_*); this workflow module passed through, as `workflows` is
         **worker_tuning(Settings(_env_file=None), workflow_code=(bare.__name__,)),
     )
     async with worker:

@@ -119,9 +119,10 @@ class Settings(BaseSettings):
     # Worker tuning (the SDK defaults). A complaint evicted from the cache is replayed from its history on
     # its next task; size the cache above the open complaints one worker holds (docs/deployment.md).
     worker_max_cached_workflows: int = 1000
-    # Temporal's workflow sandbox catches non-deterministic calls at run time; measured cost: 2.3x the worker
-    # CPU at intake, ~15 % in deadline waves, 1.9x the memory (docs/deployment.md §8). The tests always run
-    # sandboxed, so turning it off in production keeps the check where code changes.
+    # Temporal's workflow sandbox (the workflow code passed through: workers/tuning.py). Its cost before that:
+    # 2.3x the worker CPU at intake, ~15 % in deadline waves, 1.9x the memory (docs/deployment.md §8). The
+    # tests' workers check all workflow code at run time, so turning it off here keeps the check where code
+    # changes.
     worker_sandbox: bool = True
     # Workflow activations share one interpreter lock: beyond a few at once they only slow each other down,
     # past the SDK's 2 s deadlock alarm and the 10 s task timeout (docs/benchmarks.md). Scale with processes.

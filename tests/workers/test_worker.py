@@ -94,6 +94,9 @@ def spawn(tmp_path: Path):
         worker.kill()
 
 
+RETRIED_RPC = (RPCStatusCode.CANCELLED, RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED)
+
+
 async def _pollers(client: Client, task_queue: str) -> list[str]:
     resp = await client.workflow_service.describe_task_queue(
         DescribeTaskQueueRequest(
@@ -107,20 +110,13 @@ async def _pollers(client: Client, task_queue: str) -> list[str]:
 
 async def _until(check, what: str, worker: WorkerProcess) -> None:
     deadline = time.monotonic() + WAIT_S
-
-    async def holds() -> bool:
+    while True:
         try:
-            return await check()
+            if await check():
+                return
         except RPCError as e:  # a call the loaded dev server cancelled ("operation was canceled"): ask again
-            if e.status not in (
-                RPCStatusCode.CANCELLED,
-                RPCStatusCode.UNAVAILABLE,
-                RPCStatusCode.DEADLINE_EXCEEDED,
-            ):
+            if e.status not in RETRIED_RPC:
                 raise
-            return False
-
-    while not await holds():
         if worker.proc.poll() is not None:
             pytest.fail(f"{what}: worker exited with {worker.proc.returncode}:\n{worker.output()[-3000:]}")
         if time.monotonic() > deadline:

@@ -24,6 +24,10 @@ from core.temporal import DATA_CONVERTER
 from desk.testing_support import register_search_attributes
 from domain import search_attributes
 from ledger.schema import migrate
+from workers import sdk_fastpath
+
+# Every test worker runs the SDK as the product's worker does (workers/tuning.py installs it there).
+sdk_fastpath.install()
 
 BIN = Path(sys.executable).parent
 

@@ -11,6 +11,7 @@ from temporalio.worker import UnsandboxedWorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from core.settings import Settings
+from workers import sdk_fastpath
 
 # Shared with the host instead of imported again for every run the worker loads (each start, each cache
 # miss): the SDK advises passing through every module whose calls are deterministic. `workflows` too: its
@@ -26,7 +27,9 @@ WORKFLOW_CODE = ("workflows",)
 
 def worker_tuning(settings: Settings, *, workflow_code: Sequence[str] = WORKFLOW_CODE) -> dict[str, Any]:
     """Keyword arguments for `temporalio.worker.Worker`. `workflow_code`: the modules that define its
-    workflows (the bare benchmark worker has its own), passed through like the rest."""
+    workflows (the bare benchmark worker has its own), passed through like the rest. Also turns on the SDK
+    payload fast path for this process (workers/sdk_fastpath.py): every worker built here, the floor's too."""
+    sdk_fastpath.install()
     return {
         "max_cached_workflows": settings.worker_max_cached_workflows,
         "max_concurrent_workflow_tasks": settings.worker_max_concurrent_workflow_tasks,

@@ -66,7 +66,7 @@ async def _open_ledger(settings: Settings) -> asyncpg.Pool:
         applied = await migrate(settings.database_url)
         if applied:
             log.info("migrations applied", migrations=applied)
-        return await create_pool(settings.database_url)
+        return await create_pool(settings.database_url, max_size=settings.worker_db_pool_size)
     except (OSError, asyncpg.PostgresError) as e:
         raise WorkerStartError(f"cannot open the ledger database (DESK_DATABASE_URL): {e}") from e
 

@@ -4,12 +4,12 @@ storage (DESK_CODEC_KEYS unset, the default).
 temporalio 1.35 passes every workflow activation and completion through up to six payload passes (codec,
 external storage, storage references, each way). Before each one it asks the workflow for the serialization
 context of the command the payloads belong to (`_CommandAwareDataConverter._get_current_dc`, and the store
-context for external storage), which under the sandbox runs code inside it with its import guards applied —
-once per list of payloads and pass, about 18 % of the CPU
-of a replayed complaint's workflow task (`python -m bench.replay_cost`). Each pass then calls a method that
-reads only the converter's codec and external storage, and with neither returns the payloads unchanged,
-whatever context the converter was given. So with neither set, the lookup is skipped; with either set, the
-SDK's own path runs (tests/ops/test_codec.py runs workflows that way).
+context for external storage), which under the sandbox runs code inside it with its import guards applied,
+once per list of payloads and pass: 28–41 % of the CPU of a replayed complaint's workflow tasks
+(`python -m bench.replay_cost`). Each pass then calls a method that reads only the converter's codec and
+external storage, and with neither returns the payloads unchanged, whatever context the converter was given.
+So with neither set the lookup is skipped; with either set the SDK's own path runs (tests/ops/test_codec.py
+runs workflows that way).
 
 It patches a private SDK class, so it checks the shape it expects and leaves the SDK alone (with a warning)
 when that changed; tests/workers/test_sdk_fastpath.py fails on the locked SDK if it no longer applies.

@@ -34,8 +34,7 @@ async def _measure(names: list[str], replays: int, fastpath: bool) -> dict[str, 
 
     runner = worker_tuning(Settings(_env_file=None))["workflow_runner"]  # installs the fast path
     if not fastpath:
-        for name, original in sdk_fastpath._ORIGINAL.items():
-            setattr(sdk_fastpath._CLASS, name, original)
+        sdk_fastpath.uninstall()
     ids = dict(
         line.split() for line in (HISTORIES / "workflow_ids.txt").read_text().splitlines() if line.strip()
     )
@@ -73,7 +72,7 @@ def main() -> None:
         print(json.dumps(asyncio.run(_measure(names, a.replays, a.only == "on"))))
         return
     runs = {}
-    for variant in ("off", "on"):  # each in its own process: the fast path is process-wide
+    for variant in ("off", "on"):  # each in a fresh process: neither inherits the other's warm caches
         print(f"replaying {len(names)} histories × {a.replays}, fast path {variant} …", file=sys.stderr)
         cmd = [
             sys.executable,

@@ -63,7 +63,9 @@ def applies() -> bool:
 
 
 def install() -> bool:
-    """Once per process, before workers start; True when the fast path is on."""
+    """Once per process, before workers start (again: a no-op); True when the fast path is on."""
+    if installed():
+        return True
     if not applies():
         log.warning("temporalio changed its data converter internals: the payload fast path is off")
         return False
@@ -74,3 +76,9 @@ def install() -> bool:
 
 def installed() -> bool:
     return all(getattr(_CLASS, name, None) is fast for name, fast in _FAST.items())
+
+
+def uninstall() -> None:
+    """The SDK's own path again (`bench.replay_cost` measures both)."""
+    for name, original in _ORIGINAL.items():
+        setattr(_CLASS, name, original)

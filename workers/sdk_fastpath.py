@@ -1,5 +1,6 @@
 """Skip the SDK's per-payload converter lookup when it cannot change anything: no payload codec, no external
-storage (DESK_CODEC_KEYS unset, the default).
+storage (DESK_CODEC_KEYS unset: production without payload encryption, and the benchmarks; `desk up` seals
+customer data with a dev key, so it takes the SDK's own path).
 
 temporalio 1.35 passes every workflow activation and completion through up to six payload passes (codec,
 external storage, storage references, each way). Before each one it asks the workflow for the serialization

@@ -7,7 +7,8 @@ Two ways, on the real product (dev server, embedded PostgreSQL, sinks: bench/pro
 - `--inside`: the same worker (settings, activities, tuning of workers/main.py) run in this process under
   tracemalloc, so the growth can be split by the source line that allocated it, and the module objects the
   sandbox holds can be counted by name (each cached run imports its own copy of every module that is not
-  passed through).
+  passed through). It also reads glibc's heap (in use, and freed but kept) and the RSS after a
+  `malloc_trim`, to tell memory in use outside Python from memory the allocator keeps.
 
 A probe that prints figures, not a test: nothing is asserted.
 """
@@ -17,6 +18,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import contextlib
+import ctypes
 import gc
 import os
 import sys
@@ -156,6 +159,43 @@ def _pymalloc() -> str:
     return f"{arenas} arenas, {used / MIB:.1f} MiB in objects, {arenas - used / MIB:.1f} MiB free inside them"
 
 
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [
+        (name, ctypes.c_size_t)
+        for name in (
+            "arena",
+            "ordblks",
+            "smblks",
+            "hblks",
+            "hblkhd",
+            "usmblks",
+            "fsmblks",
+            "uordblks",
+            "fordblks",
+            "keepcost",
+        )
+    ]
+
+
+def _malloc() -> tuple[int, int] | None:
+    """glibc's heap (bytes in use, bytes free but kept), mmapped blocks counted as in use. Python's raw
+    allocations and the Rust core's both come from it, so in use minus the traced Python heap is native."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallinfo2.restype = _MallInfo2
+    except (OSError, AttributeError):
+        return None
+    m = libc.mallinfo2()
+    return m.uordblks + m.hblkhd, m.fordblks
+
+
+def _trimmed_rss() -> int:
+    """RSS once glibc has handed its free pages back (malloc_trim): what the freed memory was holding."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    return psutil.Process().memory_info().rss
+
+
 def _modules_held() -> collections.Counter:
     """Module objects alive in the process by name: the sandbox's per-run copies show up as counts > 1."""
     return collections.Counter(o.__name__ for o in gc.get_objects() if isinstance(o, types.ModuleType))
@@ -194,6 +234,7 @@ async def probe_inside(n: int, workdir: Path, *, window: float, top: int, cache:
             rss0 = me.memory_info().rss
             mods0, types0 = _modules_held(), _types_held()
             pymalloc0 = _pymalloc()
+            malloc0 = _malloc()
             tracemalloc.start(1)
             snap0 = tracemalloc.take_snapshot()
             await _open(product, n, window=window)
@@ -203,6 +244,7 @@ async def probe_inside(n: int, workdir: Path, *, window: float, top: int, cache:
             traced = tracemalloc.get_traced_memory()[0]
             tracemalloc.stop()
             rss1 = me.memory_info().rss
+            malloc1 = _malloc()
             print(f"inside, N={n}: {_load()}")
             print(
                 f"  RSS +{(rss1 - rss0) / MIB:.1f} MiB ({(rss1 - rss0) / n / 1024:.0f} KiB per complaint, "
@@ -225,6 +267,19 @@ async def probe_inside(n: int, workdir: Path, *, window: float, top: int, cache:
             del snap0, snap1, stats  # the snapshots' own objects would count
             gc.collect()
             print(f"  pymalloc: {_pymalloc()} (before: {pymalloc0})")
+            if malloc0 and malloc1:
+                used = malloc1[0] - malloc0[0]
+                print(
+                    f"  glibc heap in use +{used / MIB:.1f} MiB = {used / n / 1024:.0f} KiB per complaint "
+                    f"(Python raw allocations and tracemalloc's own included; native = this minus the traced "
+                    f"heap's large blocks); free but kept {malloc1[1] / MIB:.1f} MiB "
+                    f"(before: {malloc0[1] / MIB:.1f})"
+                )
+            rss2 = _trimmed_rss()
+            print(
+                f"  RSS after malloc_trim: +{(rss2 - rss0) / MIB:.1f} MiB = {(rss2 - rss0) / n / 1024:.0f} KiB "
+                f"per complaint (was +{(rss1 - rss0) / MIB:.1f} MiB)"
+            )
             mods = _modules_held() - mods0
             print(f"  module objects per complaint: {sum(mods.values()) / n:.1f}; the most copied:")
             for name, c in mods.most_common(top):

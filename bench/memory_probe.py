@@ -18,8 +18,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
-import contextlib
 import ctypes
+import functools
 import gc
 import os
 import sys
@@ -177,23 +177,31 @@ class _MallInfo2(ctypes.Structure):
     ]
 
 
-def _malloc() -> tuple[int, int] | None:
-    """glibc's heap (bytes in use, bytes free but kept), mmapped blocks counted as in use. Python's raw
-    allocations and the Rust core's both come from it, so in use minus the traced Python heap is native."""
+@functools.cache
+def _libc() -> ctypes.CDLL | None:
     try:
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallinfo2.restype = _MallInfo2
-    except (OSError, AttributeError):
+        return ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc
         return None
+
+
+def _malloc() -> tuple[int, int] | None:
+    """glibc's heap (bytes in use, bytes free but kept), mmapped blocks counted as in use. Python's large
+    blocks, tracemalloc's traces and the Rust core come from it: in use minus the first two is native."""
+    libc = _libc()
+    if libc is None or not hasattr(libc, "mallinfo2"):  # mallinfo2: glibc 2.33+
+        return None
+    libc.mallinfo2.restype = _MallInfo2
     m = libc.mallinfo2()
     return m.uordblks + m.hblkhd, m.fordblks
 
 
-def _trimmed_rss() -> int:
+def _trimmed_rss(me: psutil.Process) -> int:
     """RSS once glibc has handed its free pages back (malloc_trim): what the freed memory was holding."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    return psutil.Process().memory_info().rss
+    libc = _libc()
+    if libc is not None:
+        libc.malloc_trim(0)
+    return me.memory_info().rss
 
 
 def _modules_held() -> collections.Counter:
@@ -275,7 +283,7 @@ async def probe_inside(n: int, workdir: Path, *, window: float, top: int, cache:
                     f"heap's large blocks); free but kept {malloc1[1] / MIB:.1f} MiB "
                     f"(before: {malloc0[1] / MIB:.1f})"
                 )
-            rss2 = _trimmed_rss()
+            rss2 = _trimmed_rss(me)
             print(
                 f"  RSS after malloc_trim: +{(rss2 - rss0) / MIB:.1f} MiB = {(rss2 - rss0) / n / 1024:.0f} KiB "
                 f"per complaint (was +{(rss1 - rss0) / MIB:.1f} MiB)"
